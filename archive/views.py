@@ -1,0 +1,23 @@
+"""Project-level views that are not about articles."""
+
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 with {"database": "ok"} when the database answers, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        # A dead persistent connection must not be reused on the next request.
+        connection.close_if_unusable_or_obsolete()
+        return JsonResponse(
+            {"status": "error", "database": "unavailable", "error": exc.__class__.__name__},
+            status=503,
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})

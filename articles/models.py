@@ -1,0 +1,332 @@
+"""The archive's data: what was loaded, what it became, and how it is tagged."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils.text import slugify
+
+from articles.search_vectors import article_vector, section_vector
+
+
+class Outlet(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    domain = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="articles_outlet_name_uniq"),
+            models.UniqueConstraint(fields=["slug"], name="articles_outlet_slug_uniq"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("outlet-detail", args=[self.slug])
+
+
+class SourceDocument(models.Model):
+    """One loaded input, kept byte for byte, whether or not it parsed."""
+
+    class Status(models.TextChoices):
+        LOADED = "loaded", "Loaded"
+        PARTIAL = "partial", "Partly loaded"
+        FAILED = "failed", "Failed"
+
+    origin = models.TextField(help_text="Path or URL the input was read from.")
+    sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=10)
+    raw = models.BinaryField(help_text="The input exactly as it was read.")
+    size = models.PositiveBigIntegerField()
+    loaded_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.LOADED)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-loaded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["sha256"], name="articles_sourcedoc_sha256_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["loaded", "partial", "failed"]),
+                name="articles_sourcedoc_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.origin
+
+    @property
+    def raw_text(self) -> str:
+        """The raw bytes shown as text (undecodable bytes replaced)."""
+        return bytes(self.raw).decode("utf-8", errors="replace")
+
+
+class PublicArticleQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(is_public=True)
+
+
+class Article(models.Model):
+    class DateSource(models.TextChoices):
+        METADATA = "metadata", "From metadata"
+        TEXT = "text", "From the text"
+        ESTIMATED = "estimated", "Estimated"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Kind(models.TextChoices):
+        ARTICLE = "article", "Article"
+        LIVE = "live", "Live blog"
+
+    outlet = models.ForeignKey(
+        Outlet, null=True, blank=True, on_delete=models.PROTECT, related_name="articles"
+    )
+    source = models.ForeignKey(
+        SourceDocument,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="articles",
+    )
+    origin = models.TextField(blank=True, help_text="The record within the source it came from.")
+    title = models.TextField()
+    slug = models.SlugField(max_length=120, blank=True)
+    kicker = models.CharField(max_length=300, blank=True)
+    dek = models.TextField(blank=True)
+    byline = models.CharField(max_length=500, blank=True)
+    dateline = models.CharField(max_length=100, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    date_source = models.CharField(max_length=10, choices=DateSource, default=DateSource.UNKNOWN)
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.ARTICLE)
+    body = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    is_public = models.BooleanField(default=True)
+    needs_review = models.BooleanField(default=False)
+    review_reasons = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    search_vector = models.GeneratedField(
+        expression=article_vector(), output_field=SearchVectorField(), db_persist=True
+    )
+    topics = models.ManyToManyField("Topic", through="ArticleTopic", related_name="articles")
+
+    objects = PublicArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["content_hash"], name="articles_article_hash_uniq"),
+            models.CheckConstraint(
+                condition=~models.Q(date_source="unknown") | models.Q(published_at__isnull=True),
+                name="articles_article_unknown_date_has_no_date",
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="articles_article_search_gin"),
+            models.Index(fields=["published_at"], name="articles_article_published_idx"),
+            models.Index(fields=["outlet", "published_at"], name="articles_art_outlet_pub_idx"),
+            # The review queue in admin (articles/admin.py) lists only these rows.
+            models.Index(
+                fields=["id"],
+                name="articles_article_review_idx",
+                condition=models.Q(needs_review=True),
+            ),
+            # Did-you-mean suggestions compare the query with titles (articles/search.py).
+            GinIndex(
+                OpClass(Upper("title"), name="gin_trgm_ops"), name="articles_article_title_trgm"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.title)[:120] or "article"
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("article-detail", args=[self.pk, self.slug or "article"])
+
+
+class Section(models.Model):
+    """A part of an article: the whole text of a plain article, or one live-blog entry."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="sections")
+    position = models.PositiveIntegerField()
+    heading = models.TextField(blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    body = models.TextField(blank=True)
+    captions = ArrayField(models.TextField(), default=list, blank=True)
+    anchor = models.SlugField(max_length=120)
+    search_vector = models.GeneratedField(
+        expression=section_vector(), output_field=SearchVectorField(), db_persist=True
+    )
+
+    class Meta:
+        ordering = ["article", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "position"], name="articles_section_position_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["article", "anchor"], name="articles_section_anchor_uniq"
+            ),
+        ]
+        indexes = [GinIndex(fields=["search_vector"], name="articles_section_search_gin")]
+
+    def __str__(self):
+        return self.heading or f"{self.article.title} ({self.position})"
+
+    def get_absolute_url(self):
+        return f"{self.article.get_absolute_url()}#{self.anchor}"
+
+
+class Entity(models.Model):
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person"
+        ORGANISATION = "organisation", "Organisation"
+        PLACE = "place", "Place"
+        GROUP = "group", "Group"
+        WEAPON = "weapon", "Weapon system"
+        EVENT = "event", "Event"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind)
+    slug = models.SlugField(max_length=220)
+    aliases = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        help_text="Other spellings that mean this entity (Kiev for Kyiv). Used on the next load.",
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "entities"
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="articles_entity_slug_uniq"),
+            models.UniqueConstraint(fields=["name", "kind"], name="articles_entity_name_kind_uniq"),
+        ]
+        indexes = [
+            # Alias expansion in search and the loader's lookup of curated aliases.
+            GinIndex(fields=["aliases"], name="articles_entity_aliases_gin"),
+            # Did-you-mean suggestions over entity names (articles/search.py).
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="articles_entity_name_trgm"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("entity-detail", args=[self.slug])
+
+
+class Mention(models.Model):
+    """An entity named in a section, with how often. `article` is kept alongside
+    the section so per-article facets and filters need no join through sections."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="mentions")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="mentions")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="mentions")
+    count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "section"], name="articles_mention_entity_section_uniq"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(count__gte=1), name="articles_mention_count_pos"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["entity", "article"], name="articles_mention_ent_art_idx"),
+            models.Index(fields=["article"], name="articles_mention_article_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.entity} in {self.section_id} ({self.count})"
+
+
+class Topic(models.Model):
+    """A saved search: articles and sections matching `query` are tagged with it."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    description = models.TextField(blank=True)
+    query = models.TextField(
+        help_text='Web search syntax: words, "exact phrases", or, -exclude. '
+        "After changing it, use the “Re-tag articles” action."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="articles_topic_slug_uniq"),
+            models.UniqueConstraint(fields=["name"], name="articles_topic_name_uniq"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("topic-detail", args=[self.slug])
+
+
+class ArticleTopic(models.Model):
+    """An article tagged with a topic: by its query (score) or by a curator.
+
+    Curated rows survive re-tagging; a curated row with `excluded` set keeps the
+    query from tagging that article again."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="topic_tags")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="article_tags")
+    score = models.FloatField(default=0)
+    curated = models.BooleanField(default=False)
+    excluded = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "topic"], name="articles_articletopic_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(curated=True) | models.Q(excluded=False),
+                name="articles_articletopic_only_curators_exclude",
+            ),
+        ]
+        indexes = [models.Index(fields=["topic", "article"], name="articles_arttopic_topic_idx")]
+
+    def __str__(self):
+        return f"{self.topic} on {self.article_id}"
+
+
+class SectionTopic(models.Model):
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="topic_tags")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="section_tags")
+    score = models.FloatField(default=0)
+    curated = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["section", "topic"], name="articles_sectiontopic_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.topic} on section {self.section_id}"
+
+
+class ReviewQueueEntry(Article):
+    """Articles flagged for review, as their own admin list (the review queue)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "review queue entry"
+        verbose_name_plural = "review queue"
