@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
@@ -130,6 +131,8 @@ class ArticleAdmin(ArticleActions, admin.ModelAdmin):
     readonly_fields = ["content_hash", "source", "origin", "created_at", "updated_at"]
     inlines = [SectionInline, ArticleTopicInline]
     actions = ["publish", "hide", "mark_reviewed"]
+    # A source URL typed without a scheme is https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["title", "slug", "kicker", "dek", "outlet", "byline", "dateline"]}),
         ("Date", {"fields": ["published_at", "date_source"]}),

