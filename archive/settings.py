@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "archive.middleware.SecurityHeadersMiddleware",
+    "archive.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "archive.urls"

@@ -13,10 +13,15 @@ text into a list of typed ``Paragraph``s:
   gone but the position matters: the split stage uses these markers to find
   where a live-blog entry or an aggregated story starts;
 - ``kicker``: a section label that the page ran together with the headline
-  ("Russia-Ukraine WarAllies Fail ...").
+  ("Russia-Ukraine WarAllies Fail ...");
+- ``furniture``: advertisements, newsletter prompts, "Read Entire Article",
+  counters, licence and theme footers, link bars, repost notices. Never shown
+  or indexed, but kept in place: a repost notice or a Guardian newsletter
+  prompt is how the identify stage recognises the outlet.
 
-Everything that is pure site furniture is dropped. The rules are patterns over
-the shapes these things take on many sites, not over particular strings.
+Every paragraph keeps the line it came from in ``source``. The rules are
+patterns over the shapes these things take on many sites, not over particular
+strings.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ ROLE_BODY = "body"
 ROLE_CAPTION = "caption"
 ROLE_MEDIA = "media"
 ROLE_KICKER = "kicker"
+ROLE_HEADING = "heading"  # set by the split stage: a heading inside a story
+ROLE_FURNITURE = "furniture"  # site furniture: not shown, but it names the outlet
 
 MEDIA_IMAGE = "image"  # an image placeholder ("img]")
 MEDIA_FEATURED = "featured"  # an aggregator's "Featured image of post <title>"
@@ -38,13 +45,19 @@ MEDIA_CREDIT = "credit"  # a photo credit standing alone, its caption missing
 
 @dataclass(frozen=True)
 class Paragraph:
-    text: str
+    text: str  # what a reader sees: caption text without its credit, "" for markers
     role: str = ROLE_BODY
     media: str = ""  # for ROLE_MEDIA: one of the MEDIA_* kinds
+    source: str = ""  # the line as it was in the input
 
     @property
     def is_body(self) -> bool:
         return self.role == ROLE_BODY
+
+    @property
+    def is_visible(self) -> bool:
+        """Whether the paragraph takes part in the page's structure (furniture does not)."""
+        return self.role != ROLE_FURNITURE
 
 
 # --- site furniture that is dropped outright -------------------------------
@@ -73,15 +86,31 @@ _AGE_COUNTER = re.compile(
     re.IGNORECASE,
 )
 _LICENCE = re.compile(
-    r"^(?:licen[sc]ed under|this work is licen[sc]ed)\b|\bcreative commons\b|\bCC BY(?:-[A-Z]{2})*\b",
+    r"^(?:licen[sc]ed under|this work is licen[sc]ed)\b"
+    r"|\bcreative commons\b|\bCC BY(?:-[A-Z]{2})*\b",
     re.IGNORECASE,
 )
 _SITE_GENERATOR = re.compile(
     r"\b(?:hugo|jekyll|wordpress|ghost|hexo|gatsby|blogger|squarespace|wix)\b", re.IGNORECASE
 )
-_THEME_CREDIT = re.compile(r"^(?:theme|主題|主题|テーマ)\b|\btheme\b.*\b(?:by|designed)\b", re.I)
-_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
+# "Built with Hugo", "Proudly powered by WordPress", "使用 Hugo 建立"; without such a verb a
+# generator's name is news ("WordPress founder quits").
+_GENERATOR_CREDIT = re.compile(
+    r"\b(?:built|powered|made|created|generated|running)\s+(?:with|by|on)\b|使用|建立|驱动|驅動",
+    re.IGNORECASE,
+)
+_THEME_CREDIT = re.compile(r"^(?:theme|主題|主题|テーマ)\b", re.IGNORECASE)
+_COPYRIGHT = re.compile(
+    r"^(?:©|\(c\)|copyright\s*(?:©|\(c\)|\d{4}))|\ball rights reserved\b", re.IGNORECASE
+)
 _SENTENCE_PUNCTUATION = re.compile(r"[.!?]")
+# "This post appeared first on washingtonpost.com": a syndication notice, not prose.
+REPOST_NOTICE = re.compile(
+    r"^(?:this|the) (?:post|article|story)\b.{0,120}?"
+    r"\b(?:appeared|was published|was first published)(?: first)? (?:on|in|at) "
+    r"(?P<site>[\w.-]+\.[a-z]{2,})\W*$",
+    re.IGNORECASE,
+)
 
 # Footer lines are short; a long line that merely mentions a licence is prose.
 _MAX_FOOTER_WORDS = 12
@@ -103,7 +132,7 @@ _NYT_CREDIT = re.compile(r"(?:Credit)+(?:\.\.\.|…)\s*\S.*$")
 # Guardian and others: "caption. Photograph: Name/Agency" (also Photo:, Illustration:).
 _LABELLED_CREDIT = re.compile(
     r"\s*\b(?:Photograph|Photo|Photos|Illustration|Composite|Image|Picture)(?: by|:)\s*"
-    r"[^.:]{2,80}$"
+    r"(?:(?!\.\s)[^:]){2,80}$"
 )
 # Al Jazeera and others: "caption [File: Name/Agency]" or "caption [Name/Agency]".
 _BRACKET_CREDIT = re.compile(r"\s*\[(?:File:[^\[\]]*|[^\[\]]{1,80}/[^\[\]]{1,80})\]\s*$")
@@ -115,7 +144,7 @@ _PAREN_CREDIT = re.compile(
 _CREDIT_PATTERNS = (_NYT_CREDIT, _BRACKET_CREDIT, _PAREN_CREDIT, _LABELLED_CREDIT)
 
 # Captions that say so without any credit.
-_CAPTION_OPENING = re.compile(r"^(?:In )?(?:this|these) (?:file )?(?:photos?|images?)\b", re.I)
+_CAPTION_OPENING = re.compile(r"^In (?:this|these) (?:file )?(?:photos?|images?)\b", re.I)
 _PICTURED = re.compile(r"\bpictured\b", re.IGNORECASE)
 _MAX_PICTURED_CAPTION_WORDS = 25
 _QUOTES = re.compile(r"[\"“”]")
@@ -132,14 +161,19 @@ _MAX_ALT_TEXT_WORDS = 30
 # "Russia-Ukraine WarAllies Fail ...": a lower-case letter directly followed by an
 # upper-case word marks where a kicker and a headline were run together.
 _RUN_TOGETHER = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
-# Brands that are camel-cased by design and must not be split.
+# Camel-cased names that may appear in a headline only; any other fused word that
+# recurs in the text is a name too ("WorldCom", "EastEnders"), never a seam.
 _CAMEL_CASE_NAMES = frozenset(
+    {"YouTube", "iPhone", "iPad", "LinkedIn", "PayPal", "TikTok", "WhatsApp", "OpenAI",
+     "JPMorgan", "BlackRock", "FedEx", "PlayStation", "DeSantis", "McCarthy", "McConnell"}
+)  # fmt: skip
+_SECTION_LABELS = frozenset(
     {
-        "YouTube", "iPhone", "iPad", "LinkedIn", "PayPal", "TikTok", "WhatsApp", "OpenAI",
-        "JPMorgan", "BlackRock", "FedEx", "PlayStation", "MacBook", "GoFundMe", "SpaceX",
-        "McDonald", "McDonald's", "DeSantis", "McCarthy", "McConnell", "MacArthur", "LeBron",
-        "DiCaprio", "BioNTech", "AstraZeneca", "GlaxoSmithKline", "ExxonMobil", "HarperCollins",
-        "NextEra", "StarLink", "SkyNews", "BuzzFeed", "HuffPost", "DuckDuckGo", "WikiLeaks",
+        "opinion", "analysis", "politics", "world", "europe", "asia", "africa", "americas", "live",
+        "exclusive", "breaking", "explainer", "review", "business", "economy", "sport", "sports",
+        "tech", "technology", "science", "health", "culture", "video", "podcast", "interview",
+        "investigation", "investigations", "ukraine", "russia", "war", "defense", "defence",
+        "security", "environment", "climate", "briefing", "newsletter",
     }
 )  # fmt: skip
 _MAX_HEADLINE_WORDS = 30
@@ -165,19 +199,22 @@ def has_credit(line: str) -> bool:
     return any(pattern.search(line) for pattern in _CREDIT_PATTERNS)
 
 
-def split_run_together_kicker(line: str) -> tuple[str, str]:
+def split_run_together_kicker(line: str, context: str = "") -> tuple[str, str]:
     """Split "Russia-Ukraine WarAllies Fail ..." into ("Russia-Ukraine War", "Allies Fail ...").
 
+    ``context`` is the rest of the text: a fused word that recurs there is a
+    name ("WorldCom director admits lying"), not a kicker glued to a headline.
     Returns ("", line) when the line is not a kicker glued to a headline.
     """
     if len(line.split()) > _MAX_HEADLINE_WORDS or line.rstrip().endswith("."):
         return "", line
     for word_match in re.finditer(r"\S+", line):
         word = word_match.group()
-        if word.strip("‘’'\".,:;!?") in _CAMEL_CASE_NAMES:
-            continue
         boundary = _RUN_TOGETHER.search(word)
         if boundary is None:
+            continue
+        name = word.strip("‘’'\".,:;!?()")
+        if name in _CAMEL_CASE_NAMES or _name_recurs(name, context):
             continue
         cut = word_match.start() + boundary.start()
         kicker, headline = line[:cut].strip(), line[cut:].strip()
@@ -192,11 +229,19 @@ def normalise_whitespace(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
+def _name_recurs(word: str, context: str) -> bool:
+    possessive_stripped = re.sub(r"[’']s$", "", word)
+    return bool(context) and re.search(rf"\b{re.escape(possessive_stripped)}", context) is not None
+
+
 def _is_plausible_kicker(kicker: str) -> bool:
     # A kicker is a short label; the last word before the seam must be a real word
-    # ("War"), not a prefix such as "Mc" or "De" from a name we do not know.
+    # ("War"), not a prefix such as "Mc" or "De" from a name we do not know. A
+    # one-word kicker must be a section label: "Word" of "WordPress" is not one.
     words = kicker.split()
-    return 1 <= len(words) <= 5 and len(words[-1]) >= 3 and kicker[0].isupper()
+    if len(words) == 1:
+        return kicker.casefold() in _SECTION_LABELS
+    return len(words) <= 5 and len(words[-1]) >= 3 and kicker[0].isupper()
 
 
 def _blocks(text: str) -> list[list[str]]:
@@ -215,6 +260,7 @@ def _classify_block(lines: list[str]) -> list[Paragraph]:
     paragraphs: list[Paragraph] = []
     for index, line in enumerate(lines):
         if _is_furniture(line):
+            paragraphs.append(Paragraph("", ROLE_FURNITURE, source=line))
             continue
         classified = _classify_line(line)
         if classified and classified[0].role == ROLE_CAPTION and paragraphs:
@@ -237,7 +283,7 @@ def _mark_alt_text(paragraphs: list[Paragraph], previous_line: str) -> None:
         and not last.text.endswith((".", "!", "?", ":", "”", '"'))
         and len(last.text.split()) <= _MAX_ALT_TEXT_WORDS
     ):
-        paragraphs[-1] = Paragraph(last.text, ROLE_CAPTION)
+        paragraphs[-1] = Paragraph(last.text, ROLE_CAPTION, source=last.source)
 
 
 def _is_furniture(line: str) -> bool:
@@ -248,6 +294,7 @@ def _is_furniture(line: str) -> bool:
         or (_is_short(line, _MAX_FOOTER_WORDS) and _NEWSLETTER.search(line))
         or _is_footer(line)
         or _is_link_bar(line)
+        or REPOST_NOTICE.match(line)
     )
 
 
@@ -256,8 +303,7 @@ def _is_footer(line: str) -> bool:
         return False
     if _LICENCE.search(line) or _COPYRIGHT.search(line) or _THEME_CREDIT.search(line):
         return True
-    # "Built with Hugo", "使用 Hugo 建立", "Proudly powered by WordPress".
-    return bool(_SITE_GENERATOR.search(line)) and len(line.split()) <= 5
+    return bool(_SITE_GENERATOR.search(line) and _GENERATOR_CREDIT.search(line))
 
 
 def _is_link_bar(line: str) -> bool:
@@ -272,21 +318,22 @@ def _is_link_bar(line: str) -> bool:
 
 def _classify_line(line: str) -> list[Paragraph]:
     if _IMAGE_PLACEHOLDER.match(line):
-        return [Paragraph("", ROLE_MEDIA, MEDIA_IMAGE)]
+        return [Paragraph("", ROLE_MEDIA, MEDIA_IMAGE, line)]
     if featured := _FEATURED_IMAGE.match(line):
-        return [Paragraph(featured.group("title").strip(), ROLE_MEDIA, MEDIA_FEATURED)]
+        return [Paragraph(featured.group("title").strip(), ROLE_MEDIA, MEDIA_FEATURED, line)]
     if _VIDEO_PLACEHOLDER.match(line):
-        return [Paragraph("", ROLE_MEDIA, MEDIA_VIDEO)]
+        return [Paragraph("", ROLE_MEDIA, MEDIA_VIDEO, line)]
     if _GALLERY_SEPARATOR.search(line):
-        return [Paragraph(caption, ROLE_CAPTION) for caption in _gallery_captions(line)]
+        captions = _gallery_captions(line)
+        return [Paragraph(caption, ROLE_CAPTION, source=line) for caption in captions]
     if has_credit(line):
         caption = strip_credit(line)
         if not caption:
-            return [Paragraph("", ROLE_MEDIA, MEDIA_CREDIT)]
-        return [Paragraph(caption, ROLE_CAPTION)]
+            return [Paragraph("", ROLE_MEDIA, MEDIA_CREDIT, line)]
+        return [Paragraph(caption, ROLE_CAPTION, source=line)]
     if _CAPTION_OPENING.match(line) or _is_pictured_caption(line):
-        return [Paragraph(line, ROLE_CAPTION)]
-    return [Paragraph(line)]
+        return [Paragraph(line, ROLE_CAPTION, source=line)]
+    return [Paragraph(line, source=line)]
 
 
 def _is_pictured_caption(line: str) -> bool:
@@ -321,8 +368,8 @@ def _common_word_prefix(texts: list[str]) -> str:
 def _collapse_repeats(paragraphs: list[Paragraph]) -> list[Paragraph]:
     """Drop a paragraph that repeats the one before it (headlines and captions printed twice)."""
     collapsed: list[Paragraph] = []
+    previous: Paragraph | None = None
     for paragraph in paragraphs:
-        previous = collapsed[-1] if collapsed else None
         if (
             previous is not None
             and paragraph.text
@@ -331,16 +378,24 @@ def _collapse_repeats(paragraphs: list[Paragraph]) -> list[Paragraph]:
         ):
             continue
         collapsed.append(paragraph)
+        if paragraph.is_visible:
+            previous = paragraph
     return collapsed
 
 
 def _split_leading_kicker(paragraphs: list[Paragraph]) -> list[Paragraph]:
     if not paragraphs or not paragraphs[0].is_body:
         return paragraphs
-    kicker, headline = split_run_together_kicker(paragraphs[0].text)
+    context = "\n".join(paragraph.text for paragraph in paragraphs[1:])
+    kicker, headline = split_run_together_kicker(paragraphs[0].text, context)
     if not kicker:
         return paragraphs
-    return [Paragraph(kicker, ROLE_KICKER), Paragraph(headline), *paragraphs[1:]]
+    source = paragraphs[0].source
+    return [
+        Paragraph(kicker, ROLE_KICKER, source=source),
+        Paragraph(headline, source=source),
+        *paragraphs[1:],
+    ]
 
 
 def _is_short(line: str, max_words: int) -> bool:

@@ -45,6 +45,9 @@ class Extracted:
     site_name: str = ""  # outlet name or domain from page metadata / a column
     published_at: datetime | None = None  # timezone-aware when known
     description: str = ""  # page description / dek
+    # When a crawler fetched the page (WARC-Date), timezone-aware. Not a publication
+    # date: the page may be years older than its capture.
+    captured_at: datetime | None = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from articles.ingest.identify import find_outlet
 from articles.ingest.records import ArticleRecord, EntityMention
 from articles.models import Article, Entity, Mention, Outlet, Section, SourceDocument
 from articles.topics import tag_articles
@@ -149,17 +150,22 @@ def _update_text(
 
 
 def outlet_for(record: ArticleRecord) -> Outlet | None:
+    """The outlet row for a record: found by name or domain, else created, with
+    the slug and domain of the known-outlets table when the outlet is in it."""
     if not record.outlet:
         return None
+    known = find_outlet(record.outlet)
+    domain = record.outlet_domain or (known.domain if known else "")
     outlet = Outlet.objects.filter(name__iexact=record.outlet).first()
-    if outlet is None and record.outlet_domain:
-        outlet = Outlet.objects.filter(domain__iexact=record.outlet_domain).first()
+    if outlet is None and domain:
+        outlet = Outlet.objects.filter(domain__iexact=domain).first()
     if outlet:
         return outlet
-    slug = slugify(record.outlet)[:200] or "outlet"
-    outlet, _ = Outlet.objects.get_or_create(
-        slug=slug, defaults={"name": record.outlet[:200], "domain": record.outlet_domain}
-    )
+    slug = known.slug if known else (slugify(record.outlet)[:200] or "outlet")
+    with transaction.atomic():
+        outlet, _ = Outlet.objects.get_or_create(
+            slug=slug, defaults={"name": record.outlet[:200], "domain": domain}
+        )
     return outlet
 
 
