@@ -27,7 +27,9 @@ class Command(BaseCommand):
             "--published", default="", help="Publication date (YYYY-MM-DD or ISO datetime)."
         )
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
-        parser.add_argument("--dry-run", action="store_true", help="Parse and report; save nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Parse and report; save nothing."
+        )
         for column in ColumnMap.__dataclass_fields__:
             parser.add_argument(
                 f"--{column}-column",
@@ -86,8 +88,7 @@ class Command(BaseCommand):
             ),
             f"  topic tags:        {report.topics}",
             f"  failures:          {len(report.failures)}",
-            f"  elapsed:           {report.elapsed:.1f} s "
-            f"({report.rate:.1f} articles/s)",
+            f"  elapsed:           {report.elapsed:.1f} s ({report.rate:.1f} articles/s)",
         ]
         self.stdout.write("\n".join(lines))
         for failure in report.failures:
