@@ -21,7 +21,7 @@ from articles.ingest.save import (
     UNCHANGED,
     UPDATED,
     content_hash,
-    curated_aliases,
+    known_aliases,
     record_outcome,
     save_article,
     store_source,
@@ -81,7 +81,7 @@ class Loader:
         self.progress = progress or (lambda path: None)
         self.report = LoadReport()
         self._manifests: dict[Path, dict[str, Hints]] = {}
-        self._aliases = curated_aliases()
+        self._aliases = known_aliases()
 
     def load(self, paths: Iterable[Path]) -> LoadReport:
         from articles.models import Entity

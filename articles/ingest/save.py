@@ -161,12 +161,26 @@ def outlet_for(record: ArticleRecord) -> Outlet | None:
         outlet = Outlet.objects.filter(domain__iexact=domain).first()
     if outlet:
         return outlet
-    slug = known.slug if known else (slugify(record.outlet)[:200] or "outlet")
+    name = record.outlet[:200]
+    slug = known.slug if known else unique_slug(Outlet, name)
     with transaction.atomic():
         outlet, _ = Outlet.objects.get_or_create(
-            slug=slug, defaults={"name": record.outlet[:200], "domain": domain}
+            name=name, defaults={"slug": slug, "domain": domain}
         )
     return outlet
+
+
+def unique_slug(model, name: str, qualifier: str = "") -> str:
+    """A URL slug for a new row: readable where the name has Latin letters, and
+    made unique with a short stable hash of the name where it is taken or empty
+    ("ООО" and "Ведомости" must not share one)."""
+    base = slugify(name)[:180]
+    candidates = [base, f"{base}-{qualifier}" if base and qualifier else ""]
+    for candidate in candidates:
+        if candidate and not model.objects.filter(slug=candidate).exists():
+            return candidate
+    digest = hashlib.sha1(f"{name}\x1f{qualifier}".encode()).hexdigest()[:10]  # noqa: S324
+    return f"{base}-{digest}" if base else f"{qualifier or 'x'}-{digest}"
 
 
 def _replace_sections(article: Article, record: ArticleRecord) -> list[Section]:
@@ -228,9 +242,7 @@ def entity_for(mention: EntityMention) -> Entity:
 
 
 def _create_entity(mention: EntityMention) -> Entity:
-    slug = slugify(mention.name)[:200] or "entity"
-    if Entity.objects.filter(slug=slug).exists():
-        slug = f"{slug}-{mention.kind}"
+    slug = unique_slug(Entity, mention.name, mention.kind)
     with transaction.atomic():
         entity, _ = Entity.objects.get_or_create(
             name=mention.name[:200], kind=mention.kind, defaults={"slug": slug}
@@ -243,9 +255,12 @@ def _new_aliases(entity: Entity, surfaces: set[str]) -> set[str]:
     return {s[:200] for s in surfaces if s.lower() not in known}
 
 
-def curated_aliases() -> dict[str, tuple[str, str]]:
-    """Every alias in the archive, lower-cased, mapped to its entity's (name, kind):
-    what curators set in admin wins over the built-in gazetteer on the next load."""
+def known_aliases() -> dict[str, tuple[str, str]]:
+    """Every alias in the archive, lower-cased, mapped to its entity's (name, kind).
+
+    Aliases are the spellings curators set or merged in admin plus those the
+    enricher resolved without context (never "Mr. Austin" from one article), so
+    applying them to every later article is safe; they win over the gazetteer."""
     table: dict[str, tuple[str, str]] = {}
     for name, kind, aliases in Entity.objects.exclude(aliases=[]).values_list(
         "name", "kind", "aliases"
