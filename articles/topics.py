@@ -16,6 +16,12 @@ from django.db.models import F
 from articles.models import Article, ArticleTopic, Section, SectionTopic, Topic
 from articles.search_vectors import SEARCH_CONFIG
 
+# ts_rank of an article for its topic's query must reach this for a tag: one
+# passing word in a long body (~0.01) is not what the article is about; a word
+# in the title, or the topic's words repeated through the body, is. Sections are
+# short, so any match tags a section.
+MIN_ARTICLE_SCORE = 0.02
+
 
 def topic_query(topic: Topic) -> SearchQuery:
     return SearchQuery(topic.query, search_type="websearch", config=SEARCH_CONFIG)
@@ -49,6 +55,7 @@ def _tag_articles_with(topic: Topic, articles) -> int:
         articles.filter(search_vector=query)
         .exclude(pk__in=protected)
         .annotate(score=SearchRank(F("search_vector"), query))
+        .filter(score__gte=MIN_ARTICLE_SCORE)
         .values_list("pk", "score")
     )
     tags = [ArticleTopic(article_id=pk, topic=topic, score=score) for pk, score in matches]

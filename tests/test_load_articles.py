@@ -360,3 +360,10 @@ def _utc(day: str):
     from datetime import UTC, datetime
 
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
+
+
+def test_a_passing_mention_does_not_tag_an_article_with_a_topic():
+    tv_story = _seed_articles().get(title__startswith="The West fears Russia")
+    tags = set(tv_story.topic_tags.values_list("topic__slug", flat=True))
+    assert "cyber-and-information-war" in tags  # it is about Russian state TV
+    assert "military-aid-and-weapons" not in tags  # "weapons" appears once in passing
