@@ -1,43 +1,289 @@
-"""Public pages. Hidden articles (is_public=False) never appear here."""
+"""Public pages. Hidden articles (is_public=False) never appear here: every list,
+count, facet and chart starts from Article.objects.public()."""
 
-from django.shortcuts import get_object_or_404, render
+from __future__ import annotations
 
-from articles.models import Article, Entity, Outlet, Topic
+import re
+from collections import Counter, defaultdict
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_safe
+
+from articles import charts, search
+from articles.filters import ArticleListFilter, SearchFilter, error_messages
+from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Section, Topic
+
+LIST_SIZE = 20
+RELATED = 5
 
 
+@require_safe
 def home(request):
-    latest = Article.objects.public().select_related("outlet")[:20]
-    return render(request, "articles/home.html", {"latest": latest})
+    public = Article.objects.public()
+    return render(
+        request,
+        "articles/home.html",
+        {
+            "counts": _archive_counts(public),
+            "timeline": charts.timeline(charts.monthly_counts(public)),
+            "latest": search.for_list(public.order_by(*search.newest_first()))[:8],
+            "top_entities": _top_entities(public, 16),
+            "outlets": _outlets(),
+            "topics": _topics(),
+        },
+    )
 
 
+@require_safe
+def search_page(request):
+    filterset = SearchFilter(request.GET, queryset=Article.objects.public())
+    context = {"filterset": filterset, "params": request.GET, "sorts": search.SORTS}
+    if not filterset.is_valid():
+        context["errors"] = error_messages(filterset)
+        return render(request, "articles/search.html", context, status=400)
+    try:
+        results = filterset.results()
+    except search.PageOutOfRange as exc:
+        context["errors"] = {"page": [str(exc)]}
+        return render(request, "articles/search.html", context, status=400)
+    context.update(results=results, active=_active_filters(filterset))
+    return render(request, "articles/search.html", context)
+
+
+@require_safe
 def article_detail(request, pk, slug):
-    article = get_object_or_404(Article.objects.public().select_related("outlet", "source"), pk=pk)
+    article = get_object_or_404(
+        Article.objects.public()
+        .select_related("outlet", "source")
+        .defer("search_vector", "source__raw"),
+        pk=pk,
+    )
+    if slug != (article.slug or "article"):
+        return redirect(article, permanent=True)
+    sections = list(article.sections.defer("search_vector").order_by("position"))
+    mentions = list(
+        Mention.objects.filter(article=article)
+        .select_related("entity")
+        .only(
+            "section_id", "count", "entity__name", "entity__slug", "entity__kind", "entity__aliases"
+        )
+    )
+    entities = _entities_by_kind(mentions)
+    topics = list(
+        Topic.objects.filter(article_tags__article=article, article_tags__excluded=False).order_by(
+            "name"
+        )
+    )
     return render(
         request,
         "articles/article_detail.html",
-        {"article": article, "sections": article.sections.all()},
+        {
+            "article": article,
+            "sections": sections,
+            "section_links": _section_links(mentions),
+            "toc": [s for s in sections if s.heading] if article.kind == Article.Kind.LIVE else [],
+            "entities": entities,
+            "topics": topics,
+            "related": _related(article, mentions, topics),
+            "canonical_url": request.build_absolute_uri(article.get_absolute_url()),
+        },
     )
 
 
+@require_safe
 def entity_detail(request, slug):
     entity = get_object_or_404(Entity, slug=slug)
-    articles = (
-        Article.objects.public().filter(mentions__entity=entity).distinct().select_related("outlet")
+    mentioning = Article.objects.public().filter(
+        Exists(Mention.objects.filter(article=OuterRef("pk"), entity=entity))
     )
-    return render(request, "articles/entity_detail.html", {"entity": entity, "articles": articles})
+    if not mentioning.exists():
+        raise Http404("No public article mentions this entity.")
+    return _article_list(
+        request,
+        "articles/entity_detail.html",
+        mentioning,
+        {"entity": entity, "co_mentioned": _co_mentioned(entity, 12)},
+        search_params={"entity": entity.slug},
+    )
 
 
+@require_safe
 def outlet_detail(request, slug):
     outlet = get_object_or_404(Outlet, slug=slug)
-    articles = outlet.articles.public()
-    return render(request, "articles/outlet_detail.html", {"outlet": outlet, "articles": articles})
+    return _article_list(
+        request,
+        "articles/outlet_detail.html",
+        Article.objects.public().filter(outlet=outlet),
+        {"outlet": outlet},
+        search_params={"outlet": outlet.slug},
+    )
 
 
+@require_safe
 def topic_detail(request, slug):
     topic = get_object_or_404(Topic, slug=slug)
-    articles = (
-        Article.objects.public()
-        .filter(topic_tags__topic=topic, topic_tags__excluded=False)
-        .select_related("outlet")
+    tagged = Article.objects.public().filter(
+        Exists(ArticleTopic.objects.filter(article=OuterRef("pk"), topic=topic, excluded=False))
     )
-    return render(request, "articles/topic_detail.html", {"topic": topic, "articles": articles})
+    return _article_list(
+        request,
+        "articles/topic_detail.html",
+        tagged,
+        {"topic": topic},
+        search_params={"topic": topic.slug},
+    )
+
+
+# --- Helpers ---------------------------------------------------------------
+
+
+def _article_list(request, template, articles, context, *, search_params):
+    """A page of `articles` (filterable by outlet and dates) with their timeline."""
+    filterset = ArticleListFilter(request.GET, queryset=articles)
+    context = {**context, "filterset": filterset, "params": request.GET}
+    if not filterset.is_valid():
+        context["errors"] = error_messages(filterset)
+        return render(request, template, context, status=400)
+    filtered = filterset.qs
+    paginator = Paginator(search.for_list(filtered.order_by(*search.newest_first())), LIST_SIZE)
+    number = filterset.page_number
+    if number > paginator.num_pages:
+        context["errors"] = {
+            "page": [f"There is no page {number}: the last page is {paginator.num_pages}."]
+        }
+        return render(request, template, context, status=400)
+    context.update(
+        page=paginator.page(number),
+        timeline=charts.timeline(charts.monthly_counts(filtered), search_params),
+        outlet_choices=search.outlet_facet(articles, filterset.selection().outlets),
+        search_params=search_params,
+    )
+    return render(request, template, context)
+
+
+def _archive_counts(public) -> dict[str, int]:
+    counts = public.aggregate(
+        articles=Count("pk"),
+        live=Count("pk", filter=Q(kind=Article.Kind.LIVE)),
+        outlets=Count("outlet", distinct=True),
+    )
+    counts["entries"] = Section.objects.filter(article__is_public=True).count()
+    counts["entities"] = (
+        Mention.objects.filter(article__is_public=True).values("entity_id").distinct().count()
+    )
+    return counts
+
+
+def _top_entities(public, limit: int) -> list[dict]:
+    return list(
+        Mention.objects.filter(article__in=public.order_by().values("pk"))
+        .values("entity__slug", "entity__name", "entity__kind")
+        .annotate(articles=Count("article_id", distinct=True))
+        .order_by("-articles", "entity__name")[:limit]
+    )
+
+
+def _outlets():
+    return (
+        Outlet.objects.annotate(article_count=Count("pk", filter=Q(articles__is_public=True)))
+        .filter(article_count__gt=0)
+        .order_by("-article_count", "name")
+    )
+
+
+def _topics():
+    tagged = Q(article_tags__excluded=False, article_tags__article__is_public=True)
+    return Topic.objects.annotate(article_count=Count("article_tags", filter=tagged)).order_by(
+        "name"
+    )
+
+
+def _active_filters(filterset) -> list[tuple[str, str, str]]:
+    """(parameter, value, label) for each filter in force, to show and remove."""
+    data = filterset.form.cleaned_data
+    active = []
+    for name, label in (("outlet", "Outlet"), ("topic", "Topic"), ("entity", "Entity")):
+        for obj in data.get(name) or ():
+            active.append((name, obj.slug, f"{label}: {obj.name}"))
+    for name, label in (("from", "From"), ("to", "To")):
+        if data.get(name):
+            active.append((name, data[name].isoformat(), f"{label} {data[name]:%-d %B %Y}"))
+    if data.get("kind"):
+        active.append(("kind", data["kind"], f"Only {Article.Kind(data['kind']).label.lower()}s"))
+    return active
+
+
+def _entities_by_kind(mentions) -> list[tuple[str, list[tuple[Entity, int]]]]:
+    totals: Counter = Counter()
+    entities = {}
+    for mention in mentions:
+        totals[mention.entity_id] += mention.count
+        entities[mention.entity_id] = mention.entity
+    groups = defaultdict(list)
+    for entity_id, count in sorted(totals.items(), key=lambda kv: (-kv[1], entities[kv[0]].name)):
+        groups[entities[entity_id].kind].append((entities[entity_id], count))
+    labels = dict(Entity.Kind.choices)
+    return [(labels[kind], groups[kind]) for kind in labels if groups.get(kind)]
+
+
+def _section_links(mentions) -> dict[int, list[tuple[re.Pattern, str, str]]]:
+    """section id -> (spelling pattern, entity URL, entity name) for linking names in its text."""
+    links = defaultdict(list)
+    for mention in mentions:
+        entity = mention.entity
+        forms = {entity.name, *entity.aliases}
+        if entity.kind == Entity.Kind.PERSON:
+            forms |= {search.surname(f) for f in forms} - {""}
+        forms = sorted((f for f in forms if len(f) >= 3), key=len, reverse=True)
+        if forms:
+            pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, forms)) + r")(?!\w)")
+            links[mention.section_id].append((pattern, entity.get_absolute_url(), entity.name))
+    return links
+
+
+def _related(article, mentions, topics) -> list[Article]:
+    """Public articles sharing the most of this one's main entities and its topics."""
+    totals: Counter = Counter()
+    for mention in mentions:
+        totals[mention.entity_id] += mention.count
+    entity_ids = [entity_id for entity_id, _ in totals.most_common(10)]
+    scores: Counter = Counter()
+    shared_entities = (
+        Mention.objects.filter(entity_id__in=entity_ids, article__is_public=True)
+        .exclude(article_id=article.pk)
+        .values_list("article_id")
+        .annotate(n=Count("entity_id", distinct=True))
+        .order_by("-n")[:50]
+    )
+    for article_id, n in shared_entities:
+        scores[article_id] += n
+    if topics:
+        shared_topics = (
+            ArticleTopic.objects.filter(topic__in=topics, excluded=False, article__is_public=True)
+            .exclude(article_id=article.pk)
+            .values_list("article_id")
+            .annotate(n=Count("pk"))
+            .order_by("-n")[:50]
+        )
+        for article_id, n in shared_topics:
+            scores[article_id] += n
+    best = [article_id for article_id, _ in scores.most_common(RELATED)]
+    found = {a.pk: a for a in search.for_list(Article.objects.public().filter(pk__in=best))}
+    return [found[pk] for pk in best if pk in found]
+
+
+def _co_mentioned(entity, limit: int) -> list[dict]:
+    """The entities named in the most public articles that also name `entity`."""
+    with_entity = Mention.objects.filter(entity=entity, article__is_public=True).values(
+        "article_id"
+    )
+    return list(
+        Mention.objects.filter(article_id__in=with_entity)
+        .exclude(entity=entity)
+        .values("entity__slug", "entity__name", "entity__kind")
+        .annotate(articles=Count("article_id", distinct=True), mentions=Sum("count"))
+        .order_by("-articles", "-mentions", "entity__name")[:limit]
+    )

@@ -18,6 +18,12 @@ CORPORA = BASE_DIR.parent / "shared" / "corpora"
 
 
 def load_seeds() -> None:
+    """The seed archive: the starting topics (which a flush of a transactional
+    test removes along with everything else) and the seed articles."""
+    from articles.models import Topic
+
+    if not Topic.objects.exists():
+        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
     call_command("load_articles", str(SEEDS), verbosity=0)
 
 

@@ -1,0 +1,126 @@
+"""Template helpers: links that add or remove a search parameter, safe outbound
+links, and article text with entity names linked. Everything from the database
+is escaped here; only markup built in this module is marked safe."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from django import template
+from django.http import QueryDict
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from articles.search import month_bounds
+
+register = template.Library()
+
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+
+
+def _query(params: QueryDict, changes) -> str:
+    query = params.copy() if isinstance(params, QueryDict) else QueryDict(mutable=True)
+    query._mutable = True
+    query.pop("page", None)
+    changes(query)
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def toggle_url(params, key: str, value: str) -> str:
+    """The current search with `key=value` added, or removed when already there."""
+
+    def change(query):
+        values = query.getlist(key)
+        query.setlist(
+            key, [v for v in values if v != value] if value in values else [*values, value]
+        )
+
+    return _query(params, change)
+
+
+@register.simple_tag
+def month_url(params, month: str, selected: bool) -> str:
+    """The current search limited to one month ("2023-01"), or no longer when it was."""
+
+    def change(query):
+        query.pop("from", None)
+        query.pop("to", None)
+        if not selected:
+            first, last = month_bounds(month)
+            query["from"], query["to"] = first.isoformat(), last.isoformat()
+
+    return _query(params, change)
+
+
+@register.simple_tag
+def set_url(params, key: str, value) -> str:
+    """The current search with `key` set to `value` (page kept only when it is the key)."""
+    if key == "page":
+        query = params.copy()
+        query["page"] = str(value)
+        return f"?{query.urlencode()}"
+
+    def change(query):
+        query[key] = str(value)
+
+    return _query(params, change)
+
+
+@register.filter
+def http_url(url: str) -> str:
+    """The URL when it is http(s) with a host, else "": other schemes are never links."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
+@register.simple_tag
+def linked_text(text: str, links=None) -> SafeString:
+    """Paragraphs of plain text as <p>, escaped, each entity's first name linked.
+
+    `links`: (compiled pattern, entity URL, entity name) for the section."""
+    linked: set[str] = set()
+    paragraphs = []
+    for paragraph in _PARAGRAPHS.split(text or ""):
+        paragraph = paragraph.strip()
+        if paragraph:
+            paragraphs.append(format_html("<p>{}</p>", _link(paragraph, links or (), linked)))
+    return mark_safe("\n".join(paragraphs))  # noqa: S308 - each part built by format_html
+
+
+def _link(text: str, links, linked: set[str]) -> SafeString:
+    spans = []
+    for pattern, url, name in links:
+        if url in linked:
+            continue
+        match = pattern.search(text)
+        if match:
+            spans.append((match.start(), match.end(), url, name))
+    spans.sort()
+    parts, position = [], 0
+    for start, end, url, name in spans:
+        if start < position:
+            continue  # overlaps a name already linked
+        parts.append(escape(text[position:start]))
+        parts.append(
+            format_html('<a class="entity" href="{}" title="{}">{}</a>', url, name, text[start:end])
+        )
+        linked.add(url)
+        position = end
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(str(p) for p in parts).replace("\n", "<br>"))  # noqa: S308 - escaped
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def getlist(params, key: str) -> list[str]:
+    return params.getlist(key) if hasattr(params, "getlist") else []

@@ -1,0 +1,21 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  // "Copy citation": shown only where the Clipboard API exists.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.value || source.textContent).then(function () {
+        var label = button.textContent;
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = label; }, 1500);
+      });
+    });
+  });
+  // Changing a search option re-runs the search, as the Search button would.
+  document.querySelectorAll(".search-form select").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+})();

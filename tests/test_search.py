@@ -1,0 +1,385 @@
+"""Search behaviour on the seed archive (real PostgreSQL, real seed text):
+the query language, spelling variants, ranking, section hits, snippets,
+facets, suggestions, and a query count that does not grow with the results."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from articles import search
+from articles.models import Article, Entity, Outlet, Section
+
+pytestmark = pytest.mark.django_db
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+NYT_LIVE = "Allies Fail to Reach Agreement on Providing Western Tanks to Ukraine"
+AJ_LIVE = "US urges citizens in Ukraine ‘to consider departing now’: Live"
+WAPO_STRIKES = "Ukraine can use US weapons for limited strikes in Russia, Biden says"
+WAPO_BLINKEN = "Blinken arrives in Kyiv amid U.S.-Ukraine friction over arms restrictions"
+GUARDIAN = "Ukraine allies promise €21bn in military support for Kyiv"
+AP = "Russia says US gives written response on Ukraine demands"
+
+
+def seed_paragraph(name: str, containing: str) -> str:
+    """A real paragraph from a seed file."""
+    text = (SEEDS / name).read_text(encoding="utf-8")
+    return next(p.strip() for p in text.split("\n\n") if containing in p)
+
+
+def make_article(title, bodies, *, outlet, headings=None, kind="article", public=True, **fields):
+    fields.setdefault("published_at", datetime(2023, 2, 1, tzinfo=UTC))
+    fields.setdefault("date_source", "metadata")
+    article = Article.objects.create(
+        outlet=outlet,
+        title=title,
+        body="\n\n".join(bodies),
+        kind=kind,
+        is_public=public,
+        content_hash=hashlib.sha256(f"{title}{bodies}".encode()).hexdigest(),
+        **fields,
+    )
+    headings = headings or [""] * len(bodies)
+    for position, (heading, body) in enumerate(zip(headings, bodies, strict=True)):
+        Section.objects.create(
+            article=article,
+            position=position,
+            heading=heading,
+            body=body,
+            anchor=f"entry-{position + 1}",
+            posted_at=datetime(2023, 2, 1, 9 + position, tzinfo=UTC) if kind == "live" else None,
+        )
+    return article
+
+
+def api(client, **params):
+    response = client.get("/api/search/", params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def titles(client, **params) -> list[str]:
+    return [r["title"] for r in api(client, **params)["results"]]
+
+
+# --- Query language -------------------------------------------------------
+
+
+def test_a_word_finds_every_article_containing_it(client):
+    found = titles(client, q="Pistorius")
+    assert set(found) == {NYT_LIVE, GUARDIAN}
+    assert not Article.objects.filter(body__contains="Pistorius").exclude(title__in=found).exists()
+
+
+def test_an_exact_phrase_needs_the_words_together(client):
+    # The Washington Post has "battle" and "tanks", but not side by side.
+    strikes = Article.objects.get(title=WAPO_STRIKES).body
+    assert "battle" in strikes and "tanks" in strikes and "battle tanks" not in strikes
+    assert set(titles(client, q="battle tanks")) == {NYT_LIVE, WAPO_STRIKES}
+    assert titles(client, q='"battle tanks"') == [NYT_LIVE]
+
+
+def test_or_finds_either_word(client):
+    pistorius = set(titles(client, q="Pistorius"))
+    blinken = set(titles(client, q="Blinken"))
+    assert set(titles(client, q="Pistorius or Blinken")) == pistorius | blinken
+    assert pistorius - blinken and blinken - pistorius
+
+
+def test_a_minus_excludes_articles_with_the_word_anywhere(client):
+    # The NYT live blog mentions Kyiv in some entries but not all: excluding Kyiv
+    # excludes the article, not only the entries that say it.
+    assert NYT_LIVE in titles(client, q="Pistorius")
+    assert titles(client, q="Pistorius -Kyiv") == []
+    assert set(titles(client, q="tanks -Pistorius")) == set(titles(client, q="tanks")) - {
+        NYT_LIVE,
+        GUARDIAN,
+    }
+
+
+def test_a_prefix_finds_words_starting_with_it(client):
+    # "Leopards" and "Leopard" are in the NYT blog; "leopar" alone is no word.
+    assert titles(client, q="leopar") == []
+    assert NYT_LIVE in titles(client, q="leopar*")
+
+
+def test_accents_do_not_matter(client):
+    # The Guardian writes "Pål Jonson".
+    assert titles(client, q="Pal Jonson") == [GUARDIAN]
+    assert titles(client, q="Pål Jonson") == [GUARDIAN]
+    assert titles(client, q="Zélensky") == titles(client, q="Zelensky")
+
+
+def test_kiev_finds_articles_that_only_say_kyiv(client):
+    guardian = Article.objects.get(title=GUARDIAN)
+    assert "Kyiv" in guardian.body and "Kiev" not in guardian.body
+    assert GUARDIAN in titles(client, q="Kiev")
+    assert set(titles(client, q="Kiev")) == set(titles(client, q="Kyiv"))
+
+
+def test_zelenskyy_finds_articles_that_say_zelensky(client):
+    nyt = Article.objects.get(title=NYT_LIVE)
+    assert "Zelensky" in nyt.body and "Zelenskyy" not in nyt.body
+    found = titles(client, q="Zelenskyy")
+    assert NYT_LIVE in found and WAPO_BLINKEN in found
+    assert set(found) == set(titles(client, q="Zelensky"))
+
+
+def test_an_alias_added_by_a_curator_is_searched(client):
+    kyiv = Entity.objects.get(slug="kyiv")
+    assert titles(client, q="Kyjiw") == []
+    kyiv.aliases = [*kyiv.aliases, "Kyjiw"]
+    kyiv.save()
+    assert set(titles(client, q="Kyjiw")) == set(titles(client, q="Kyiv"))
+
+
+def test_transliteration_variants_are_one_spelling(client):
+    # Kharkiv is in the Washington Post; nobody in the seeds writes Kharkov.
+    assert WAPO_STRIKES in titles(client, q="Kharkov")
+    assert set(titles(client, q="Kharkov")) == set(titles(client, q="Kharkiv"))
+
+
+def test_the_query_is_explained_in_plain_words(client):
+    understood = api(client, q='Kiev "battle tanks" or leopard* -Abrams')["understood"]
+    assert understood == (
+        "Articles with “Kiev” (or Kyiv, Kiyv, Kyyiv) and the exact phrase “battle tanks”; "
+        "or with a word starting with “leopard”, but without “Abrams” "
+        "(or M1 Abrams, M1A1, M1A2, M-1 Abrams, …)."
+    )
+    page = client.get("/search/", {"q": "Kiev"}).content.decode()
+    assert "Searching for" in page and "Articles with “Kiev” (or Kyiv, Kiyv, Kyyiv)." in page
+
+
+def test_parse_query_groups_like_websearch_to_tsquery():
+    parsed = search.parse_query('a b or "c d" -e f*')
+    assert parsed.groups == (
+        (search.Term("a"), search.Term("b")),
+        (
+            search.Term("c d", search.PHRASE),
+            search.Term("e", negated=True),
+            search.Term("f", search.PREFIX),
+        ),
+    )
+    assert search.parse_query("or tanks or").groups == ((search.Term("tanks"),),)
+    assert not search.parse_query(' " & | ')
+
+
+# --- Ranking --------------------------------------------------------------
+
+
+@pytest.fixture
+def ranking_desk():
+    """Three articles made of real seed paragraphs: Pistorius in a title, in a live
+    entry heading, and in a body only."""
+    desk = Outlet.objects.create(name="Ranking Desk", slug="ranking-desk")
+    plain = seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN — Western defense officials")
+    inventory = seed_paragraph("000_0e4d571b1702f214.txt", "in case of a future deal")
+    assert "Pistorius" not in plain
+    title = make_article("Pistorius and the tanks Germany holds back", [plain], outlet=desk)
+    heading = make_article(
+        "Live: allies meet at Ramstein",
+        [plain, plain.replace("BERLIN — ", "")],
+        headings=["Pistorius offers training", "No deal on tanks"],
+        kind="live",
+        outlet=desk,
+    )
+    body = make_article("Allies weigh the tank question", [inventory], outlet=desk)
+    return title, heading, body
+
+
+def test_a_title_match_outranks_a_heading_match_which_outranks_a_body_match(client, ranking_desk):
+    title, heading, body = ranking_desk
+    assert titles(client, q="Pistorius", outlet="ranking-desk") == [
+        title.title,
+        heading.title,
+        body.title,
+    ]
+
+
+def test_on_the_seeds_the_article_titled_with_the_word_comes_first(client):
+    found = titles(client, q="Blinken")
+    assert found[0] == WAPO_BLINKEN
+    assert len(found) > 1
+
+
+def test_sorting_by_date(client):
+    newest = api(client, q="Ukraine", sort="newest")["results"]
+    dates = [r["published_at"] for r in newest]
+    assert dates == sorted(dates, reverse=True)
+    oldest = api(client, q="Ukraine", sort="oldest")["results"]
+    assert [r["published_at"] for r in oldest] == sorted(dates)
+
+
+# --- Section hits and snippets -------------------------------------------
+
+
+def test_matching_entries_are_listed_with_deep_links(client):
+    result = api(client, q="Estonia", kind="live")["results"][0]
+    assert result["title"] == AJ_LIVE
+    section = result["sections"][0]
+    assert section["heading"] == "US fighter jets arrive in Estonia for training"
+    assert section["anchor"] == "us-fighter-jets-arrive-in-estonia-for-training"
+    assert section["posted_at"] == "2022-01-26T17:31:00+00:00"
+    assert section["url"].endswith(
+        f"{Article.objects.get(title=AJ_LIVE).get_absolute_url()}#{section['anchor']}"
+    )
+    assert "<mark>Estonia</mark>" in section["snippet"]
+    page = client.get("/search/", {"q": "Estonia"}).content.decode()
+    assert (
+        f'href="{Article.objects.get(title=AJ_LIVE).get_absolute_url()}#{section["anchor"]}"'
+        in page
+    )
+    assert "17:31" in page
+
+
+def test_at_most_three_entries_per_article_with_the_total(client):
+    result = next(r for r in api(client, q="Ukraine")["results"] if r["title"] == AJ_LIVE)
+    assert len(result["sections"]) == search.SECTIONS_PER_RESULT
+    page = client.get("/search/", {"q": "Ukraine", "kind": "live"}).content.decode()
+    matching = Section.objects.filter(
+        article__title=AJ_LIVE, search_vector=search.build_text_query("Ukraine").search_query
+    ).count()
+    assert matching > 3
+    assert f"{matching} matching entries" in page
+
+
+def test_snippets_highlight_matches_and_escape_article_text(client):
+    desk = Outlet.objects.create(name="Test Desk", slug="test-desk")
+    paragraph = seed_paragraph("003_111580efd2975eb1.txt", "played down the Trump")
+    make_article(
+        "Pistorius <script>alert('title')</script>",
+        [f"{paragraph} <script>alert('body')</script> 5 < 6 & <b>Pistorius</b>"],
+        outlet=desk,
+    )
+    data = api(client, q="Pistorius", outlet="test-desk")
+    snippet = data["results"][0]["snippet"]
+    assert "<mark>Pistorius</mark>" in snippet
+    # ts_headline drops tags from snippets; what is left is escaped text.
+    assert "<script" not in snippet and "<b>" not in snippet
+    assert "alert(&#x27;body&#x27;)" in snippet and "5 &lt; 6 &amp;" in snippet
+    page = client.get("/search/", {"q": "Pistorius", "outlet": "test-desk"}).content.decode()
+    assert "<script>alert" not in page
+    # The highlighted title keeps the tags as text.
+    assert "<mark>Pistorius</mark> &lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in page
+
+
+def test_highlight_never_lets_markup_through():
+    assert search.highlight("\ue000<img src=x>\ue001 \ue000x") == "<mark>&lt;img src=x&gt;</mark> x"
+
+
+# --- Facets ---------------------------------------------------------------
+
+
+def test_facets_count_the_current_results(client):
+    data = api(client, q="Kyiv")
+    outlets = {f["slug"]: f["count"] for f in data["facets"]["outlet"]}
+    expected = {}
+    for result in data["results"]:
+        expected[result["outlet"]["slug"]] = expected.get(result["outlet"]["slug"], 0) + 1
+    assert outlets == expected
+    months = {f["month"]: f["count"] for f in data["facets"]["month"]}
+    assert sum(months.values()) == data["count"]
+    assert months["2022-01"] == sum(
+        1 for r in data["results"] if r["published_at"][:7] == "2022-01"
+    )
+    topic_counts = {f["slug"]: f["count"] for f in data["facets"]["topic"]}
+    for slug, count in topic_counts.items():
+        assert count == sum(1 for r in data["results"] if slug in r["topics"])
+    entity = {f["slug"]: f for f in data["facets"]["entity"]}
+    assert entity["kyiv"]["kind"] == "place"
+    assert entity["kyiv"]["count"] == sum(1 for r in data["results"] if "kyiv" in r["entities"])
+
+
+def test_entity_facets_show_the_top_entities_of_each_kind(client):
+    facet = api(client, q="Ukraine")["facets"]["entity"]
+    kinds = {f["kind"] for f in facet}
+    assert {"person", "place", "organisation", "weapon"} <= kinds
+    for kind in kinds:
+        counts = [f["count"] for f in facet if f["kind"] == kind]
+        assert len(counts) <= search.ENTITIES_PER_KIND
+        assert counts == sorted(counts, reverse=True)
+
+
+def test_outlet_counts_ignore_the_outlet_filter_so_others_can_be_added(client):
+    data = api(client, q="Kyiv", outlet="guardian")
+    assert {r["outlet"]["slug"] for r in data["results"]} == {"guardian"}
+    assert len(data["facets"]["outlet"]) > 1
+
+
+def test_facet_links_add_and_remove_the_filter(client):
+    page = client.get("/search/", {"q": "Kyiv"}).content.decode()
+    assert 'href="?q=Kyiv&amp;outlet=guardian"' in page
+    assert 'href="?q=Kyiv&amp;entity=kyiv"' in page
+    assert 'href="?q=Kyiv&amp;from=2025-04-01&amp;to=2025-04-30"' in page
+    filtered = client.get("/search/", {"q": "Kyiv", "outlet": "guardian"}).content.decode()
+    assert re.search(r'href="\?q=Kyiv" class="facet-link is-selected"', filtered)
+    assert "Outlet: The Guardian" in filtered
+
+
+# --- Did you mean ---------------------------------------------------------
+
+
+def test_a_misspelt_name_gets_a_suggestion(client):
+    data = api(client, q="Pistorious")
+    assert data["count"] == 0
+    assert data["suggestion"] == "Pistorius"
+    page = client.get("/search/", {"q": "Pistorious"}).content.decode()
+    assert 'Did you mean <a href="?q=Pistorius">Pistorius</a>?' in page
+
+
+def test_a_misspelt_title_word_gets_a_suggestion_keeping_the_rest(client):
+    assert api(client, q="Blinkn arrives")["suggestion"] == "Blinken arrives"
+
+
+def test_words_in_the_archive_are_not_corrected(client):
+    assert api(client, q="Zelenskyy")["suggestion"] is None
+    assert api(client, q="Pistorius")["suggestion"] is None
+
+
+# --- Cost -----------------------------------------------------------------
+
+
+def _queries(client, url, params) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_query_count_does_not_grow_with_the_results(client):
+    # Spellings; count with the outlet and month facets; the page; snippets; entries
+    # (2); tags (2); topic and entity facets. "Did you mean" adds one when fewer than
+    # three match; each kind of filter adds one lookup of the slugs given.
+    many = _queries(client, "/api/search/", {"q": "Ukraine"})
+    few = _queries(client, "/api/search/", {"q": "Kharkiv"})
+    assert api(client, q="Ukraine")["count"] == 8 and api(client, q="Kharkiv")["count"] == 3
+    assert many == few == 10
+    assert api(client, q="Rinkevics")["count"] == 1
+    assert _queries(client, "/api/search/", {"q": "Rinkevics"}) == 11  # + "did you mean"
+    filtered = {
+        "q": "Ukraine",
+        "outlet": ["cnn", "guardian", "al-jazeera"],
+        "topic": "battlefield",
+        "entity": "russia",
+    }
+    assert api(client, **filtered)["count"] == 3
+    assert _queries(client, "/api/search/", filtered) == 13
+    assert _queries(client, "/search/", {"q": "Ukraine"}) == 10
+    assert _queries(client, "/search/", {}) == 7  # browsing: no spellings, no entries
+
+
+def test_ranking_is_bounded_to_the_newest_candidates(client, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATE_LIMIT", 3)
+    data = api(client, q="Ukraine")
+    assert data["count"] == 8  # the count and facets still cover every match
+    assert data["num_pages"] == 1 and len(data["results"]) == 3
+    newest_three = titles(client, q="Ukraine", sort="newest")[:3]
+    assert set(titles(client, q="Ukraine")) == set(newest_three)
+    page = client.get("/search/", {"q": "Ukraine"}).content.decode()
+    assert "relevance ranks only the newest ones" in page
