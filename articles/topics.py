@@ -34,46 +34,37 @@ def tag_articles(article_ids: Iterable[int], topics: Iterable[Topic] | None = No
     topics = list(Topic.objects.all() if topics is None else topics)
     made = 0
     for topic in topics:
-        made += _tag_articles_with(topic, Article.objects.filter(pk__in=article_ids))
-        _tag_sections_with(topic, Section.objects.filter(article_id__in=article_ids))
+        made += _retag(topic, Article.objects.filter(pk__in=article_ids))
+        _retag(topic, Section.objects.filter(article_id__in=article_ids))
     return made
 
 
 @transaction.atomic
 def retag_topic(topic: Topic) -> int:
     """Re-run one topic's query over the whole archive, e.g. after a curator edits it."""
-    made = _tag_articles_with(topic, Article.objects.all())
-    _tag_sections_with(topic, Section.objects.all())
+    made = _retag(topic, Article.objects.all())
+    _retag(topic, Section.objects.all())
     return made
 
 
-def _tag_articles_with(topic: Topic, articles) -> int:
+def _retag(topic: Topic, owners) -> int:
+    """Replace the tags `topic`'s query made on `owners` (articles or sections),
+    leaving curated tags alone. Returns the number of tags made."""
+    tag_model, owner, min_score = (
+        (ArticleTopic, "article", MIN_ARTICLE_SCORE)
+        if owners.model is Article
+        else (SectionTopic, "section", 0.0)
+    )
     query = topic_query(topic)
-    ArticleTopic.objects.filter(topic=topic, curated=False, article__in=articles).delete()
-    protected = ArticleTopic.objects.filter(topic=topic, curated=True).values("article_id")
+    tags = tag_model.objects.filter(topic=topic)
+    tags.filter(curated=False, **{f"{owner}__in": owners}).delete()
     matches = (
-        articles.filter(search_vector=query)
-        .exclude(pk__in=protected)
+        owners.filter(search_vector=query)
+        .exclude(pk__in=tags.filter(curated=True).values(f"{owner}_id"))
         .annotate(score=SearchRank(F("search_vector"), query))
-        .filter(score__gte=MIN_ARTICLE_SCORE)
+        .filter(score__gte=min_score)
         .values_list("pk", "score")
     )
-    tags = [ArticleTopic(article_id=pk, topic=topic, score=score) for pk, score in matches]
-    ArticleTopic.objects.bulk_create(tags, batch_size=2000)
-    return len(tags)
-
-
-def _tag_sections_with(topic: Topic, sections) -> None:
-    query = topic_query(topic)
-    SectionTopic.objects.filter(topic=topic, curated=False, section__in=sections).delete()
-    protected = SectionTopic.objects.filter(topic=topic, curated=True).values("section_id")
-    matches = (
-        sections.filter(search_vector=query)
-        .exclude(pk__in=protected)
-        .annotate(score=SearchRank(F("search_vector"), query))
-        .values_list("pk", "score")
-    )
-    SectionTopic.objects.bulk_create(
-        [SectionTopic(section_id=pk, topic=topic, score=score) for pk, score in matches],
-        batch_size=2000,
-    )
+    made = [tag_model(**{f"{owner}_id": pk}, topic=topic, score=score) for pk, score in matches]
+    tag_model.objects.bulk_create(made, batch_size=2000)
+    return len(made)

@@ -57,7 +57,7 @@ def extract_html(html: str | bytes, origin: str, url: str = "", charset: str = "
         byline=_byline(document.author),
         source_url=url or document.url or "",
         site_name=_one_line(document.sitename or document.hostname),
-        published_at=_page_date(document.date),
+        published_at=parse_iso_datetime(document.date),
         description=_one_line(document.description),
     )
 
@@ -127,7 +127,9 @@ def _byline(authors: str | None) -> str:
     return _BYLINE_SEPARATOR.join(names.values())
 
 
-def _page_date(value: str | None) -> datetime | None:
+def parse_iso_datetime(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (naive ones are UTC); None when
+    missing or impossible, never a guess."""
     if not value:
         return None
     try:

@@ -15,13 +15,12 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
-from articles.ingest.html import extract_html
+from articles.ingest.html import extract_html, parse_iso_datetime
 from articles.ingest.records import Extracted, IngestError
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -79,7 +78,9 @@ def _page(record: ArcWarcRecord, origin: str) -> Extracted | IngestError:
         )
     except IngestError as error:
         return error
-    captured = _warc_date(record.rec_headers.get_header("WARC-Date"))
+    # WARC-Date is ISO 8601 UTC by the standard; old crawls (ClueWeb09) wrote
+    # impossible dates such as "2008-10-294T05:21:46-0700", which stay unknown.
+    captured = parse_iso_datetime(record.rec_headers.get_header("WARC-Date"))
     return replace(extracted, captured_at=captured)
 
 
@@ -113,18 +114,6 @@ def _charset(http_headers) -> str:
         if name.strip().lower() == "charset":
             return value.strip().strip("\"'")
     return ""
-
-
-def _warc_date(value: str | None) -> datetime | None:
-    # WARC-Date is ISO 8601 by the standard; old crawls (ClueWeb09) wrote
-    # impossible dates such as "2008-10-294T05:21:46-0700", which stay unknown.
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # WARC dates are UTC
 
 
 def _one_line(error: Exception) -> str:
