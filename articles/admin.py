@@ -19,6 +19,7 @@ from articles.models import (
     Outlet,
     ReviewQueueEntry,
     Section,
+    SectionTopic,
     SourceDocument,
     Topic,
 )
@@ -280,3 +281,23 @@ class TopicAdmin(admin.ModelAdmin):
         for topic in queryset:
             count = retag_topic(topic)
             self.message_user(request, f"“{topic}”: {count} article(s) tagged by its query.")
+
+
+@admin.register(ArticleTopic)
+class ArticleTopicAdmin(admin.ModelAdmin):
+    """Topic tags on articles: made by a topic's query, or set by a curator."""
+
+    list_display = ["article", "topic", "score", "curated", "excluded"]
+    list_filter = ["topic", "curated", "excluded"]
+    search_fields = ["article__title", "topic__name"]
+    raw_id_fields = ["article"]
+    list_select_related = ["article", "topic"]
+
+
+@admin.register(SectionTopic)
+class SectionTopicAdmin(admin.ModelAdmin):
+    list_display = ["section", "topic", "score", "curated"]
+    list_filter = ["topic", "curated"]
+    search_fields = ["section__heading", "section__article__title", "topic__name"]
+    raw_id_fields = ["section"]
+    list_select_related = ["section", "topic"]

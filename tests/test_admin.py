@@ -158,3 +158,13 @@ def test_retagging_a_topic_after_its_query_changes(curator_client, article):
         "/admin/articles/topic/", {"action": "retag", "_selected_action": [topic.pk]}
     )
     assert topic.article_tags.filter(article=article, curated=False).exists()
+
+
+def test_every_archive_model_has_a_working_admin_list(curator_client, article):
+    from django.apps import apps
+    from django.contrib import admin as django_admin
+
+    for model in apps.get_app_config("articles").get_models():
+        assert django_admin.site.is_registered(model), model.__name__
+        url = f"/admin/articles/{model._meta.model_name}/"
+        assert curator_client.get(url).status_code == 200, url
