@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex, HashIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.text import slugify
@@ -131,6 +132,18 @@ class Article(models.Model):
         indexes = [
             GinIndex(fields=["search_vector"], name="articles_article_search_gin"),
             models.Index(fields=["published_at"], name="articles_article_published_idx"),
+            # Newest-first lists and the relevance candidates (articles/search.py) walk this
+            # index and stop after a page: no sort over every match of a common word.
+            models.Index(
+                F("published_at").desc(nulls_last=True),
+                F("id").desc(),
+                name="articles_article_newest_idx",
+            ),
+            # The loader's "is this an update of an article loaded before?" lookups
+            # (save._previous_version, ingest/bulk.py): hash indexes, since origins and
+            # URLs can be longer than a btree entry may be.
+            HashIndex(fields=["origin"], name="articles_article_origin_hash"),
+            HashIndex(fields=["source_url"], name="articles_article_url_hash"),
             models.Index(fields=["outlet", "published_at"], name="articles_art_outlet_pub_idx"),
             # The review queue in admin (articles/admin.py) lists only these rows.
             models.Index(

@@ -158,17 +158,29 @@ def _occurrences(texts: list[tuple[int, str]], aliases: Aliases) -> Iterable[Occ
 
 
 def _chunks(text: str, limit: int = CHUNK_CHARS) -> list[str]:
-    """Split at paragraph breaks so no piece is longer than limit (when paragraphs allow)."""
+    """Split at paragraph breaks so no piece is longer than limit; a paragraph longer
+    than that (a text with no breaks) is cut at spaces, so none reaches spaCy's
+    max_length, which raises rather than reads."""
     if len(text) <= limit:
         return [text] if text.strip() else []
     chunks: list[str] = []
     current = ""
     for paragraph in re.split(r"\n\s*\n", text):
-        if current and len(current) + len(paragraph) > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n\n{paragraph}" if current else paragraph
+        for piece in _cut(paragraph, limit):
+            if current and len(current) + len(piece) > limit:
+                chunks.append(current)
+                current = ""
+            current = f"{current}\n\n{piece}" if current else piece
     return chunks + [current] if current.strip() else chunks
+
+
+def _cut(paragraph: str, limit: int) -> Iterable[str]:
+    while len(paragraph) > limit:
+        space = paragraph.rfind(" ", limit // 2, limit)
+        cut = space if space > 0 else limit
+        yield paragraph[:cut]
+        paragraph = paragraph[cut:]
+    yield paragraph
 
 
 # --- one span -------------------------------------------------------------------------

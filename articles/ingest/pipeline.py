@@ -104,6 +104,8 @@ def load_manifest(directory: Path) -> dict[str, Hints]:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise IngestError(f"{path}: not valid JSON ({error})") from error
+    except RecursionError as error:
+        raise IngestError(f"{path}: not valid JSON (nested too deeply)") from error
     if not isinstance(entries, dict):
         raise IngestError(f"{path}: expected an object keyed by file name")
     return {name: _hints_from_entry(path, name, entry) for name, entry in entries.items()}

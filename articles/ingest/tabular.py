@@ -82,7 +82,9 @@ _CSV_DELIMITERS = ",;\t|"
 # paragraph with an indent; text whose lines all fit this width and that has
 # indented lines is rejoined into one line per paragraph.
 _WRAP_WIDTH = 80
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
+# All but \t and \n, and lone surrogates (a JSON "\ud800" escape), which no
+# UTF-8 text, and so no database, can hold.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # Formats datetime.fromisoformat and RFC 2822 do not cover, tried before dateutil.
 _DATE_FORMATS = (
     "%d-%b-%Y %H:%M:%S.%f",  # Reuters-21578: 26-FEB-1987 15:01:01.79
@@ -167,6 +169,8 @@ def read_json(
         raise IngestError(
             f"{origin}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from error
+    except RecursionError as error:
+        raise IngestError(f"{origin}: not valid JSON (nested too deeply)") from error
     records = _records_in(document, origin)
     if not records:
         raise IngestError(f"{origin}: the JSON holds no records")
@@ -270,6 +274,8 @@ def _parse_json_line(line: str) -> object:
         return json.loads(line, strict=False)
     except json.JSONDecodeError as error:
         return IngestError(f"not valid JSON (column {error.colno}: {error.msg})")
+    except RecursionError:
+        return IngestError("not valid JSON (nested too deeply)")
 
 
 def _extracted_or_error(

@@ -36,16 +36,22 @@ def read_warc(raw: bytes, origin: str) -> Iterator[Extracted | IngestError]:
     was read before the damage, then one IngestError saying where it stopped.
     """
     records_read = 0
+    cut_reported = False
     try:
         for record in ArchiveIterator(io.BytesIO(raw)):
             if record.format != "warc":
                 # warcio also reads the older ARC format, and takes any text whose
                 # first line has five words for an ARC header.
                 raise ArchiveLoadFailed(f"found an {record.format.upper()} record, not WARC")
+            if not record.rec_type:
+                continue  # what warcio makes of blank input or a header with no fields
             records_read += 1
             if _is_html_page(record):
-                yield _page(record, origin)
+                item = _page(record, origin)
+                cut_reported = isinstance(item, IngestError) and _is_cut_short(record)
+                yield item
             elif _is_cut_short(record, drain=True):
+                cut_reported = True
                 yield _truncated(record, origin)
     except _READ_ERRORS as error:
         if records_read == 0:
@@ -55,8 +61,37 @@ def read_warc(raw: bytes, origin: str) -> Iterator[Extracted | IngestError]:
             f"({_one_line(error)})"
         )
         return
+    if not cut_reported and _gzip_cut_short(raw):
+        # warcio reads a gzip stream that stops mid-member as if it had ended.
+        if records_read == 0:
+            raise IngestError(f"{origin}: not a readable WARC file (the gzip data is cut short)")
+        yield IngestError(
+            f"{origin}: damaged after {records_read} records, the rest was not read "
+            "(the gzip data is cut short)"
+        )
+        return
     if records_read == 0:
         raise IngestError(f"{origin}: not a WARC file (no WARC records in it)")
+
+
+def _gzip_cut_short(raw: bytes) -> bool:
+    """True when gzip input (one member per record, or one for the file) ends
+    inside a member. Decompresses in bounded pieces, keeping nothing."""
+    if not raw.startswith(b"\x1f\x8b"):
+        return False
+    rest = raw
+    while rest:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            member.decompress(rest, _DRAIN_CHUNK)
+            while member.unconsumed_tail and not member.eof:
+                member.decompress(member.unconsumed_tail, _DRAIN_CHUNK)
+        except zlib.error:
+            return False  # not gzip after all: the reader reports it
+        if not member.eof:
+            return True
+        rest = member.unused_data
+    return False
 
 
 def _is_html_page(record: ArcWarcRecord) -> bool:

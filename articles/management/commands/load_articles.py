@@ -30,6 +30,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Parse and report; save nothing."
         )
+        parser.add_argument(
+            "--bulk",
+            action="store_true",
+            help="For large imports: parallel parsing, cached NER, COPY in batches. "
+            "Same result as without it.",
+        )
+        parser.add_argument(
+            "--ner-cache",
+            type=Path,
+            help="With --bulk: an SQLite file keeping entity spans per text between loads.",
+        )
         for column in ColumnMap.__dataclass_fields__:
             parser.add_argument(
                 f"--{column}-column",
@@ -39,7 +50,15 @@ class Command(BaseCommand):
             )
 
     def handle(self, *args, **options):
-        loader = Loader(self._load_options(options), progress=self._progress_bar(options))
+        progress = self._progress_bar(options)
+        if options["bulk"]:
+            from articles.ingest.bulk import BulkLoader
+
+            loader = BulkLoader(
+                self._load_options(options), progress=progress, ner_cache=options["ner_cache"]
+            )
+        else:
+            loader = Loader(self._load_options(options), progress=progress)
         report = loader.load(options["paths"])
         if self._bar is not None:
             self._bar.close()

@@ -1,0 +1,84 @@
+"""Small measurement helpers: percentiles, timed runs, sizes."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from django.db import connection
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * share
+    low, high = int(position), min(int(position) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def timed(run: Callable[[], object], runs: int, warmup: int = 2) -> dict[str, float]:
+    """Warm latency in milliseconds: p50, p95, max over `runs` calls after `warmup`."""
+    for _ in range(warmup):
+        run()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return {
+        "p50_ms": percentile(samples, 0.5),
+        "p95_ms": percentile(samples, 0.95),
+        "max_ms": max(samples),
+        "runs": runs,
+    }
+
+
+_WORD = re.compile(r"[a-z]{5,}")
+
+
+def pick_terms(records, sample: int = 20000) -> dict[str, tuple[str, float]]:
+    """A rare and a medium word (by share of articles) from the first `sample` records."""
+    df: Counter[str] = Counter()
+    seen = 0
+    for record in records:
+        df.update(set(_WORD.findall(f"{record['title']} {record['body']}".lower())))
+        seen += 1
+        if seen >= sample:
+            break
+    picks = {}
+    for name, target in (("rare", 0.0005), ("medium", 0.02), ("medium2", 0.05)):
+        word = min(
+            (w for w in df if df[w] > 1 or target < 0.001),
+            key=lambda w: (abs(df[w] / seen - target), w),
+        )
+        picks[name] = (word, df[word] / seen)
+    picks["said"] = ("said", df["said"] / seen)
+    return picks
+
+
+def database_sizes() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        total = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            SELECT c.relname, pg_table_size(c.oid), pg_indexes_size(c.oid)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind = 'r'
+              AND c.relname LIKE 'articles_%%'
+            """
+        )
+        sizes = {"database": total}
+        for name, table, indexes in cursor.fetchall():
+            sizes[f"{name}.table"] = table
+            sizes[f"{name}.indexes"] = indexes
+        cursor.execute(
+            "SELECT indexrelname, pg_relation_size(indexrelid) FROM pg_stat_user_indexes "
+            "WHERE relname IN ('articles_article', 'articles_section')"
+        )
+        for name, size in cursor.fetchall():
+            sizes[f"index.{name}"] = size
+    return sizes

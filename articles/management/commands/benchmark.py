@@ -1,0 +1,407 @@
+"""`manage.py benchmark [--articles N] [--json PATH]`: measured figures, side by side
+with the raw SQL match (the floor) and a BM25 peer (tantivy) on the same corpus.
+
+Builds (or reuses) the corpus, loads it with the bulk path when the archive does
+not hold it yet, then measures warm latency through `/api/search/` (Django's test
+Client: URL routing, filters, search, JSON), the full search page over HTTP with
+concurrent clients against gunicorn on 127.0.0.1, load rates, and sizes.
+`--ir` adds ranking quality on the judged collections (loads them into this
+database under their own outlets; use a separate PGDATA_DIR).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.test import Client
+
+from articles.bench import measure, peer
+from articles.bench.corpus import build_corpus, default_corpora, default_pool_size
+from articles.ingest.loader import Loader, LoadOptions
+from articles.models import Article, Entity
+
+FILTER = {"outlet": "bbc-news", "from": "2018-01-01", "to": "2021-12-31"}
+FILTER_SECONDS = (1514764800, 1640995199)
+
+
+class _Rollback(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Measure search latency, load rate and sizes against the SQL floor and a BM25 peer."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--articles", type=int, default=100_000)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--corpus", type=Path, help="Corpus directory (default: bench/).")
+        parser.add_argument("--json", type=Path, help="Also write the figures here.")
+        parser.add_argument("--runs", type=int, default=30, help="Timed runs per query class.")
+        parser.add_argument("--clients", type=int, default=4, help="Concurrent HTTP clients.")
+        parser.add_argument("--no-peer", action="store_true", help="Skip the tantivy peer.")
+        parser.add_argument("--no-http", action="store_true", help="Skip the gunicorn test.")
+        parser.add_argument(
+            "--enrich-sample", type=int, default=100, help="Articles for the full-NER load rate."
+        )
+        parser.add_argument("--ir", action="store_true", help="Ranking quality (nDCG, MAP) only.")
+
+    def handle(self, *args, **options):
+        if not options["no_peer"] and not peer.available():
+            raise CommandError(peer.MISSING)
+        if options["ir"]:
+            figures = {"machine": machine(), "ir": self.ir(options)}
+        else:
+            figures = self.run(options)
+        if options["json"]:
+            options["json"].write_text(json.dumps(figures, indent=2, default=str) + "\n")
+            self.stdout.write(f"Figures written to {options['json']}")
+
+    # -- the whole benchmark ----------------------------------------------------------
+
+    def run(self, options) -> dict:
+        n, seed = options["articles"], options["seed"]
+        root = Path(settings.BASE_DIR) / "bench"
+        corpus_dir = options["corpus"] or root / f"corpus-{n}-s{seed}"
+        self.say(f"Corpus {corpus_dir} ...")
+        corpus = build_corpus(corpus_dir, n, seed=seed, pool_size=default_pool_size(n))
+        jsonl_bytes = sum(p.stat().st_size for p in corpus_dir.glob("*.jsonl"))
+        figures = {"machine": machine(), "corpus": {**corpus, "jsonl_bytes": jsonl_bytes}}
+        figures["load"] = self.load(corpus_dir, root, n)
+        figures["load"]["full_enrichment"] = self.enrichment_rate(options["enrich_sample"], seed)
+        figures["archive"] = {
+            "articles": Article.objects.count(),
+            "sections": Article.sections.rel.related_model.objects.count(),
+            "entities": Entity.objects.count(),
+        }
+        figures["sizes"] = measure.database_sizes()
+        terms = measure.pick_terms(peer.read_jsonl(corpus_dir))
+        figures["terms"] = terms
+        classes = query_classes(terms)
+        self.say("Latency through /api/search/ ...")
+        figures["api"] = self.api_latency(classes, options["runs"])
+        self.say("Floor (raw SQL match) ...")
+        figures["floor"] = self.floor_latency(classes, options["runs"])
+        if not options["no_peer"]:
+            self.say("Peer (tantivy BM25) ...")
+            figures["peer"] = self.peer_latency(
+                corpus_dir, root / f"tantivy-{n}-s{seed}", classes, options["runs"]
+            )
+        if not options["no_http"]:
+            self.say("Search page over HTTP (gunicorn) ...")
+            figures["http"] = self.http_throughput(classes, options["clients"], options["runs"])
+        self.print_table(figures)
+        return figures
+
+    def say(self, text: str) -> None:
+        self.stderr.write(text)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def load(self, corpus_dir: Path, root: Path, n: int) -> dict:
+        loaded = Article.objects.filter(source_url__contains="/bench/").count()
+        if loaded >= 0.99 * n:  # a drawn duplicate (same outlet, title, body) loads once
+            self.say(f"The archive already holds {loaded} corpus articles: not reloading.")
+            return {"reused": True}
+        from articles.ingest.bulk import BulkLoader
+
+        self.say("Loading with the bulk path ...")
+        loader = BulkLoader(LoadOptions(), ner_cache=root / "ner-cache.sqlite")
+        report = loader.load([corpus_dir])
+        return {
+            "reused": False,
+            "bulk_articles": report.created,
+            "bulk_seconds": report.elapsed,
+            "bulk_rate": report.created / report.elapsed if report.elapsed else None,
+            "failures": len(report.failures),
+            **loader.timings,
+        }
+
+    def enrichment_rate(self, sample: int, seed: int) -> dict:
+        """The normal path (full NER, one transaction per article) on articles the archive
+        does not have, rolled back afterwards."""
+        if sample <= 0:
+            return {}
+        out = Path(settings.BASE_DIR) / "bench" / f"enrich-sample-{sample}-s{seed + 1000}"
+        build_corpus(out, sample, seed=seed + 1000, pool_size=sample)
+        self.say(f"Normal path with full NER on {sample} new articles ...")
+        report = None
+        try:
+            with transaction.atomic():
+                report = Loader(LoadOptions()).load([out])
+                raise _Rollback
+        except _Rollback:
+            pass
+        return {
+            "articles": report.created,
+            "seconds": report.elapsed,
+            "rate": report.created / report.elapsed if report.elapsed else None,
+        }
+
+    # -- latency ----------------------------------------------------------------------
+
+    def api_latency(self, classes: dict[str, dict], runs: int) -> dict:
+        client = Client(SERVER_NAME="localhost")
+        results = {}
+        for name, params in classes.items():
+            response = client.get("/api/search/", params)
+            if response.status_code != 200:
+                raise CommandError(f"{name}: /api/search/ answered {response.status_code}")
+            count = response.json()["count"]
+            figures = measure.timed(lambda p=params: client.get("/api/search/", p), runs)
+            results[name] = {"count": count, **figures}
+            self.say(f"  {name:28} {count:>8} matches  p50 {figures['p50_ms']:8.1f} ms")
+        return results
+
+    def floor_latency(self, classes: dict[str, dict], runs: int) -> dict:
+        from articles.search_vectors import SEARCH_CONFIG
+
+        results = {}
+        for name, params in classes.items():
+            q = params.get("q")
+            if not q or "*" in q:
+                continue
+            sql = (
+                "SELECT count(*) FROM articles_article a WHERE a.is_public "
+                "AND a.search_vector @@ websearch_to_tsquery(%s::regconfig, %s)"
+            )
+            args = [SEARCH_CONFIG, q]
+            if "outlet" in params:
+                sql += (
+                    " AND a.outlet_id = (SELECT id FROM articles_outlet WHERE slug = %s)"
+                    " AND a.published_at BETWEEN %s AND %s"
+                )
+                args += [params["outlet"], params["from"], params["to"] + "T23:59:59Z"]
+
+            def run(sql=sql, args=args):
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, args)
+                    return cursor.fetchone()[0]
+
+            results[name] = {"count": run(), **measure.timed(run, runs)}
+        return results
+
+    def peer_latency(self, corpus_dir: Path, index_dir: Path, classes, runs: int) -> dict:
+        meta_path = index_dir / "bench-meta.json"
+        if meta_path.is_file():
+            built = json.loads(meta_path.read_text())
+        else:
+            built = peer.build_index(peer.read_jsonl(corpus_dir), index_dir)
+            meta_path.write_text(json.dumps(built))
+        engine = peer.Peer(index_dir)
+        results = {"index": built}
+        for name, params in classes.items():
+            q = params.get("q")
+            if not q:
+                continue
+            filters = {}
+            if "outlet" in params:
+                filters = {
+                    "outlet": params["outlet"],
+                    "since": FILTER_SECONDS[0],
+                    "until": FILTER_SECONDS[1],
+                }
+            count, _ = engine.search(q, 20, **filters)
+            results[name] = {
+                "count": count,
+                **measure.timed(lambda q=q, f=filters: engine.search(q, 20, **f), runs),
+            }
+        return results
+
+    def http_throughput(self, classes: dict[str, dict], clients: int, runs: int) -> dict:
+        # Production serves hashed static files: the page needs them collected first.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        port = _free_port()
+        env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "3"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "archive.wsgi"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_for(base + "/healthz")
+            paths = [
+                "/search/?" + urllib.parse.urlencode(params, doseq=True)
+                for params in classes.values()
+                if params.get("q")
+            ]
+            for path in paths:  # warm
+                urllib.request.urlopen(base + path, timeout=120).read()  # noqa: S310
+            samples: list[float] = []
+            lock = threading.Lock()
+
+            def client(number: int) -> None:
+                for i in range(runs):
+                    path = paths[(number + i) % len(paths)]
+                    started = time.perf_counter()
+                    urllib.request.urlopen(base + path, timeout=120).read()  # noqa: S310
+                    with lock:
+                        samples.append((time.perf_counter() - started) * 1000)
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        return {
+            "clients": clients,
+            "requests": len(samples),
+            "throughput_rps": len(samples) / elapsed,
+            "p50_ms": measure.percentile(samples, 0.5),
+            "p95_ms": measure.percentile(samples, 0.95),
+            "max_ms": max(samples),
+        }
+
+    # -- ranking quality --------------------------------------------------------------
+
+    def ir(self, options) -> dict:
+        from articles.bench import ir
+
+        out = Path(settings.BASE_DIR) / "bench" / "ir"
+        results = {}
+        for name in ir.COLLECTIONS:
+            collection = ir.read_collection(default_corpora() / "ir" / name, name)
+            path = ir.write_jsonl(collection, out / name)
+            self.say(f"{name}: loading {len(collection.documents)} documents ...")
+            call_command("load_articles", str(path), "--bulk", verbosity=0)
+            figures = {}
+            for label, any_word in (("archive_all_words", False), ("archive_any_word", True)):
+                rankings = {
+                    number: ir.archive_ranking(name, ir.content_words(text), any_word)
+                    for number, text in collection.queries
+                }
+                figures[label] = ir.evaluate(rankings, collection)
+            if not options["no_peer"]:
+                index_dir = out / f"tantivy-{name}"
+                peer.build_index(
+                    peer.read_jsonl(out / name),
+                    index_dir,
+                    key=lambda record: int(record["url"].rsplit("/", 1)[1]),
+                )
+                engine = peer.Peer(index_dir)
+                rankings = {
+                    number: engine.search(" or ".join(ir.content_words(text)), ir.DEPTH)[1]
+                    for number, text in collection.queries
+                }
+                figures["tantivy_bm25_any_word"] = ir.evaluate(rankings, collection)
+            results[name] = figures
+            for label, values in figures.items():
+                self.stdout.write(
+                    f"{name:5} {label:24} nDCG@10 {values['ndcg@10']:.3f}  "
+                    f"MAP@100 {values['map@100']:.3f}  ({values['queries']} queries)"
+                )
+        return results
+
+    # -- report -----------------------------------------------------------------------
+
+    def print_table(self, figures: dict) -> None:
+        api, floor, other = figures["api"], figures.get("floor", {}), figures.get("peer", {})
+        lines = [
+            f"{'query class':30} {'matches':>8} {'api p50':>9} {'p95':>8} {'max':>8} "
+            f"{'floor p50':>10} {'peer p50':>9} {'peer p95':>9} {'api/peer':>9}"
+        ]
+        for name, row in api.items():
+            f = floor.get(name, {})
+            p = other.get(name, {})
+            ratio = row["p50_ms"] / p["p50_ms"] if p.get("p50_ms") else float("nan")
+            lines.append(
+                f"{name:30} {row['count']:>8} {row['p50_ms']:9.1f} {row['p95_ms']:8.1f} "
+                f"{row['max_ms']:8.1f} {f.get('p50_ms', float('nan')):10.1f} "
+                f"{p.get('p50_ms', float('nan')):9.2f} {p.get('p95_ms', float('nan')):9.2f} "
+                f"{ratio:9.0f}"
+            )
+        self.stdout.write("\n".join(lines))
+        load = figures["load"]
+        self.stdout.write(f"load: {json.dumps(load, default=str)}")
+        self.stdout.write(
+            f"sizes (MB): database {figures['sizes']['database'] / 1e6:.0f}, "
+            f"corpus text {figures['corpus']['text_chars'] / 1e6:.0f}"
+        )
+        if "http" in figures:
+            self.stdout.write(f"http: {json.dumps(figures['http'])}")
+
+
+def query_classes(terms: dict) -> dict[str, dict]:
+    rare, medium, medium2 = terms["rare"][0], terms["medium"][0], terms["medium2"][0]
+    base = {
+        "rare": {"q": rare},
+        "medium": {"q": medium},
+        "common (said)": {"q": "said"},
+        "two terms": {"q": f"{medium} {medium2}"},
+        "or": {"q": f"{rare} or {medium}"},
+        "phrase": {"q": '"prime minister"'},
+        "prefix": {"q": "negotiat*"},
+        "alias (Kiev)": {"q": "Kiev"},
+    }
+    classes = {}
+    filters = {**FILTER, "outlet": _filter_outlet()}
+    for name, params in base.items():
+        classes[name] = params
+        classes[f"{name} + outlet/dates"] = {**params, **filters}
+    kyiv = Entity.objects.filter(name="Kyiv").values_list("slug", flat=True).first() or "kyiv"
+    classes["entity filter"] = {"entity": kyiv}
+    classes["entity + word"] = {"q": medium, "entity": kyiv}
+    return classes
+
+
+def _filter_outlet() -> str:
+    """BBC News, or on a tiny corpus without it, the outlet with most articles."""
+    from django.db.models import Count
+
+    from articles.models import Outlet
+
+    if Outlet.objects.filter(slug=FILTER["outlet"]).exists():
+        return FILTER["outlet"]
+    busiest = Outlet.objects.annotate(n=Count("articles")).order_by("-n", "slug").first()
+    return busiest.slug if busiest else FILTER["outlet"]
+
+
+def machine() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "python": platform.python_version(),
+        "postgresql": version,
+        "load_average": os.getloadavg(),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=5).read()  # noqa: S310
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise CommandError(f"gunicorn did not answer at {url}")
