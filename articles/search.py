@@ -19,9 +19,11 @@ Ranking, and why it stays bounded on a large archive: ts_rank must read every
 candidate's (toasted) vector, so a word found in most of a million articles
 would make ranking read them all. The candidates are therefore the newest
 CANDIDATE_LIMIT matches (a cheap top-N on published_at); relevance orders those.
-The count and facets still cover every match. `SearchResults.bounded` says when
-the cut applied, and the page tells the reader to narrow the search or sort by
-date, which pages through every match.
+`SearchResults.bounded` says when the cut applied, and the page tells the reader
+to narrow the search or sort by date. The count and facets are exact up to
+SAMPLE_SIZE matches; past that the count is capped ("10,000+",
+`SearchResults.count_capped`) and the facets count the newest SAMPLE_SIZE matches
+(`facets_sampled`): counting every match of a common word would read every vector.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ from django.contrib.postgres.search import (
     SearchQueryField,
     SearchRank,
 )
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     F,
     FilteredRelation,
@@ -54,15 +58,18 @@ from django.db.models import (
     Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
     Greatest,
     Left,
     NullIf,
     RowNumber,
-    TruncMonth,
     Upper,
 )
+from django.db.models.lookups import In
+from django.db.models.sql.where import WhereNode
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.models import Article, ArticleTopic, Entity, Mention, Section
@@ -88,6 +95,9 @@ PER_PAGE = 20
 MAX_PAGE = 500
 # Ranking reads each candidate's vector; past this many matches only the newest are ranked.
 CANDIDATE_LIMIT = 5000
+# Past this many matches the count is shown as "10,000+" and the facets count the
+# newest SAMPLE_SIZE matches only (SearchResults.count_capped / facets_sampled).
+SAMPLE_SIZE = 10_000
 # ts_rank weights for D, C, B, A: title (A) > kicker, dek, entry heading (B) > body (C).
 # With these, one title match (>= 1.0 / 1.645) always outranks any number of body
 # matches (<= 0.1) plus the section bonus (< 0.1) for a single-word query.
@@ -377,16 +387,56 @@ def matching(articles: QuerySet, text_query: TextQuery) -> QuerySet:
     wherever in it the word is, not only the entry that matched.
 
     A UNION of two GIN index scans: `vector @@ q OR id IN (...)` would make
-    PostgreSQL test every article's vector."""
-    search_query = text_query.search_query
-    in_article = Article.objects.order_by().filter(search_vector=search_query).values("pk")
+    PostgreSQL test every article's vector. The UNION is tagged with the query so
+    that `run_search` can take it apart again (`_match_parts`): the UNION hides the
+    newest-first index from the planner, the article half alone does not."""
+    in_article = Article.objects.order_by().filter(search_vector=text_query.search_query)
+    either = in_article.values("pk").union(_section_matches(text_query).values("article_id"))
+    either.query.search_text_query = text_query
+    return articles.filter(pk__in=either)
+
+
+def _section_matches(text_query: TextQuery) -> QuerySet:
+    """Headed sections matching the query (less those of articles with an excluded word)."""
     # An article's vector holds its sections' bodies, so only a section's heading
     # can match where the article does not: the heading test is cheap and comes
     # first, sparing the vectors of heading-less sections (most of them).
-    in_section = Section.objects.order_by().exclude(heading="").filter(search_vector=search_query)
+    in_section = (
+        Section.objects.order_by().exclude(heading="").filter(search_vector=text_query.search_query)
+    )
     if (excluded := text_query.excluded_query) is not None:
         in_section = in_section.exclude(article__search_vector=excluded)
-    return articles.filter(pk__in=in_article.union(in_section.values("article_id")))
+    return in_section
+
+
+def _match_parts(queryset: QuerySet) -> tuple[QuerySet, QuerySet] | None:
+    """`queryset` (filtered by `matching`) split in two: the articles whose own vector
+    matches, and those with a matching headed section. Their union is `queryset`.
+    None when `queryset` has no text match in it."""
+
+    def split(make) -> QuerySet | None:
+        clone = queryset.all()
+        found = []
+
+        def swap(node):
+            if isinstance(node, WhereNode):
+                copy = node.create(connector=node.connector, negated=node.negated)
+                copy.children = [swap(child) for child in node.children]
+                return copy
+            text_query = getattr(getattr(node, "rhs", None), "search_text_query", None)
+            if isinstance(node, In) and text_query is not None:
+                found.append(text_query)
+                return make(text_query).resolve_expression(clone.query)
+            return node
+
+        clone.query.where = swap(clone.query.where)
+        return clone if len(found) == 1 else None
+
+    in_article = split(lambda tq: Q(search_vector=tq.search_query))
+    in_section = split(lambda tq: Q(pk__in=_section_matches(tq).values("article_id")))
+    if in_article is None or in_section is None:
+        return None
+    return in_article, in_section
 
 
 def newest_first():
@@ -397,10 +447,14 @@ def oldest_first():
     return [F("published_at").asc(nulls_last=True), F("pk").asc()]
 
 
-def ranked(matches: QuerySet, search_query) -> QuerySet:
+def ranked(matches: QuerySet, search_query, candidates: list[int] | None = None) -> QuerySet:
     """The newest CANDIDATE_LIMIT matches, most relevant first: the better of the
-    article's rank and its best section's, plus a little per matching section."""
-    candidates = matches.order_by(*newest_first()).values("pk")[:CANDIDATE_LIMIT]
+    article's rank and its best section's, plus a little per matching section.
+    `candidates`: those matches' ids when already known (run_search's sample)."""
+    if candidates is None:
+        candidates = matches.order_by(*newest_first()).values("pk")[:CANDIDATE_LIMIT]
+    else:
+        candidates = _ids(candidates[:CANDIDATE_LIMIT])
     return (
         Article.objects.filter(pk__in=candidates)
         .alias(
@@ -425,6 +479,68 @@ def ordered(matches: QuerySet, text_query: TextQuery | None, sort: str) -> Query
     if sort == "newest" or text_query is None:
         return matches.order_by(*newest_first())
     return ranked(matches, text_query.search_query)
+
+
+def _ids(ids: list[int]) -> RawSQL:
+    """A list of ids as one array parameter (`pk__in=_ids(...)`), not one per id."""
+    return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+
+
+# --- The bounded sample ----------------------------------------------------
+
+_SAMPLE_FIELDS = ("pk", "published_at", "outlet__slug", "outlet__name")
+
+# The newest `limit` of (article-vector matches) UNION (headed-section matches),
+# in one statement: the article half walks the newest-first index and stops after
+# `limit` rows; the section half only looks at articles no older than the last of
+# those (`_cut`), since nothing older can be among the newest `limit` of the union.
+_SAMPLE_SQL = """
+WITH _a(pk, published_at, outlet_slug, outlet_name) AS MATERIALIZED ({in_article}),
+_cut AS (
+    SELECT published_at FROM _a
+    ORDER BY published_at {direction} NULLS LAST, pk {direction} OFFSET {last} LIMIT 1
+),
+_s(pk, published_at, outlet_slug, outlet_name) AS ({in_section})
+SELECT pk, published_at, outlet_slug, outlet_name FROM (
+    SELECT * FROM _a UNION SELECT * FROM _s
+) AS _u
+ORDER BY published_at {direction} NULLS LAST, pk {direction}
+LIMIT {limit}
+"""
+# For the section half: dated after the cut, or nothing to cut at (NULL compares as
+# unknown, so undated articles and an undated cut are kept: the final sort decides).
+_AFTER_CUT = (
+    'COALESCE("articles_article"."published_at" {op} (SELECT published_at FROM _cut), TRUE)'
+)
+
+
+def _sample(queryset: QuerySet, limit: int, *, oldest: bool = False) -> list[tuple]:
+    """(pk, published_at, outlet slug, outlet name) of the first `limit` articles of
+    `queryset`, newest (or oldest) first: exactly what `queryset.order_by(...)[:limit]` gives."""
+    order = oldest_first() if oldest else newest_first()
+    parts = _match_parts(queryset)
+    if parts is None:
+        return list(queryset.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit])
+    in_article, in_section = parts
+    op = "<=" if oldest else ">="
+    after_cut = RawSQL(_AFTER_CUT.format(op=op), (), BooleanField())  # noqa: S611 - fixed text
+    in_section = in_section.filter(after_cut)
+    a_sql, a_params = (
+        in_article.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit].query.sql_with_params()
+    )
+    s_sql, s_params = (
+        in_section.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit].query.sql_with_params()
+    )
+    sql = _SAMPLE_SQL.format(
+        in_article=a_sql,
+        in_section=s_sql,
+        direction="ASC" if oldest else "DESC",
+        last=limit - 1,
+        limit=limit,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*a_params, *s_params))
+        return cursor.fetchall()
 
 
 LIST_FIELDS = (
@@ -505,6 +621,16 @@ class SearchResults:
     suggestion: str | None = None
     bounded: bool = False  # relevance ranked only the newest CANDIDATE_LIMIT matches
     per_page: int = PER_PAGE
+    # More than SAMPLE_SIZE matches: `count` is SAMPLE_SIZE ("10,000+"), not the total.
+    count_capped: bool = False
+    # The facets counted only the newest SAMPLE_SIZE matches (when count_capped, or
+    # when the outlet facet's base, the matches in any outlet, passed SAMPLE_SIZE).
+    facets_sampled: bool = False
+
+    @property
+    def count_label(self) -> str:
+        """The count for people: "10,000+" when capped."""
+        return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
 
     @property
     def has_next(self) -> bool:
@@ -549,21 +675,39 @@ def run_search(
     per_page: int = PER_PAGE,
 ) -> SearchResults:
     """One page of results with facets. `matches`: public articles, filtered and matched.
-    `outlet_facet_base`: the same without the outlet filter (outlets are alternatives)."""
+    `outlet_facet_base`: the same without the outlet filter (outlets are alternatives).
+
+    Everything starts from one sample: the newest SAMPLE_SIZE (+1) matches, taken
+    along the newest-first index. Up to SAMPLE_SIZE matches it is every match, so the
+    count and facets are exact; past it the count is capped and the facets are
+    counted over the sample. The relevance candidates are its first CANDIDATE_LIMIT."""
     selection = selection or Selection()
-    base = matches if outlet_facet_base is None else outlet_facet_base
-    count, outlets, months = _counts_by_outlet_and_month(base, selection)
+    size = max(SAMPLE_SIZE, CANDIDATE_LIMIT)
+    separate_base = outlet_facet_base is not None and bool(selection.outlets)
+    base_rows = _sample(outlet_facet_base if separate_base else matches, size + 1)
+    base_capped = len(base_rows) > size
+    if not separate_base:
+        rows = base_rows
+    elif not base_capped:  # the matches are the base's rows in the selected outlets
+        rows = [row for row in base_rows if row[2] in selection.outlets]
+    else:
+        rows = _sample(matches, size + 1)
+    count_capped = len(rows) > size
+    rows, base_rows = rows[:size], base_rows[:size]
+    ids = [row[0] for row in rows]
+    count = len(ids)
     bounded = text_query is not None and sort == "relevance" and count > CANDIDATE_LIMIT
     reachable = min(count, CANDIDATE_LIMIT) if bounded else count
     num_pages = max(1, min(MAX_PAGE, math.ceil(reachable / per_page)))
     if page > num_pages:
         raise PageOutOfRange(f"There is no page {page}: the last page is {num_pages}.")
     offset = (page - 1) * per_page
-    articles = list(for_list(ordered(matches, text_query, sort))[offset : offset + per_page])
+    articles = _page(matches, text_query, sort, rows, count_capped, offset, per_page)
     hits = _hits(articles, text_query)
     suggestion = None
     if text_query is not None and count < SUGGEST_BELOW:
         suggestion = suggest(text_query)
+    sample = _ids(ids)
     return SearchResults(
         text_query=text_query,
         count=count,
@@ -571,15 +715,39 @@ def run_search(
         num_pages=num_pages,
         hits=hits,
         facets=Facets(
-            outlet=outlets,
-            topic=topic_facet(matches, selection.topics),
-            entity=entity_facet(matches, selection.entities),
-            month=months,
+            outlet=_outlet_facet(base_rows, selection),
+            topic=topic_facet(Article.objects.filter(pk__in=sample), selection.topics),
+            entity=entity_facet(Article.objects.filter(pk__in=sample), selection.entities),
+            month=_month_facet(rows, selection),
         ),
         suggestion=suggestion,
         bounded=bounded,
         per_page=per_page,
+        count_capped=count_capped,
+        facets_sampled=count_capped or base_capped,
     )
+
+
+def _page(matches, text_query, sort, rows, capped, offset, per_page) -> list[Article]:
+    """One page of articles; `rows`: the sample, newest first (every match unless `capped`)."""
+    if text_query is not None and sort == "relevance":
+        candidates = [row[0] for row in rows]
+        ranking = ranked(matches, text_query.search_query, candidates)
+        return list(for_list(ranking)[offset : offset + per_page])
+    if sort == "oldest":
+        rows = _sample(matches, offset + per_page, oldest=True) if capped else _oldest(rows)
+    elif capped and offset + per_page > len(rows):
+        rows = _sample(matches, offset + per_page)
+    ids = [row[0] for row in rows[offset : offset + per_page]]
+    found = {a.pk: a for a in for_list(Article.objects.filter(pk__in=ids))}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _oldest(rows: list[tuple]) -> list[tuple]:
+    """Newest-first sample rows in oldest-first order (undated last, as in oldest_first)."""
+    dated = [row for row in rows if row[1] is not None]
+    undated = [row for row in rows if row[1] is None]
+    return dated[::-1] + sorted(undated, key=lambda row: row[0])
 
 
 def _hits(articles: list[Article], text_query: TextQuery | None) -> list[Hit]:
@@ -731,37 +899,31 @@ def _entities_of(ids: list[int]) -> dict[int, list[dict]]:
 # --- Facets ----------------------------------------------------------------
 
 
-def _counts_by_outlet_and_month(
-    outlet_base: QuerySet, selection: Selection
-) -> tuple[int, list[FacetValue], list[FacetValue]]:
-    """The result count and the outlet and month facets from one grouped query.
+def _outlet_facet(rows: list[tuple], selection: Selection) -> list[FacetValue]:
+    """The outlet facet from sample rows of the matches in any outlet.
 
     Outlets are alternatives (outlet=a&outlet=b is either), so their counts come
-    from `outlet_base`, the matches before the outlet filter; the count and the
-    months keep only the selected outlets. Topics and entities narrow (all must
-    apply), so their facets count within the results (`topic_facet`, `entity_facet`)."""
-    rows = (
-        outlet_base.order_by()
-        .annotate(month=TruncMonth("published_at"))
-        .values_list("outlet__slug", "outlet__name", "month")
-        .annotate(n=Count("pk"))
-    )
-    count = 0
+    from the matches before the outlet filter; the count and the months keep only
+    the selected outlets. Topics and entities narrow (all must apply), so their
+    facets count within the results (`topic_facet`, `entity_facet`)."""
     by_outlet: dict[str, list] = {}
-    by_month: dict[datetime, int] = defaultdict(int)
-    for slug, name, month, n in rows:
+    for _pk, _published, slug, name in rows:
         if slug is not None:
-            by_outlet.setdefault(slug, [name, 0])[1] += n
-        if selection.outlets and slug not in selection.outlets:
-            continue
-        count += n
-        if month is not None:
-            by_month[month] += n
-    ranked = sorted(by_outlet.items(), key=lambda item: (-item[1][1], item[1][0]))
-    outlets = [
+            by_outlet.setdefault(slug, [name, 0])[1] += 1
+    ranked_outlets = sorted(by_outlet.items(), key=lambda item: (-item[1][1], item[1][0]))
+    return [
         FacetValue(slug, name, n, slug in selection.outlets)
-        for slug, (name, n) in ranked[:FACET_SIZE]
+        for slug, (name, n) in ranked_outlets[:FACET_SIZE]
     ]
+
+
+def _month_facet(rows: list[tuple], selection: Selection) -> list[FacetValue]:
+    """Matches per month of publication (in the current time zone, as TruncMonth)."""
+    by_month: dict[date, int] = defaultdict(int)
+    for _pk, published, _slug, _name in rows:
+        if published is not None:
+            local = timezone.localtime(published)
+            by_month[date(local.year, local.month, 1)] += 1
     months = []
     for month in sorted(by_month):
         first, last = month_bounds(month.strftime("%Y-%m"))
@@ -769,7 +931,7 @@ def _counts_by_outlet_and_month(
         months.append(
             FacetValue(month.strftime("%Y-%m"), month.strftime("%B %Y"), by_month[month], selected)
         )
-    return count, outlets, months
+    return months
 
 
 def outlet_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
@@ -799,32 +961,39 @@ def topic_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
     ]
 
 
+# Each article's distinct entities (a small per-article step along the mention
+# index), then a count per entity id, and only then the entities' names: grouping
+# all the mention rows by slug with count(DISTINCT) sorted every row with its text
+# (spilling to disk from a few thousand articles on).
+_ENTITY_FACET_SQL = """
+SELECT slug, name, kind, n FROM (
+    SELECT e.slug, e.name, e.kind, c.n,
+           row_number() OVER (PARTITION BY e.kind ORDER BY c.n DESC, e.name ASC) AS place
+    FROM (
+        SELECT named.entity_id, count(*) AS n
+        FROM (SELECT DISTINCT matched.pk FROM ({articles}) AS matched(pk)) AS a
+        CROSS JOIN LATERAL (
+            SELECT DISTINCT m.entity_id FROM articles_mention m WHERE m.article_id = a.pk
+        ) AS named
+        GROUP BY named.entity_id
+    ) AS c
+    JOIN articles_entity e ON e.id = c.entity_id
+) AS placed
+WHERE place <= %s
+ORDER BY kind, place
+"""
+
+
 def entity_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
     """The ENTITIES_PER_KIND entities of each kind named in the most matching articles."""
-    counted = (
-        Mention.objects.filter(article__in=articles.order_by().values("pk"))
-        .values("entity__slug", "entity__name", "entity__kind")
-        .annotate(n=Count("article_id", distinct=True))
-        .annotate(
-            place=Window(
-                RowNumber(),
-                partition_by=F("entity__kind"),
-                order_by=[F("n").desc(), F("entity__name").asc()],
-            )
-        )
-        .filter(place__lte=ENTITIES_PER_KIND)
-        .order_by("entity__kind", "place")
-    )
-    return [
-        FacetValue(
-            r["entity__slug"],
-            r["entity__name"],
-            r["n"],
-            r["entity__slug"] in selected,
-            kind=r["entity__kind"],
-        )
-        for r in counted
-    ]
+    try:
+        sql, params = articles.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTITY_FACET_SQL.format(articles=sql), (*params, ENTITIES_PER_KIND))
+        rows = cursor.fetchall()
+    return [FacetValue(slug, name, n, slug in selected, kind=kind) for slug, name, kind, n in rows]
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -927,3 +1096,13 @@ def trigram_similarity(a: str, b: str) -> float:
     """pg_trgm's similarity() for single words."""
     ta, tb = _trigrams(a), _trigrams(b)
     return len(ta & tb) / len(ta | tb)
+
+
+# --- Hits without a page (feeds: articles/feeds.py) ------------------------
+
+
+def hits_for(articles: list[Article], text_query: TextQuery | None) -> list[Hit]:
+    """What run_search shows for each of `articles` (highlighted title and snippet,
+    best matching sections, topics, entities), without the count and facets.
+    A fixed number of queries, however many articles."""
+    return _hits(articles, text_query)

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
-from articles import charts, search
+from articles import charts, citations, search
 from articles.filters import ArticleListFilter, SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Section, Topic
 
@@ -77,6 +77,7 @@ def article_detail(request, pk, slug):
             "name"
         )
     )
+    canonical_url = request.build_absolute_uri(article.get_absolute_url())
     return render(
         request,
         "articles/article_detail.html",
@@ -88,7 +89,8 @@ def article_detail(request, pk, slug):
             "entities": entities,
             "topics": topics,
             "related": _related(article, mentions, topics),
-            "canonical_url": request.build_absolute_uri(article.get_absolute_url()),
+            "canonical_url": canonical_url,
+            "citation": citations.chicago(citations.Citation.of(article, canonical_url)),
         },
     )
 

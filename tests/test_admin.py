@@ -120,9 +120,7 @@ def test_the_review_queue_lists_only_flagged_articles(curator_client, article):
 def test_merging_entities_moves_mentions_and_keeps_names(curator_client, article):
     section = article.sections.get()
     other = Section.objects.create(article=article, position=2, body="More.", anchor="part-2")
-    keep = Entity.objects.create(
-        name="Oleksii Reznikov", kind="person", slug="oleksii-reznikov"
-    )
+    keep = Entity.objects.create(name="Oleksii Reznikov", kind="person", slug="oleksii-reznikov")
     variant = Entity.objects.create(
         name="Oleksiy Reznikov", kind="person", slug="oleksiy-reznikov", aliases=["Reznikov"]
     )

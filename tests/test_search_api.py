@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from articles import search
 from articles.models import Article, ArticleTopic, Mention, Outlet, Topic
 
 pytestmark = pytest.mark.django_db
@@ -32,10 +33,13 @@ def titles(client, **params) -> set[str]:
 
 
 def bad(client, **params) -> dict:
+    """The error of a 400: {"error": {"code", "message", "fields"}}, as every API error."""
     response = get(client, **params)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
-    return response.json()
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == "invalid_parameters"
+    return body["error"]
 
 
 def test_the_response_has_the_documented_shape(client):
@@ -176,7 +180,7 @@ def test_pages_hold_twenty_results(client):
     assert first["count"] == 21 and first["num_pages"] == 2
     assert len(first["results"]) == 20 and len(second["results"]) == 1
     assert second["page"] == 2 and second["results"][0]["title"] == "Tank deliveries, day 1"
-    assert bad(client, outlet="pager-wire", page=3)["errors"] == {
+    assert bad(client, outlet="pager-wire", page=3)["fields"] == {
         "page": ["There is no page 3: the last page is 2."]
     }
 
@@ -218,17 +222,17 @@ def test_pages_hold_twenty_results(client):
     ],
 )
 def test_invalid_parameters_are_a_clear_400(client, params, field, message):
-    data = bad(client, **params)
-    assert data["errors"] == {field: [message]}
-    assert data["error"] == f"Invalid parameters. {field}: {message}"
+    error = bad(client, **params)
+    assert error["fields"] == {field: [message]}
+    assert error["message"] == f"Invalid parameters. {field}: {message}"
     page = client.get("/search/", params)
     assert page.status_code == 400
     assert f"<strong>{field}</strong>: {message}" in page.content.decode()
 
 
 def test_every_invalid_parameter_is_reported_at_once(client):
-    data = bad(client, outlet="nope", kind="podcast", page="0")
-    assert set(data["errors"]) == {"outlet", "kind", "page"}
+    error = bad(client, outlet="nope", kind="podcast", page="0")
+    assert set(error["fields"]) == {"outlet", "kind", "page"}
 
 
 def test_unknown_parameters_are_ignored(client):
@@ -237,3 +241,20 @@ def test_unknown_parameters_are_ignored(client):
 
 def test_only_get_is_allowed(client):
     assert client.post("/api/search/", {"q": "Kyiv"}).status_code == 405
+
+
+def test_past_the_sample_size_the_count_is_a_floor_and_says_so(client, monkeypatch):
+    exact = client.get("/api/search/", {"q": "ukraine", "sort": "newest"}).json()
+    assert exact["count"] > 3
+    assert exact["count_capped"] is False and exact["facets_sampled"] is False
+
+    monkeypatch.setattr(search, "SAMPLE_SIZE", 3)
+    monkeypatch.setattr(search, "CANDIDATE_LIMIT", 3)
+    capped = client.get("/api/search/", {"q": "ukraine", "sort": "newest"}).json()
+
+    assert capped["count"] == 3
+    assert capped["count_capped"] is True and capped["facets_sampled"] is True
+    newest = [r["id"] for r in exact["results"]][:3]
+    assert [r["id"] for r in capped["results"]][:3] == newest
+    page = client.get("/search/", {"q": "ukraine"}).content.decode()
+    assert "3+ results" in page or "3+ result" in page

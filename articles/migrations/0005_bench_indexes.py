@@ -5,22 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0004_starting_topics'),
+        ("articles", "0004_starting_topics"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(models.OrderBy(models.F('published_at'), descending=True, nulls_last=True), models.OrderBy(models.F('id'), descending=True), name='articles_article_newest_idx'),
+            model_name="article",
+            index=models.Index(
+                models.OrderBy(models.F("published_at"), descending=True, nulls_last=True),
+                models.OrderBy(models.F("id"), descending=True),
+                name="articles_article_newest_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=django.contrib.postgres.indexes.HashIndex(fields=['origin'], name='articles_article_origin_hash'),
+            model_name="article",
+            index=django.contrib.postgres.indexes.HashIndex(
+                fields=["origin"], name="articles_article_origin_hash"
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=django.contrib.postgres.indexes.HashIndex(fields=['source_url'], name='articles_article_url_hash'),
+            model_name="article",
+            index=django.contrib.postgres.indexes.HashIndex(
+                fields=["source_url"], name="articles_article_url_hash"
+            ),
         ),
     ]

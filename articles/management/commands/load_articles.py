@@ -62,7 +62,10 @@ class Command(BaseCommand):
         report = loader.load(options["paths"])
         if self._bar is not None:
             self._bar.close()
-        self._print_summary(report, options["dry_run"])
+        if options["verbosity"] >= 1:
+            self._print_summary(report, options["dry_run"])
+        for failure in report.failures:  # even when quiet: each names the file and why
+            self.stderr.write(f"FAILED {failure}")
         if report.failures:
             sys.exit(1)
 
@@ -110,8 +113,6 @@ class Command(BaseCommand):
             f"  elapsed:           {report.elapsed:.1f} s ({report.rate:.1f} articles/s)",
         ]
         self.stdout.write("\n".join(lines))
-        for failure in report.failures:
-            self.stderr.write(f"FAILED {failure}")
 
 
 def _parse_published(value: str) -> datetime | None:
