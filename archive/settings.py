@@ -7,6 +7,7 @@ a misspelt boolean is an error, not silently False.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -59,6 +60,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+_RATE = re.compile(
+    r"^(?P<limit>\d+)\s*/\s*(?P<count>\d*)\s*"
+    r"(?P<unit>s|sec|second|m|min|minute|h|hour|d|day)s?$",
+    re.IGNORECASE,
+)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """(requests, seconds) from "60/minute", "5/15minutes", "1000/hour"; None for "off"."""
+    raw = os.environ.get(name, default)
+    value = raw.strip().lower()
+    if value in {"off", "none", "false", "0", ""}:
+        return None
+    match = _RATE.match(value)
+    if not match or int(match["limit"]) < 1 or match["count"] == "0":
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: use e.g. 60/minute, 5/15minutes, 1000/hour, or off"
+        )
+    seconds = _UNIT_SECONDS[match["unit"][0]] * int(match["count"] or 1)
+    return int(match["limit"]), seconds
+
+
 def _local_secret_key(path: Path) -> str:
     """For the zero-configuration install only: a random key made once, kept git-ignored."""
     if not path.exists():
@@ -104,6 +128,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_filters",
     "articles",
+    "archive",  # only for its migration: the rate limiter's counter table
 ]
 
 MIDDLEWARE = [
@@ -116,6 +141,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "archive.middleware.SecurityHeadersMiddleware",
+    "archive.middleware.RateLimitMiddleware",
+    "archive.middleware.LoginThrottleMiddleware",
     "archive.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -185,6 +212,19 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     # Only behind a proxy that sets X-Forwarded-Proto itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Rate limits per client address (archive/ratelimit.py), "N/period" or "off".
+# Public search and the API are limited in production only by default: a local
+# `make run` or the test suite should never be told to slow down.
+RATE_LIMIT_SEARCH = env_rate("RATE_LIMIT_SEARCH", "60/minute" if PRODUCTION else "off")
+RATE_LIMIT_API = env_rate("RATE_LIMIT_API", "60/minute" if PRODUCTION else "off")
+# Failed admin sign-ins per user name and client address: always on.
+LOGIN_RATE_LIMIT = env_rate("LOGIN_RATE_LIMIT", "5/15minutes")
+# How many reverse proxies in front append to X-Forwarded-For. 0: the header is
+# ignored (anyone can send it) and REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
 
 # Inputs larger than this are refused by the loader (the raw bytes are still kept).
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 50 * 1024 * 1024)

@@ -1,7 +1,11 @@
 """The one ingest stage that touches the database.
 
 One transaction per article, keyed by a content hash: loading the same input
-again changes nothing, and a crash never leaves half an article behind.
+again changes nothing, and a crash never leaves half an article behind. A
+source is stored as "failed: interrupted" until its outcome is recorded, so an
+input whose load was killed says so until it is loaded again. Loaders running
+side by side on overlapping inputs meet in the unique constraints; the loser of
+such a race (or of a deadlock between their transactions) saves again.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils.text import slugify
 
 from articles.ingest.identify import find_outlet
@@ -19,6 +23,11 @@ from articles.models import Article, Entity, Mention, Outlet, Section, SourceDoc
 from articles.topics import tag_articles
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+INTERRUPTED = "interrupted: the load stopped before this input was finished; load it again"
+# A save that lost a race to another loader is tried again, this many times in all.
+SAVE_ATTEMPTS = 3
+# PostgreSQL's deadlock_detected and serialization_failure.
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 _SPACES = re.compile(r"\s+")
 
@@ -51,7 +60,14 @@ def store_source(origin: str, raw: bytes, fmt: str) -> SourceDocument:
         with transaction.atomic():
             source, _ = SourceDocument.objects.get_or_create(
                 sha256=digest,
-                defaults={"origin": origin, "raw": raw, "format": fmt, "size": len(raw)},
+                defaults={
+                    "origin": origin,
+                    "raw": raw,
+                    "format": fmt,
+                    "size": len(raw),
+                    "status": SourceDocument.Status.FAILED,
+                    "error": INTERRUPTED,
+                },
             )
     except IntegrityError:  # another loader stored the same bytes at the same moment
         source = SourceDocument.objects.get(sha256=digest)
@@ -77,6 +93,25 @@ def save_article(
     """Create the article, or update the text of the one loaded earlier from the
     same record. Curators' fields (outlet, date, visibility, review state and
     curated topics) of an article already in the archive are left as they are."""
+    for _ in range(SAVE_ATTEMPTS - 1):
+        try:
+            return _save_article(record, mentions, source)
+        except (IntegrityError, OperationalError) as error:
+            # Another loader committed the same new entity, outlet or slug while
+            # ours was open, or our transactions deadlocked: the next attempt
+            # sees what it committed.
+            if not _lost_a_race(error):
+                raise
+    return _save_article(record, mentions, source)
+
+
+def _lost_a_race(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.__cause__, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+def _save_article(record, mentions, source) -> SaveResult:
     digest = content_hash(record)
     try:
         with transaction.atomic():
