@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.ingest import enrich, formats, pipeline
-from articles.ingest.loader import Loader
+from articles.ingest.loader import FileOutcome, Loader
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import (
     CREATED,
@@ -48,9 +48,7 @@ from articles.ingest.save import (
     _unique_anchor,
     content_hash,
     outlet_for,
-    record_outcome,
     save_article,
-    store_source,
 )
 from articles.models import Article, Entity
 from articles.topics import tag_articles
@@ -284,40 +282,20 @@ class BulkLoader(Loader):
             return False
         return Article.objects.count() < DEFER_BELOW_ROWS
 
-    def load_file(self, path: Path) -> None:
-        self.report.files += 1
-        origin = str(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            self.report.failures.append(f"{origin}: cannot read it ({exc.strerror})")
-            return
-        fmt = self._format_of(path, raw)
-        source = None if self.options.dry_run else store_source(origin, raw, fmt)
-        errors: list[str] = []
-        loaded = 0
-        try:
-            hints = self._hints_for(path)
-            items = formats.extract_records(
-                raw, fmt, origin, self.options.columns, max_bytes=self.options.max_bytes
-            )
-            batch: list[tuple[Extracted, Hints]] = []
-            for item in items:
-                if isinstance(item, IngestError):
-                    loaded += self._flush(batch, source, errors)
-                    batch = []
-                    errors.append(str(item))
-                    continue
-                batch.append((item, hints))
-                if len(batch) >= BATCH_SIZE:
-                    loaded += self._flush(batch, source, errors)
-                    batch = []
-            loaded += self._flush(batch, source, errors)
-        except IngestError as exc:
-            errors.append(str(exc))
-        self.report.failures.extend(errors)
-        if source is not None:
-            record_outcome(source, errors, loaded)
+    def load_items(self, items, hints: Hints, source, outcome: FileOutcome) -> None:
+        """Records in batches: parsed in worker processes, saved with COPY."""
+        batch: list[tuple[Extracted, Hints]] = []
+        for item in items:
+            if isinstance(item, IngestError):
+                outcome.loaded += self._flush(batch, source, outcome.errors)
+                batch = []
+                outcome.errors.append(str(item))
+                continue
+            batch.append((item, hints))
+            if len(batch) >= BATCH_SIZE:
+                outcome.loaded += self._flush(batch, source, outcome.errors)
+                batch = []
+        outcome.loaded += self._flush(batch, source, outcome.errors)
 
     def _flush(self, batch: list[tuple[Extracted, Hints]], source, errors: list[str]) -> int:
         if not batch:

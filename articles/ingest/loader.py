@@ -75,6 +75,14 @@ class LoadReport:
             self.unchanged += 1
 
 
+@dataclass
+class FileOutcome:
+    """What became of one input file: its errors and how many articles it gave."""
+
+    errors: list[str] = field(default_factory=list)
+    loaded: int = 0
+
+
 class Loader:
     def __init__(self, options: LoadOptions, progress: Callable[[Path], None] | None = None):
         self.options = options
@@ -100,6 +108,7 @@ class Loader:
         return self.report
 
     def load_file(self, path: Path) -> None:
+        """Keep the file's bytes, load its records, and note how it went."""
         self.report.files += 1
         origin = str(path)
         try:
@@ -109,22 +118,25 @@ class Loader:
             return
         fmt = self._format_of(path, raw)
         source = None if self.options.dry_run else store_source(origin, raw, fmt)
-        errors: list[str] = []
-        loaded = 0
+        outcome = FileOutcome()
         try:
-            hints = self._hints_for(path)
-            for item in formats.extract_records(
+            items = formats.extract_records(
                 raw, fmt, origin, self.options.columns, max_bytes=self.options.max_bytes
-            ):
-                if isinstance(item, IngestError):
-                    errors.append(str(item))
-                    continue
-                loaded += self._load_extracted(item, hints, source, errors)
+            )
+            self.load_items(items, self._hints_for(path), source, outcome)
         except IngestError as exc:
-            errors.append(str(exc))
-        self.report.failures.extend(errors)
+            outcome.errors.append(str(exc))
+        self.report.failures.extend(outcome.errors)
         if source is not None:
-            record_outcome(source, errors, loaded)
+            record_outcome(source, outcome.errors, outcome.loaded)
+
+    def load_items(self, items, hints: Hints, source, outcome: FileOutcome) -> None:
+        """One file's records, one article at a time (the bulk loader batches them)."""
+        for item in items:
+            if isinstance(item, IngestError):
+                outcome.errors.append(str(item))
+                continue
+            outcome.loaded += self._load_extracted(item, hints, source, outcome.errors)
 
     def _load_extracted(self, extracted: Extracted, hints: Hints, source, errors) -> int:
         try:
