@@ -555,9 +555,7 @@ def entity(request, slug: str):
 @read_only
 def outlets(request):
     data = _valid(_ListForm(request.GET))
-    rows = Outlet.objects.annotate(
-        article_count=Count("articles", filter=Q(articles__is_public=True))
-    ).filter(article_count__gt=0)
+    rows = Outlet.objects.with_public_counts()
     page, links = _keyset_page(request, rows, data)
     return JsonResponse(
         {
@@ -580,8 +578,7 @@ def outlets(request):
 @read_only
 def topics(request):
     data = _valid(_ListForm(request.GET))
-    tagged = Q(article_tags__excluded=False, article_tags__article__is_public=True)
-    rows = Topic.objects.annotate(article_count=Count("article_tags", filter=tagged))
+    rows = Topic.objects.with_public_counts()
     page, links = _keyset_page(request, rows, data)
     return JsonResponse(
         {

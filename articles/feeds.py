@@ -28,7 +28,7 @@ from django.utils.safestring import SafeString
 from articles import search
 from articles.api import invalid, read_only
 from articles.filters import SearchFilter, error_messages
-from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topic
+from articles.models import Article, ArticleTopic, Entity, Outlet, Topic
 from articles.templatetags.archive_tags import http_url
 
 FEED_SIZE = 50
@@ -167,9 +167,7 @@ def search_source(request) -> FeedSource:
 
 def entity_source(slug: str) -> FeedSource:
     entity = get_object_or_404(Entity, slug=slug)
-    mentioning = Article.objects.public().filter(
-        Exists(Mention.objects.filter(article=OuterRef("pk"), entity=entity))
-    )
+    mentioning = Article.objects.public().mentioning(entity)
     if not mentioning.exists():
         raise Http404("No public article mentions this entity.")
     return FeedSource(

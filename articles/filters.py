@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 
 from articles import search
-from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topic
+from articles.models import Article, ArticleTopic, Entity, Outlet, Topic
 
 _SLUG = re.compile(r"^[-\w]{1,220}$")
 
@@ -205,9 +205,7 @@ class SearchFilter(ArticleListFilter):
 
     def filter_entities(self, queryset, name, entities):
         for entity in entities:
-            queryset = queryset.filter(
-                Exists(Mention.objects.filter(article=OuterRef("pk"), entity=entity))
-            )
+            queryset = queryset.mentioning(entity)
         return queryset
 
     @property

@@ -14,10 +14,19 @@ from django.utils.text import slugify
 from articles.search_vectors import article_vector, section_vector
 
 
+class OutletQuerySet(models.QuerySet):
+    def with_public_counts(self):
+        """Outlets that have public articles, each with `article_count`."""
+        public = models.Count("articles", filter=models.Q(articles__is_public=True))
+        return self.annotate(article_count=public).filter(article_count__gt=0)
+
+
 class Outlet(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200)
     domain = models.CharField(max_length=200, blank=True)
+
+    objects = OutletQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -72,6 +81,12 @@ class SourceDocument(models.Model):
 class PublicArticleQuerySet(models.QuerySet):
     def public(self):
         return self.filter(is_public=True)
+
+    def mentioning(self, entity):
+        """Articles naming `entity` in any section (a semi-join: no duplicate rows)."""
+        return self.filter(
+            models.Exists(Mention.objects.filter(article=models.OuterRef("pk"), entity=entity))
+        )
 
 
 class Article(models.Model):
@@ -270,6 +285,13 @@ class Mention(models.Model):
         return f"{self.entity} in {self.section_id} ({self.count})"
 
 
+class TopicQuerySet(models.QuerySet):
+    def with_public_counts(self):
+        """Every topic, with `article_count`: public articles it tags (not excluded)."""
+        tagged = models.Q(article_tags__excluded=False, article_tags__article__is_public=True)
+        return self.annotate(article_count=models.Count("article_tags", filter=tagged))
+
+
 class Topic(models.Model):
     """A saved search: articles and sections matching `query` are tagged with it."""
 
@@ -280,6 +302,8 @@ class Topic(models.Model):
         help_text='Web search syntax: words, "exact phrases", or, -exclude. '
         "After changing it, use the “Re-tag articles” action."
     )
+
+    objects = TopicQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

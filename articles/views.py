@@ -98,9 +98,7 @@ def article_detail(request, pk, slug):
 @require_safe
 def entity_detail(request, slug):
     entity = get_object_or_404(Entity, slug=slug)
-    mentioning = Article.objects.public().filter(
-        Exists(Mention.objects.filter(article=OuterRef("pk"), entity=entity))
-    )
+    mentioning = Article.objects.public().mentioning(entity)
     if not mentioning.exists():
         raise Http404("No public article mentions this entity.")
     return _article_list(
@@ -189,18 +187,11 @@ def _top_entities(public, limit: int) -> list[dict]:
 
 
 def _outlets():
-    return (
-        Outlet.objects.annotate(article_count=Count("pk", filter=Q(articles__is_public=True)))
-        .filter(article_count__gt=0)
-        .order_by("-article_count", "name")
-    )
+    return Outlet.objects.with_public_counts().order_by("-article_count", "name")
 
 
 def _topics():
-    tagged = Q(article_tags__excluded=False, article_tags__article__is_public=True)
-    return Topic.objects.annotate(article_count=Count("article_tags", filter=tagged)).order_by(
-        "name"
-    )
+    return Topic.objects.with_public_counts().order_by("name")
 
 
 def _active_filters(filterset) -> list[tuple[str, str, str]]:
