@@ -118,6 +118,41 @@ else:
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+
+def _replica_databases(raw: str, default: dict) -> dict[str, dict]:
+    """DATABASES entries replica1, replica2, ... for comma- or newline-separated URLs."""
+    replicas = {}
+    for number, url in enumerate((u for u in re.split(r"[,\s]+", raw) if u), start=1):
+        try:
+            replica = dj_database_url.parse(url)
+        except ValueError as exc:
+            # The URL itself is not repeated: it may hold a password.
+            raise ImproperlyConfigured(
+                f"DATABASE_REPLICA_URLS: entry {number} is not a database URL ({exc})"
+            ) from exc
+        if replica["ENGINE"] != default["ENGINE"]:
+            raise ImproperlyConfigured(
+                f"DATABASE_REPLICA_URLS: entry {number} is not PostgreSQL: a replica is a "
+                "streaming standby of the primary"
+            )
+        replicas[f"replica{number}"] = {
+            **replica,
+            "CONN_MAX_AGE": default["CONN_MAX_AGE"],
+            "CONN_HEALTH_CHECKS": default["CONN_HEALTH_CHECKS"],
+            # The test runner makes no database on a replica: in tests it is default.
+            "TEST": {"MIRROR": "default"},
+        }
+    return replicas
+
+
+# Read replicas (streaming standbys of default), docs/scaling.md. Anonymous public
+# GET requests read from one of them (archive/db_router.py); writes, the admin,
+# signed-in staff and management commands use default. With none there is no
+# router: everything is on default.
+DATABASES.update(_replica_databases(env_str("DATABASE_REPLICA_URLS"), DATABASES["default"]))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["archive.db_router.PrimaryReplicaRouter"] if DATABASE_REPLICAS else []
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -144,6 +179,8 @@ MIDDLEWARE = [
     "archive.middleware.RateLimitMiddleware",
     "archive.middleware.LoginThrottleMiddleware",
     "archive.middleware.DatabaseUnavailableMiddleware",
+    # Anonymous GET/HEAD reads go to a replica when DATABASE_REPLICA_URLS names any.
+    "archive.db_router.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "archive.urls"
@@ -225,6 +262,19 @@ LOGIN_RATE_LIMIT = env_rate("LOGIN_RATE_LIMIT", "5/15minutes")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+
+# Search results and the home page's figures are cached for this long at most
+# (articles/cache.py: any change to the archive makes them out of date at once);
+# 0 turns the cache off. The cache is a table in the archive's database (created by
+# a migration), shared by every worker and web server.
+RESULT_CACHE_SECONDS = env_int("RESULT_CACHE_SECONDS", 300)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "archive_cache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("RESULT_CACHE_ENTRIES", 5000)},
+    }
+}
 
 # Inputs larger than this are refused by the loader (the raw bytes are still kept).
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 50 * 1024 * 1024)

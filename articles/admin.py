@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from articles import cache
 from articles.entities import merge_entities
 from articles.models import (
     Article,
@@ -100,16 +101,19 @@ class ArticleActions:
     @admin.action(description="Publish selected articles")
     def publish(self, request, queryset):
         count = queryset.update(is_public=True)
+        cache.changed()
         self.message_user(request, f"{count} article(s) published.")
 
     @admin.action(description="Hide selected articles from public pages")
     def hide(self, request, queryset):
         count = queryset.update(is_public=False)
+        cache.changed()
         self.message_user(request, f"{count} article(s) hidden.")
 
     @admin.action(description="Mark selected articles as reviewed")
     def mark_reviewed(self, request, queryset):
         count = queryset.update(needs_review=False, review_reasons="")
+        cache.changed()
         self.message_user(request, f"{count} article(s) marked reviewed.")
 
 

@@ -215,7 +215,8 @@ def _results_json(results: search_lib.SearchResults, q: str, request) -> dict:
         "query": q,
         "understood": results.text_query.describe() if results.text_query else None,
         "count": results.count,
-        # Past search.SAMPLE_SIZE matches the count is a floor and facets are sampled.
+        # Past search.SAMPLE_SIZE matches the count is a floor; past FACET_SAMPLE the
+        # topic and entity facets count the newest matches only.
         "count_capped": results.count_capped,
         "facets_sampled": results.facets_sampled,
         "page": results.page,

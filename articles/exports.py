@@ -100,7 +100,7 @@ def rows(filterset: SearchFilter, base_url: str) -> Iterator[list[Row]]:
     order = search.oldest_first() if filterset.sort_order == "oldest" else search.newest_first()
     ids = filterset.qs.order_by(*order).values_list("pk", flat=True)
     text_query = filterset.text_query
-    with transaction.atomic():
+    with transaction.atomic(using=ids.db):  # one snapshot, on the replica when routed
         batch: list[int] = []
         for pk in ids.iterator(chunk_size=BATCH_SIZE):
             batch.append(pk)

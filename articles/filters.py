@@ -9,7 +9,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef
 
-from articles import search
+from articles import cache, search
 from articles.models import Article, ArticleTopic, Entity, Outlet, Topic
 
 _SLUG = re.compile(r"^[-\w]{1,220}$")
@@ -213,7 +213,11 @@ class SearchFilter(ArticleListFilter):
         return self.form.cleaned_data.get("sort") or "relevance"
 
     def results(self) -> search.SearchResults:
-        """One page of results with facets. Call only when valid; raises PageOutOfRange."""
+        """One page of results with facets. Call only when valid; raises PageOutOfRange.
+        The page and the API share results for the same parameters (articles/cache.py)."""
+        return cache.cached("search", sorted(self.data.lists()), self._run_search)
+
+    def _run_search(self) -> search.SearchResults:
         return search.run_search(
             self.qs,
             text_query=self.text_query,

@@ -145,7 +145,11 @@ def _schemas() -> dict:
                 "count_capped": {"type": "boolean"},
                 "facets_sampled": {
                     "type": "boolean",
-                    "description": "Facets count only the newest matches (see count_capped).",
+                    "description": (
+                        "Some facets count only the newest matches: topic and entity "
+                        f"past {search.FACET_SAMPLE:,}, outlet and month past "
+                        f"{search.SAMPLE_SIZE:,} (see count_capped)."
+                    ),
                 },
                 "page": {"type": "integer", "minimum": 1},
                 "num_pages": {"type": "integer", "minimum": 1},

@@ -13,6 +13,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import transaction
 from django.db.models import F
 
+from articles import cache
 from articles.models import Article, ArticleTopic, Section, SectionTopic, Topic
 from articles.search_vectors import SEARCH_CONFIG
 
@@ -44,6 +45,7 @@ def retag_topic(topic: Topic) -> int:
     """Re-run one topic's query over the whole archive, e.g. after a curator edits it."""
     made = _retag(topic, Article.objects.all())
     _retag(topic, Section.objects.all())
+    cache.changed()
     return made
 
 

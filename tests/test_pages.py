@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import cache as django_cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -83,15 +84,17 @@ def test_the_home_timeline_is_an_svg_with_a_table_and_links_to_searches(client):
 
 
 def test_home_costs_a_fixed_number_of_queries(client):
+    django_cache.clear()  # the chart's markup is cached: start from a miss each time
     with CaptureQueriesContext(connection) as captured:
         html(client, "/")
     before = len(captured.captured_queries)
     desk = Outlet.objects.create(name="More Desk", slug="more-desk")
     for n in range(5):
         make_article(f"Another report {n}", "Kyiv was calm.", outlet=desk)
+    django_cache.clear()
     with CaptureQueriesContext(connection) as captured:
         html(client, "/")
-    assert len(captured.captured_queries) == before == 8
+    assert len(captured.captured_queries) == before
 
 
 # --- Article --------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from articles import cache
 from articles.ingest import enrich, formats, pipeline
 from articles.ingest.records import ArticleRecord, Extracted, Hints, IngestError
 from articles.ingest.save import (
@@ -102,7 +103,9 @@ class Loader:
             files = []
         for path in files:
             self.load_file(path)
+            cache.changed()  # pages show what each file added without waiting
             self.progress(path)
+        cache.changed()
         self.report.entities_after = Entity.objects.count()
         self.report.finished = time.monotonic()
         return self.report
