@@ -460,7 +460,7 @@ def ranked(matches: QuerySet, search_query, candidates: list[int] | None = None)
     if candidates is None:
         candidates = matches.order_by(*newest_first()).values("pk")[:CANDIDATE_LIMIT]
     else:
-        candidates = _ids(candidates[:CANDIDATE_LIMIT])
+        candidates = ids_param(candidates[:CANDIDATE_LIMIT])
     return (
         Article.objects.filter(pk__in=candidates)
         .alias(
@@ -487,8 +487,8 @@ def ordered(matches: QuerySet, text_query: TextQuery | None, sort: str) -> Query
     return ranked(matches, text_query.search_query)
 
 
-def _ids(ids: list[int]) -> RawSQL:
-    """A list of ids as one array parameter (`pk__in=_ids(...)`), not one per id."""
+def ids_param(ids: list[int]) -> RawSQL:
+    """A list of ids as one array parameter (`pk__in=ids_param(...)`), not one per id."""
     return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
 
 
@@ -723,7 +723,7 @@ def run_search(
     suggestion = None
     if text_query is not None and count < SUGGEST_BELOW:
         suggestion = suggest(text_query)
-    facet_ids = _ids(ids[:FACET_SAMPLE])
+    facet_ids = ids_param(ids[:FACET_SAMPLE])
     return SearchResults(
         text_query=text_query,
         count=count,
