@@ -8,8 +8,9 @@ from collections import Counter, defaultdict
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from articles import cache, charts, citations, search
@@ -48,13 +49,20 @@ def search_page(request):
     if not filterset.is_valid():
         context["errors"] = error_messages(filterset)
         return render(request, "articles/search.html", context, status=400)
-    try:
+
+    def page() -> str:
+        # The page holds nothing of the visitor's (public pages show no user data),
+        # so the same parameters make the same page: cached whole (rendering it costs
+        # more than answering from the cached results).
         results = filterset.results()
+        context.update(results=results, active=_active_filters(filterset))
+        return render_to_string("articles/search.html", context, request)
+
+    try:
+        return HttpResponse(cache.cached("search-page", sorted(request.GET.lists()), page))
     except search.PageOutOfRange as exc:
         context["errors"] = {"page": [str(exc)]}
         return render(request, "articles/search.html", context, status=400)
-    context.update(results=results, active=_active_filters(filterset))
-    return render(request, "articles/search.html", context)
 
 
 @require_safe

@@ -451,11 +451,11 @@ def test_each_replica_url_becomes_a_database_like_the_primary():
 def test_replica_urls_can_be_read_from_a_file(tmp_path):
     urls = tmp_path / "replicas"
     urls.write_text(
-        "postgres://reader:secret@replica-a/archive\npostgres://reader:secret@replica-b/archive\n"
+        "postgres://reader:change-me@replica-a/archive\npostgres://reader:change-me@replica-b/archive\n"
     )
     shown = _settings_with(DATABASE_REPLICA_URLS_FILE=str(urls))
     assert shown["replicas"] == ["replica1", "replica2"]
-    assert shown["databases"]["replica2"]["PASSWORD"] == "secret"
+    assert shown["databases"]["replica2"]["PASSWORD"] == "change-me"
 
 
 @pytest.mark.parametrize(
