@@ -75,6 +75,12 @@ def article_detail(request, pk, slug):
     )
     if slug != (article.slug or "article"):
         return redirect(article, permanent=True)
+    # Like the search page, the same for every visitor: cached whole, per site address.
+    key = [article.pk, request.build_absolute_uri("/")]
+    return HttpResponse(cache.cached("article-page", key, lambda: _article_page(request, article)))
+
+
+def _article_page(request, article) -> str:
     sections = list(article.sections.defer("search_vector").order_by("position"))
     mentions = list(
         Mention.objects.filter(article=article)
@@ -90,8 +96,7 @@ def article_detail(request, pk, slug):
         )
     )
     canonical_url = request.build_absolute_uri(article.get_absolute_url())
-    return render(
-        request,
+    return render_to_string(
         "articles/article_detail.html",
         {
             "article": article,
@@ -104,6 +109,7 @@ def article_detail(request, pk, slug):
             "canonical_url": canonical_url,
             "citation": citations.chicago(citations.Citation.of(article, canonical_url)),
         },
+        request,
     )
 
 

@@ -127,3 +127,23 @@ def test_with_the_cache_off_every_search_runs(client, db):
     with CaptureQueriesContext(connection) as queries:
         client.get(SEARCH, {"q": "Kyiv"})
     assert len(queries) > 5
+
+
+def test_a_cached_article_page_follows_edits_and_hiding(client, db, cache_on, commits):
+    article = Article.objects.public().first()
+    url = article.get_absolute_url()
+    assert client.get(url).status_code == 200
+    with commits():
+        article.title = "Corrected: shelling reported near Zvezdograd"
+        article.save()
+    assert b"Corrected: shelling reported near Zvezdograd" in client.get(url).content
+    Article.objects.filter(pk=article.pk).update(is_public=False)  # no signal, no commit
+    assert client.get(url).status_code == 404  # visibility is checked on every request
+
+
+def test_a_cached_search_page_is_the_same_page(client, db, cache_on):
+    first = client.get("/search/", {"q": "Kyiv"})
+    again = client.get("/search/", {"q": "Kyiv"})
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert b"Kyiv" in again.content
