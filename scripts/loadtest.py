@@ -199,11 +199,12 @@ def search_path(prefix: str, query: str, variant: dict[str, str]) -> str:
 
 
 def warm(parts, timeout: float, found: dict[str, list[str]]) -> int:
-    """Request every search this test can make, the home page and the browse pages
-    once, one at a time: the steady state of a site whose popular searches are
-    cached (the page and the API share one cache entry). Returns the requests made."""
+    """Request every page this test can ask for once, one at a time: every search
+    (the page and the API share one cache entry), article, browse page and the home
+    page. What follows is the steady state of a site whose popular pages are cached.
+    Returns the requests made."""
     client = Client(parts, timeout)
-    paths = ["/", *found["browse"]]
+    paths = ["/", *found["browse"], *found["article"]]
     paths += [search_path("/api/search/", q, v) for q in QUERIES for v in SEARCH_VARIANTS]
     for path in paths:
         client.get(path)
@@ -331,7 +332,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--warm",
         action="store_true",
-        help="Make every search once before timing (the steady state of a cached site).",
+        help="Request every page once before timing (the steady state of a cached site).",
     )
     parser.add_argument("--p99-target", type=float, default=1.0, help="Seconds.")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
