@@ -49,9 +49,7 @@ from django.db.models import (
     BooleanField,
     Count,
     F,
-    FilteredRelation,
     Func,
-    Max,
     Q,
     QuerySet,
     Sum,
@@ -61,7 +59,6 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
-    Greatest,
     Left,
     NullIf,
     RowNumber,
@@ -73,6 +70,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.models import Article, ArticleTopic, Entity, Mention, Section
+from articles.ranking import BM25Rank
 from articles.search_vectors import SEARCH_CONFIG
 
 try:  # The ingest gazetteer's transliteration table (Kiev / Kyiv, Kharkov / Kharkiv ...).
@@ -453,28 +451,24 @@ def oldest_first():
     return [F("published_at").asc(nulls_last=True), F("pk").asc()]
 
 
-def ranked(matches: QuerySet, search_query, candidates: list[int] | None = None) -> QuerySet:
-    """The newest CANDIDATE_LIMIT matches, most relevant first: the better of the
-    article's rank and its best section's, plus a little per matching section.
-    `candidates`: those matches' ids when already known (run_search's sample)."""
+def ranked(
+    matches: QuerySet, text_query: TextQuery, candidates: list[int] | None = None
+) -> QuerySet:
+    """The newest CANDIDATE_LIMIT matches, most relevant first: BM25 (articles/ranking.py),
+    the better of the article's and its best section's, plus a little per matching
+    section; ties newest first. `candidates`: those matches' ids when already known
+    (run_search's sample)."""
     if candidates is None:
         candidates = matches.order_by(*newest_first()).values("pk")[:CANDIDATE_LIMIT]
     else:
         candidates = ids_param(candidates[:CANDIDATE_LIMIT])
+    # An excluded word only filters; a term typed twice counts once.
+    counted = dict.fromkeys(t for t in text_query.parsed.terms if not t.negated)
+    terms = [(text_query._term_query(term), term.text) for term in counted]
+    rank = BM25Rank(text_query.search_query, terms, section_bonus=SECTION_BONUS)
     return (
         Article.objects.filter(pk__in=candidates)
-        .alias(
-            hit=FilteredRelation("sections", condition=Q(sections__search_vector=search_query)),
-            article_rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS),
-            section_rank=Max(
-                SearchRank(F("hit__search_vector"), search_query, weights=RANK_WEIGHTS)
-            ),
-            section_hits=Count("hit"),
-        )
-        .alias(
-            rank=Greatest(F("article_rank"), Coalesce(F("section_rank"), Value(0.0)))
-            + SECTION_BONUS * F("section_hits") / (F("section_hits") + 3.0)
-        )
+        .alias(rank=rank)
         .order_by(F("rank").desc(), *newest_first())
     )
 
@@ -484,7 +478,7 @@ def ordered(matches: QuerySet, text_query: TextQuery | None, sort: str) -> Query
         return matches.order_by(*oldest_first())
     if sort == "newest" or text_query is None:
         return matches.order_by(*newest_first())
-    return ranked(matches, text_query.search_query)
+    return ranked(matches, text_query)
 
 
 def ids_param(ids: list[int]) -> RawSQL:
@@ -751,7 +745,7 @@ def _page(matches, text_query, sort, rows, capped, offset, per_page) -> list[Art
     """One page of articles; `rows`: the sample, newest first (every match unless `capped`)."""
     if text_query is not None and sort == "relevance":
         candidates = [row[0] for row in rows]
-        ranking = ranked(matches, text_query.search_query, candidates)
+        ranking = ranked(matches, text_query, candidates)
         return list(for_list(ranking)[offset : offset + per_page])
     if sort == "oldest":
         rows = _sample(matches, offset + per_page, oldest=True) if capped else _oldest(rows)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from articles.bench.snapshot import archive_snapshot
+from articles.ingest import bulk
 from articles.ingest.bulk import BulkLoader
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import (
@@ -91,3 +93,60 @@ def test_a_changed_record_updates_its_article_as_the_normal_path_does(tmp_path):
     assert report.updated == 1 and report.created == 0
     article.refresh_from_db()
     assert "Tuesday" in article.body and article.is_public is False
+
+
+def _indexes_and_foreign_keys() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) "
+            "UNION SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = ANY(%s::regclass[])",
+            [list(bulk.DEFERRED_TABLES)] * 2,
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_large_import_drops_and_rebuilds_indexes_and_foreign_keys(corpus, tmp_path, monkeypatch):
+    _empty_archive()
+    BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite").load([corpus])
+    expected = archive_snapshot()
+    schema = _indexes_and_foreign_keys()
+    _empty_archive()
+    monkeypatch.setattr(bulk, "DEFER_FROM_BYTES", 0)  # the corpus counts as large
+    during = []
+    write = BulkLoader._write
+
+    def look_and_write(self, pending):
+        during.append(_indexes_and_foreign_keys())
+        write(self, pending)
+
+    monkeypatch.setattr(BulkLoader, "_write", look_and_write)
+    BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite").load([corpus])
+    dropped = {name for name, _ in schema - during[0]}
+    assert "articles_article_search_gin" in dropped
+    assert "articles_mention_entity_id_97027ad7_fk_articles_entity_id" in dropped
+    # What the loader looks up by while loading stays, and so does every unique index.
+    assert {"articles_article_hash_uniq", "articles_article_origin_hash"}.isdisjoint(dropped)
+    assert not any(definition.startswith("CREATE UNIQUE") for _, definition in schema - during[0])
+    assert _indexes_and_foreign_keys() == schema
+    assert archive_snapshot() == expected
+
+
+def test_a_failed_or_killed_large_import_gets_its_indexes_back(corpus, tmp_path, monkeypatch):
+    schema = _indexes_and_foreign_keys()
+    _empty_archive()
+    monkeypatch.setattr(bulk, "DEFER_FROM_BYTES", 0)
+
+    def fail(self, pending):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(BulkLoader, "_write", fail)
+    with pytest.raises(RuntimeError):
+        BulkLoader(LoadOptions()).load([corpus])
+    assert _indexes_and_foreign_keys() == schema  # rebuilt on the way out
+
+    bulk.drop_indexes()  # a load killed with SIGKILL gets no way out
+    assert _indexes_and_foreign_keys() != schema
+    monkeypatch.undo()
+    BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite").load([corpus])
+    assert _indexes_and_foreign_keys() == schema  # the next bulk load puts them back

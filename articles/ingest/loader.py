@@ -28,6 +28,7 @@ from articles.ingest.save import (
     store_source,
 )
 from articles.models import Article
+from articles.ranking import refresh_term_statistics
 
 
 @dataclass
@@ -105,6 +106,8 @@ class Loader:
             self.load_file(path)
             cache.changed()  # pages show what each file added without waiting
             self.progress(path)
+        if not self.options.dry_run and (self.report.created or self.report.updated):
+            refresh_term_statistics()  # what BM25 ranks by: ~0.5 s per 10,000 articles
         cache.changed()
         self.report.entities_after = Entity.objects.count()
         self.report.finished = time.monotonic()

@@ -1,0 +1,122 @@
+"""BM25 ranking (articles/ranking.py): rare words weigh more than common ones,
+the term statistics follow each load, and ranking works without them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from articles.models import Article, Outlet
+from articles.ranking import refresh_term_statistics
+from tests.test_search import make_article, titles
+
+pytestmark = pytest.mark.django_db
+
+DESK = "bm25-desk"
+
+
+@pytest.fixture
+def desk():
+    return Outlet.objects.create(name="BM25 Desk", slug=DESK)
+
+
+def dated(day: int) -> dict:
+    return {"published_at": datetime(2023, 2, day, tzinfo=UTC)}
+
+
+def document_frequency(word: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT df FROM articles_termstat "
+            "WHERE lexeme = ANY(tsvector_to_array(to_tsvector('archive_english', %s)))",
+            [word],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def corpus_size() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n FROM articles_corpusstat")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def test_a_rare_word_weighs_more_than_a_common_one(client, desk):
+    # The same sentence, one word apart: only the words' document frequencies differ.
+    for day in (1, 2, 3):
+        make_article(
+            f"Report {day}", [f"Tanks were seen near the river on day {day}."], outlet=desk
+        )
+    common = make_article("Morning", ["Tanks were seen near the river at dawn."], outlet=desk)
+    rare = make_article(
+        "Evening", ["Herons were seen near the river at dawn."], outlet=desk, **dated(1)
+    )
+    refresh_term_statistics()
+    assert document_frequency("herons") == 1 < document_frequency("tanks")
+
+    found = titles(client, q="tanks or herons", outlet=DESK)
+
+    assert found[:2] == [rare.title, common.title]  # though `common` is newer
+
+
+def test_a_load_refreshes_the_statistics(tmp_path):
+    story = tmp_path / "quokkas.txt"
+    story.write_text(
+        "Quokkas on the front line\n\nSoldiers near Bakhmut adopted two quokkas, "
+        "a regimental spokesman said.\n"
+    )
+    assert document_frequency("quokkas") is None
+
+    call_command("load_articles", str(story), outlet="Reuters", verbosity=0)
+
+    assert document_frequency("quokkas") == 1
+    assert corpus_size() == Article.objects.count()
+
+
+def test_a_dry_run_leaves_the_statistics_alone(tmp_path):
+    story = tmp_path / "quokkas.txt"
+    story.write_text("Quokkas on the front line\n\nTwo quokkas were adopted.\n")
+
+    call_command("load_articles", str(story), outlet="Reuters", dry_run=True, verbosity=0)
+
+    assert document_frequency("quokkas") is None
+
+
+def test_ranking_works_without_statistics(client, desk):
+    in_title = make_article("Herons return to the Dnipro", ["Birds were seen."], outlet=desk)
+    in_body = make_article("Birds", ["Herons were seen near the river."], outlet=desk, **dated(3))
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_termstat")
+        cursor.execute("DELETE FROM articles_corpusstat")
+
+    assert titles(client, q="herons", outlet=DESK) == [in_title.title, in_body.title]
+    assert titles(client, q="herons or river", outlet=DESK) == [in_body.title, in_title.title]
+
+
+def test_an_excluded_word_does_not_score(client, desk):
+    # Both match through `drones`; `with_excluded` also has the word excluded in the
+    # other group. Scored, it would come first; unscored, the two tie and the newer wins.
+    with_excluded = make_article(
+        "Sightings north", ["Drones and herons were seen near the river."], outlet=desk, **dated(1)
+    )
+    without = make_article(
+        "Sightings south", ["Drones and boats were seen near the river."], outlet=desk, **dated(2)
+    )
+    refresh_term_statistics()
+
+    found = titles(client, q="tanks -herons or drones", outlet=DESK)
+
+    assert found == [without.title, with_excluded.title]
+
+
+def test_the_command_refreshes_the_statistics(desk):
+    make_article("Quokkas", ["Quokkas were seen near the river."], outlet=desk)
+    assert document_frequency("quokkas") is None
+
+    call_command("refresh_search_statistics", verbosity=0)
+
+    assert document_frequency("quokkas") == 1
