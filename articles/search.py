@@ -15,14 +15,16 @@ The pieces, in the order a search runs them:
    then computes snippets, section hits, tags and facets in a fixed number of
    grouped queries: the query count does not grow with the number of results.
 
-Ranking, and why it stays bounded on a large archive: ts_rank must read every
-candidate's (toasted) vector, so a word found in most of a million articles
-would make ranking read them all. The candidates are therefore the newest
-CANDIDATE_LIMIT matches (a cheap top-N on published_at); relevance orders those.
+Ranking, and why it stays bounded on a large archive: BM25 (articles/ranking.py,
+with document frequencies the database keeps) must read every candidate's
+(toasted) vector, so a word found in most of a million articles would make ranking
+read them all. The candidates are therefore the newest CANDIDATE_LIMIT matches (a
+cheap top-N on published_at); relevance orders those.
 `SearchResults.bounded` says when the cut applied, and the page tells the reader
 to narrow the search or sort by date. The count and facets are exact up to
 SAMPLE_SIZE matches; past that the count is capped ("10,000+",
-`SearchResults.count_capped`) and the facets count the newest SAMPLE_SIZE matches
+`SearchResults.count_capped`) and the outlet and month facets count the newest
+SAMPLE_SIZE matches, the topic and entity facets the newest FACET_SAMPLE
 (`facets_sampled`): counting every match of a common word would read every vector.
 """
 
@@ -103,8 +105,8 @@ SAMPLE_SIZE = 10_000
 # they count the newest FACET_SAMPLE matches (SearchResults.facets_sampled).
 FACET_SAMPLE = 2000
 # ts_rank weights for D, C, B, A: title (A) > kicker, dek, entry heading (B) > body (C).
-# With these, one title match (>= 1.0 / 1.645) always outranks any number of body
-# matches (<= 0.1) plus the section bonus (< 0.1) for a single-word query.
+# Results are ordered by BM25 (articles/ranking.py); these only choose which of a
+# result's matching sections are shown first (`_section_hits`).
 RANK_WEIGHTS = [0.1, 0.1, 0.4, 1.0]
 # Up to this much is added for the number of matching sections (saturating).
 SECTION_BONUS = 0.1
