@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -19,7 +22,9 @@ from articles.models import (
     Section,
     SectionTopic,
     SourceDocument,
+    Topic,
 )
+from tests.conftest import BASE_DIR
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +155,50 @@ def test_a_failed_or_killed_large_import_gets_its_indexes_back(corpus, tmp_path,
     monkeypatch.undo()
     BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite").load([corpus])
     assert _indexes_and_foreign_keys() == schema  # the next bulk load puts them back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_batches_are_written_while_the_next_is_prepared(
+    corpus, tmp_path, monkeypatch
+):
+    """The writer thread (its own connection, so only outside a transaction), with
+    records that repeat, or update, one in the batch still being written; and a large
+    import's indexes dropped and rebuilt for real."""
+    if not Topic.objects.exists():  # a transactional test before this one emptied it
+        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
+    lines = (corpus / "corpus-00001.jsonl").read_text().splitlines()
+    changed = json.loads(lines[1])
+    changed["body"] += "\n\nA later paragraph the first version did not have."
+    # Batches of 5: the second repeats three records of the first, then changes one.
+    inputs = tmp_path / "inputs" / "corpus.jsonl"
+    inputs.parent.mkdir()
+    inputs.write_text("\n".join([*lines[:5], *lines[:3], json.dumps(changed), *lines[5:]]) + "\n")
+    _empty_archive()
+    normal = Loader(LoadOptions()).load([inputs])
+    expected = archive_snapshot()
+    schema = _indexes_and_foreign_keys()
+
+    _empty_archive()
+    monkeypatch.setattr(bulk, "DEFER_FROM_BYTES", 0)
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 5)
+    monkeypatch.setattr(bulk, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(bulk, "AHEAD", 6)
+    write_batch = BulkLoader._write_batch
+
+    def slow_write_batch(self, *args):
+        time.sleep(0.5)  # still writing when the next batch is looked at
+        write_batch(self, *args)
+
+    monkeypatch.setattr(BulkLoader, "_write_batch", slow_write_batch)
+    loader = BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite")
+    report = loader.load([inputs])
+    assert not loader._writer._inline
+    assert (report.created, report.updated, report.unchanged) == (40, 1, 3)
+    assert (report.created, report.updated, report.unchanged, report.topics) == (
+        normal.created,
+        normal.updated,
+        normal.unchanged,
+        normal.topics,
+    )
+    assert archive_snapshot() == expected
+    assert _indexes_and_foreign_keys() == schema

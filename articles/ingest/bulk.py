@@ -463,7 +463,7 @@ class _Writer:
         if self._executor is not None:
             if self._pending is not None:
                 self._pending.exception()  # waits
-            self._executor.submit(connection.close).result()
+            self._executor.submit(_close_writer_connection).result()
             self._executor.shutdown()
             self._executor = None
 
@@ -471,6 +471,10 @@ class _Writer:
 def _writer_session() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")  # see BulkLoader.load
+
+
+def _close_writer_connection() -> None:
+    connection.close()  # the writer thread's own: `connection` is per thread
 
 
 # --- the loader --------------------------------------------------------------------
