@@ -29,6 +29,12 @@ def load_seeds() -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.db import connection
+
+    # pytest-django creates the test database only when a collected test is marked
+    # for it; otherwise the connection still names the real one: leave it alone.
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        return
     with django_db_blocker.unblock():
         load_seeds()
 

@@ -18,7 +18,6 @@ def test_it_measures_every_query_class(tmp_path):
         "--corpus", str(tmp_path / "corpus"),
         "--runs", "2",
         "--enrich-sample", "0",
-        "--no-peer",
         "--no-http",
         "--json", str(out),
         verbosity=0,
@@ -30,3 +29,10 @@ def test_it_measures_every_query_class(tmp_path):
     for row in figures["api"].values():
         assert row["runs"] == 2 and row["p50_ms"] > 0
     assert figures["sizes"]["database"] > 0
+    # The tantivy peer answered the same query classes from the same corpus.
+    peer = figures.pop("peer")
+    assert peer.pop("index")["documents"] == 30
+    assert set(peer) and set(peer) <= set(figures["api"])
+    for row in peer.values():
+        assert row["runs"] == 2 and row["p50_ms"] > 0
+    assert peer["common (said)"]["count"] > 15

@@ -32,6 +32,10 @@ FLOOR = 0.9 * MEASURED_NDCG
 PEER_MARGIN = 0.02
 DEPTH = 10  # nDCG@10 needs the first ten results only
 
+# pytest-django creates the test database only for sessions holding a test marked
+# for it: without this, running this file alone would load into the real database.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture(scope="module")
 def cranfield(django_db_setup, django_db_blocker, tmp_path_factory):

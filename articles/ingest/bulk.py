@@ -3,10 +3,10 @@ mentions and topics as the normal path, written in batches with COPY.
 
 What differs from `loader.Loader`, and why the result does not:
 
-- Everything that depends on one record alone runs in worker processes, in input
-  order, while the main process writes the previous batch: parsing (clean, split,
-  identify), the content hash, slugs and anchors, and the article's entity
-  mentions.
+- Everything that depends on one record alone runs in worker processes, a few
+  thousand records ahead of the batch being written, and comes back in input
+  order: parsing (clean, split, identify), the content hash, slugs and anchors,
+  and the article's entity mentions.
 - Named-entity recognition runs once per distinct text (a title, or a section's
   heading and body): spaCy's entity spans for one text do not depend on the
   other texts of the article, so they are cached, keyed by the text's hash, the
@@ -20,7 +20,9 @@ What differs from `loader.Loader`, and why the result does not:
   of `save.entity_for`; new ones are written with the batch.
 - Articles, sections, mentions and new entities are written with COPY, one
   transaction per batch; topics are tagged per batch with one statement for
-  articles and one for sections (the query and threshold of `topics.tag_articles`).
+  articles and one for sections (the query, threshold and stored score of
+  `topics.tag_articles`). Outside a transaction a writer thread with its own
+  connection writes each batch while the main thread prepares the next.
 - A record that would *update* an article already in the archive (same origin
   and title, or same source URL, with other text) goes through the normal
   `save.save_article`, so curators' fields are kept exactly as there.
@@ -440,6 +442,7 @@ class _Writer:
     def __init__(self):
         self._inline = connection.in_atomic_block
         self._executor = None
+        self._used = False
         self._pending: Future | None = None
         if not self._inline:
             self._executor = ThreadPoolExecutor(1, "bulk-writer", initializer=_writer_session)
@@ -449,6 +452,7 @@ class _Writer:
         if self._inline:
             job()
         else:
+            self._used = True
             self._pending = self._executor.submit(job)
 
     def wait(self) -> None:
@@ -463,7 +467,8 @@ class _Writer:
         if self._executor is not None:
             if self._pending is not None:
                 self._pending.exception()  # waits
-            self._executor.submit(_close_writer_connection).result()
+            if self._used:  # so its thread has a connection
+                self._executor.submit(_close_writer_connection).result()
             self._executor.shutdown()
             self._executor = None
 
@@ -892,13 +897,16 @@ def _copy(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -> No
 # `topics.tag_articles` for articles and sections that have just been created: no tags,
 # curated or not, can exist on them yet, so tagging is one INSERT for all topics. The
 # match, the score (ts_rank, a real) and the thresholds are those of `topics._retag`.
-# The topics' queries are parsed once (MATERIALIZED), not once per row and topic.
+# The topics' queries are parsed once (MATERIALIZED), not once per row and topic. The
+# score is stored as the normal path stores it: the real that ts_rank returns reaches
+# Python as text ("0.0429125") and goes back as the double nearest to that decimal,
+# which is not always the real's own value widened (0.04291249811...).
 _TAG_SQL = """
 WITH t AS MATERIALIZED (
     SELECT id, websearch_to_tsquery(%s::regconfig, query) AS query FROM articles_topic
 )
 INSERT INTO {tags} ({owner}_id, topic_id, score, curated{extra_columns})
-SELECT owner_id, topic_id, score, false{extra_values} FROM (
+SELECT owner_id, topic_id, score::text::double precision, false{extra_values} FROM (
     SELECT o.id AS owner_id, t.id AS topic_id, ts_rank(o.search_vector, t.query) AS score
     FROM {owners} o JOIN t ON o.search_vector @@ t.query
     WHERE o.id = ANY(%s)
