@@ -238,6 +238,22 @@ def test_a_file_over_the_size_limit_is_refused_and_kept(tmp_path):
     assert bytes(SourceDocument.objects.get(origin=str(big)).raw) == big.read_bytes()
 
 
+def test_a_file_too_large_to_keep_is_refused_unread_and_the_batch_goes_on(tmp_path):
+    # A sparse file: 300 MiB long, no disk used. Reading it whole and storing it in
+    # a bytea failed the whole batch with a database error ("invalid memory alloc").
+    huge = tmp_path / "a-huge-file.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(300 * 1024 * 1024)
+    good = tmp_path / "b-good.txt"
+    good.write_text("A headline that loads\n\nA body of plain text that follows it.\n")
+    report = _load(tmp_path)
+    assert report.failures == [
+        f"{huge}: too large to load (300.0 MiB; the limit is 50.0 MiB), not kept"
+    ]
+    assert not SourceDocument.objects.filter(origin=str(huge)).exists()
+    assert Article.objects.filter(source__origin=str(good)).count() == 1
+
+
 def test_a_truncated_warc_keeps_what_was_read_and_reports_the_cut(tmp_path):
     whole = (CORPORA / "warc" / "resiliparse_warcfile.warc.gz").read_bytes()
     cut = tmp_path / "cut.warc.gz"

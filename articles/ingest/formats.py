@@ -36,6 +36,7 @@ from articles.ingest.warc import read_warc
 __all__ = [
     "FORMATS",
     "MAX_INPUT_BYTES",
+    "too_large",
     "ColumnMap",
     "detect_format",
     "discover_inputs",
@@ -93,10 +94,7 @@ def extract_records(
     bytes. ``columns`` names CSV columns / JSON keys for the tabular formats.
     """
     if len(raw) > max_bytes:
-        raise IngestError(
-            f"{origin}: too large to load ({_mebibytes(len(raw))}; "
-            f"the limit is {_mebibytes(max_bytes)})"
-        )
+        raise too_large(origin, len(raw), max_bytes)
     if fmt == "auto":
         fmt = detect_format(Path(origin), raw[:4096])
     if fmt == "txt":
@@ -179,6 +177,14 @@ def _gunzip_start(head: bytes) -> bytes:
         return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
     except zlib.error:
         return b""
+
+
+def too_large(origin: str, size: int, max_bytes: int, *, kept: bool = True) -> IngestError:
+    unkept = "" if kept else ", not kept"
+    return IngestError(
+        f"{origin}: too large to load ({_mebibytes(size)}; "
+        f"the limit is {_mebibytes(max_bytes)}){unkept}"
+    )
 
 
 def _mebibytes(size: int) -> str:

@@ -30,6 +30,11 @@ from articles.ingest.save import (
 from articles.models import Article
 from articles.ranking import refresh_term_statistics
 
+# A file over the size limit is still kept verbatim, as every input is, up to this
+# size; a larger one is refused unread: the loader reads a file whole, and
+# PostgreSQL's bytea holds less than 1 GiB.
+KEEP_OVERSIZED_UP_TO = 256 * 1024 * 1024
+
 
 @dataclass
 class LoadOptions:
@@ -118,6 +123,11 @@ class Loader:
         self.report.files += 1
         origin = str(path)
         try:
+            size = path.stat().st_size
+            if size > max(self.options.max_bytes, KEEP_OVERSIZED_UP_TO):
+                error = formats.too_large(origin, size, self.options.max_bytes, kept=False)
+                self.report.failures.append(str(error))
+                return
             raw = path.read_bytes()
         except OSError as exc:
             self.report.failures.append(f"{origin}: cannot read it ({exc.strerror})")
