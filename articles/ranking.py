@@ -64,6 +64,18 @@ def refresh_term_statistics(using: str | None = None) -> tuple[int, int]:
     return lexemes, articles
 
 
+def statistics_are_stale(using: str | None = None) -> bool:
+    """The statistics do not count the archive's articles: a load was killed before
+    its refresh, or articles were added or removed another way since."""
+    using = using or router.db_for_write(Article)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT max(n) FROM articles_corpusstat) "
+            "IS DISTINCT FROM (SELECT count(*) FROM articles_article)"
+        )
+        return cursor.fetchone()[0]
+
+
 # The inverse document frequency of one term: uncorrelated, so PostgreSQL computes
 # it once per query (an InitPlan), not once per candidate.
 _IDF = """(SELECT ln(1 + (greatest(s.n - s.df, 0) + 0.5) / (s.df + 0.5)) FROM (SELECT

@@ -77,6 +77,20 @@ def test_a_load_refreshes_the_statistics(tmp_path):
     assert corpus_size() == Article.objects.count()
 
 
+def test_rerunning_a_load_killed_before_its_refresh_refreshes_the_statistics(tmp_path, desk):
+    story = tmp_path / "quokkas.txt"
+    story.write_text("Quokkas on the front line\n\nTwo quokkas were adopted.\n")
+    call_command("load_articles", str(story), outlet="Reuters", verbosity=0)
+    # A later load committed its articles and was killed before refreshing.
+    make_article("Quokkas again", ["A third quokka was adopted."], outlet=desk)
+    assert document_frequency("quokkas") == 1
+
+    call_command("load_articles", str(story), outlet="Reuters", verbosity=0)  # unchanged
+
+    assert document_frequency("quokkas") == 2
+    assert corpus_size() == Article.objects.count()
+
+
 def test_a_dry_run_leaves_the_statistics_alone(tmp_path):
     story = tmp_path / "quokkas.txt"
     story.write_text("Quokkas on the front line\n\nTwo quokkas were adopted.\n")

@@ -28,7 +28,7 @@ from articles.ingest.save import (
     store_source,
 )
 from articles.models import Article
-from articles.ranking import refresh_term_statistics
+from articles.ranking import refresh_term_statistics, statistics_are_stale
 
 # A file over the size limit is still kept verbatim, as every input is, up to this
 # size; a larger one is refused unread: the loader reads a file whole, and
@@ -111,7 +111,8 @@ class Loader:
             self.load_file(path)
             cache.changed()  # pages show what each file added without waiting
             self.progress(path)
-        if not self.options.dry_run and (self.report.created or self.report.updated):
+        changed = self.report.created or self.report.updated
+        if not self.options.dry_run and (changed or statistics_are_stale()):
             refresh_term_statistics()  # what BM25 ranks by: ~0.5 s per 10,000 articles
         cache.changed()
         self.report.entities_after = Entity.objects.count()
