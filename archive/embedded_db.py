@@ -68,9 +68,12 @@ def stop(pgdata: Path) -> None:
 
 
 if __name__ == "__main__":
+    import os
     import sys
 
     if sys.argv[1:] == ["stop"]:
-        stop(Path(__file__).resolve().parent.parent / ".pgdata")
+        # The server the settings use: PGDATA_DIR, or the project's .pgdata/.
+        default = Path(__file__).resolve().parent.parent / ".pgdata"
+        stop(Path(os.environ.get("PGDATA_DIR") or default))
     else:
         sys.exit("usage: python -m archive.embedded_db stop")

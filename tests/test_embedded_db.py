@@ -1,6 +1,9 @@
 """With no DATABASE_URL the archive starts its own PostgreSQL, once."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -46,3 +49,21 @@ def test_the_server_has_the_extensions_search_needs(pgdata):
             )
         }
     assert available == {"pg_trgm", "unaccent"}
+
+
+def test_make_db_stop_stops_the_server_pgdata_dir_names(pgdata):
+    embedded_database_settings(pgdata, name="stopping")
+    assert (pgdata / "postmaster.pid").exists()
+
+    done = subprocess.run(
+        [sys.executable, "-m", "archive.embedded_db", "stop"],
+        env={**os.environ, "PGDATA_DIR": str(pgdata)},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "Stopped" in done.stdout
+    assert not (pgdata / "postmaster.pid").exists()
