@@ -49,7 +49,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
+    DateTimeField,
     F,
     Func,
     Q,
@@ -490,20 +492,35 @@ def ids_param(ids: list[int]) -> RawSQL:
 
 # --- The bounded sample ----------------------------------------------------
 
-_SAMPLE_FIELDS = ("pk", "published_at", "outlet__slug", "outlet__name")
+_SAMPLE_FIELDS = ("pk", "month", "outlet__slug", "outlet__name")
+# The two halves of the statement below also give the date, which orders their union.
+_HALF_FIELDS = ("pk", "published_at", "month", "outlet__slug", "outlet__name")
+
+
+def _publication_month():
+    """ "YYYY-MM" of publication in the current time zone (as TruncMonth), made by
+    PostgreSQL: parsing 10,000 timestamps in Python cost a search 40-120 ms."""
+    local = Func(
+        Value(timezone.get_current_timezone_name()),
+        F("published_at"),
+        function="timezone",
+        output_field=DateTimeField(),
+    )
+    return Func(local, Value("YYYY-MM"), function="to_char", output_field=CharField())
+
 
 # The newest `limit` of (article-vector matches) UNION (headed-section matches),
 # in one statement: the article half walks the newest-first index and stops after
 # `limit` rows; the section half only looks at articles no older than the last of
 # those (`_cut`), since nothing older can be among the newest `limit` of the union.
 _SAMPLE_SQL = """
-WITH _a(pk, published_at, outlet_slug, outlet_name) AS MATERIALIZED ({in_article}),
+WITH _a(pk, published_at, month, outlet_slug, outlet_name) AS MATERIALIZED ({in_article}),
 _cut AS (
     SELECT published_at FROM _a
     ORDER BY published_at {direction} NULLS LAST, pk {direction} OFFSET {last} LIMIT 1
 ),
-_s(pk, published_at, outlet_slug, outlet_name) AS ({in_section})
-SELECT pk, published_at, outlet_slug, outlet_name FROM (
+_s(pk, published_at, month, outlet_slug, outlet_name) AS ({in_section})
+SELECT pk, month, outlet_slug, outlet_name FROM (
     SELECT * FROM _a UNION SELECT * FROM _s
 ) AS _u
 ORDER BY published_at {direction} NULLS LAST, pk {direction}
@@ -517,9 +534,11 @@ _AFTER_CUT = (
 
 
 def _sample(queryset: QuerySet, limit: int, *, oldest: bool = False) -> list[tuple]:
-    """(pk, published_at, outlet slug, outlet name) of the first `limit` articles of
-    `queryset`, newest (or oldest) first: exactly what `queryset.order_by(...)[:limit]` gives."""
+    """(pk, publication month, outlet slug, outlet name) of the first `limit` articles
+    of `queryset`, newest (or oldest) first: exactly what `queryset.order_by(...)[:limit]`
+    gives. The month is "YYYY-MM", or None for an undated article."""
     order = oldest_first() if oldest else newest_first()
+    queryset = queryset.annotate(month=_publication_month())
     parts = _match_parts(queryset)
     if parts is None:
         return list(queryset.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit])
@@ -528,10 +547,10 @@ def _sample(queryset: QuerySet, limit: int, *, oldest: bool = False) -> list[tup
     after_cut = RawSQL(_AFTER_CUT.format(op=op), (), BooleanField())  # noqa: S611 - fixed text
     in_section = in_section.filter(after_cut)
     a_sql, a_params = (
-        in_article.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit].query.sql_with_params()
+        in_article.order_by(*order).values_list(*_HALF_FIELDS)[:limit].query.sql_with_params()
     )
     s_sql, s_params = (
-        in_section.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit].query.sql_with_params()
+        in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit].query.sql_with_params()
     )
     sql = _SAMPLE_SQL.format(
         in_article=a_sql,
@@ -922,7 +941,7 @@ def _outlet_facet(rows: list[tuple], selection: Selection) -> list[FacetValue]:
     the selected outlets. Topics and entities narrow (all must apply), so their
     facets count within the results (`topic_facet`, `entity_facet`)."""
     by_outlet: dict[str, list] = {}
-    for _pk, _published, slug, name in rows:
+    for _pk, _month, slug, name in rows:
         if slug is not None:
             by_outlet.setdefault(slug, [name, 0])[1] += 1
     ranked_outlets = sorted(by_outlet.items(), key=lambda item: (-item[1][1], item[1][0]))
@@ -934,19 +953,15 @@ def _outlet_facet(rows: list[tuple], selection: Selection) -> list[FacetValue]:
 
 def _month_facet(rows: list[tuple], selection: Selection) -> list[FacetValue]:
     """Matches per month of publication (in the current time zone, as TruncMonth)."""
-    by_month: dict[date, int] = defaultdict(int)
-    zone = timezone.get_current_timezone()  # once: looking it up per row was 10,000 lookups
-    for _pk, published, _slug, _name in rows:
-        if published is not None:
-            local = published.astimezone(zone)
-            by_month[date(local.year, local.month, 1)] += 1
+    by_month: dict[str, int] = defaultdict(int)
+    for _pk, month, _slug, _name in rows:
+        if month is not None:
+            by_month[month] += 1
     months = []
     for month in sorted(by_month):
-        first, last = month_bounds(month.strftime("%Y-%m"))
+        first, last = month_bounds(month)
         selected = (selection.date_from, selection.date_to) == (first, last)
-        months.append(
-            FacetValue(month.strftime("%Y-%m"), month.strftime("%B %Y"), by_month[month], selected)
-        )
+        months.append(FacetValue(month, first.strftime("%B %Y"), by_month[month], selected))
     return months
 
 

@@ -297,6 +297,23 @@ def test_facets_count_the_current_results(client):
     assert entity["kyiv"]["count"] == sum(1 for r in data["results"] if "kyiv" in r["entities"])
 
 
+@pytest.mark.parametrize("q", ["quince", ""])  # the text search's sample, and browsing
+def test_months_are_counted_in_the_archive_time_zone(client, settings, q):
+    settings.TIME_ZONE = "Europe/Kyiv"  # UTC+2 in winter
+    desk = Outlet.objects.create(name="Month Desk", slug="month-desk")
+    late_january_utc = datetime(2023, 1, 31, 23, 30, tzinfo=UTC)  # 1 February in Kyiv
+    make_article("Quince one", ["Quince orchards."], outlet=desk, published_at=late_january_utc)
+    mid_january = datetime(2023, 1, 15, 12, tzinfo=UTC)
+    make_article("Quince two", ["More quince."], outlet=desk, published_at=mid_january)
+    make_article("Quince three", ["Undated quince."], outlet=desk, published_at=None)
+
+    data = api(client, q=q, outlet="month-desk")
+
+    assert data["count"] == 3
+    months = [(f["month"], f["count"]) for f in data["facets"]["month"]]
+    assert months == [("2023-01", 1), ("2023-02", 1)]
+
+
 def test_entity_facets_show_the_top_entities_of_each_kind(client):
     facet = api(client, q="Ukraine")["facets"]["entity"]
     kinds = {f["kind"] for f in facet}
