@@ -498,8 +498,8 @@ _HALF_FIELDS = ("pk", "published_at", "month", "outlet__slug", "outlet__name")
 
 
 def _publication_month():
-    """ "YYYY-MM" of publication in the current time zone (as TruncMonth), made by
-    PostgreSQL: parsing 10,000 timestamps in Python cost a search 40-120 ms."""
+    """The month of publication as "YYYY-MM", in the current time zone (as TruncMonth),
+    made by PostgreSQL: parsing 10,000 timestamps in Python cost a search 30-115 ms."""
     local = Func(
         Value(timezone.get_current_timezone_name()),
         F("published_at"),
