@@ -18,6 +18,12 @@ import psycopg
 from psycopg import sql
 
 DATABASE_NAME = "archive"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def data_directory(configured: str = "") -> Path:
+    """Where the server keeps its data: PGDATA_DIR when set, else the project's .pgdata/."""
+    return Path(configured) if configured else PROJECT_DIR / ".pgdata"
 
 
 def embedded_database_settings(pgdata: Path, name: str = DATABASE_NAME) -> dict:
@@ -72,8 +78,6 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["stop"]:
-        # The server the settings use: PGDATA_DIR, or the project's .pgdata/.
-        default = Path(__file__).resolve().parent.parent / ".pgdata"
-        stop(Path(os.environ.get("PGDATA_DIR") or default))
+        stop(data_directory(os.environ.get("PGDATA_DIR", "")))  # the server settings use
     else:
         sys.exit("usage: python -m archive.embedded_db stop")

@@ -108,11 +108,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 else:
-    from archive.embedded_db import embedded_database_settings
+    from archive.embedded_db import data_directory, embedded_database_settings
 
-    DATABASES = {
-        "default": embedded_database_settings(Path(env_str("PGDATA_DIR") or BASE_DIR / ".pgdata"))
-    }
+    DATABASES = {"default": embedded_database_settings(data_directory(env_str("PGDATA_DIR")))}
 # Persistent connections, checked before reuse so a restarted database is
 # picked up again without restarting gunicorn.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)

@@ -441,19 +441,17 @@ class _Writer:
 
     def __init__(self):
         self._inline = connection.in_atomic_block
-        self._executor = None
-        self._used = False
+        self._executor = None  # started with the first batch, so it has a connection
         self._pending: Future | None = None
-        if not self._inline:
-            self._executor = ThreadPoolExecutor(1, "bulk-writer", initializer=_writer_session)
 
     def submit(self, job) -> None:
         self.wait()
         if self._inline:
             job()
-        else:
-            self._used = True
-            self._pending = self._executor.submit(job)
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, "bulk-writer", initializer=_writer_session)
+        self._pending = self._executor.submit(job)
 
     def wait(self) -> None:
         """Wait for the batch being written; raise what writing it raised."""
@@ -467,8 +465,7 @@ class _Writer:
         if self._executor is not None:
             if self._pending is not None:
                 self._pending.exception()  # waits
-            if self._used:  # so its thread has a connection
-                self._executor.submit(_close_writer_connection).result()
+            self._executor.submit(_close_writer_connection).result()
             self._executor.shutdown()
             self._executor = None
 
