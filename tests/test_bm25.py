@@ -3,11 +3,13 @@ the term statistics follow each load, and ranking works without them."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from articles.models import Article, Outlet
 from articles.ranking import refresh_term_statistics
@@ -134,3 +136,42 @@ def test_the_command_refreshes_the_statistics(desk):
     call_command("refresh_search_statistics", verbosity=0)
 
     assert document_frequency("quokkas") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_both_succeed(desk):
+    # Two loads that end together: the second refresh starts while the first has
+    # inserted its lexemes and not yet committed (CI caught this as a unique violation).
+    make_article("Quokkas", ["Quokkas were seen near the river."], outlet=desk)
+    errors: list[BaseException] = []
+
+    def second_refresh():
+        try:
+            refresh_term_statistics()
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with transaction.atomic():
+        refresh_term_statistics()
+        other = threading.Thread(target=second_refresh)
+        other.start()
+        _wait_until_a_session_waits_on_a_lock()
+    other.join(timeout=30)
+
+    assert not other.is_alive() and errors == []
+    assert document_frequency("quokkas") == 1
+    assert corpus_size() == Article.objects.count()
+
+
+def _wait_until_a_session_waits_on_a_lock(seconds: float = 10) -> None:
+    """Block until another session is blocked on a lock (on the first refresh)."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+            assert time.monotonic() < deadline, "the second refresh never waited"
+            time.sleep(0.05)
