@@ -36,7 +36,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.postgres.search import (
     SearchHeadline,
@@ -48,7 +48,7 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
-    BooleanField,
+    BigIntegerField,
     CharField,
     Count,
     DateTimeField,
@@ -493,8 +493,10 @@ def ids_param(ids: list[int]) -> RawSQL:
 # --- The bounded sample ----------------------------------------------------
 
 _SAMPLE_FIELDS = ("pk", "month", "outlet__slug", "outlet__name")
-# The two halves of the statement below also give the date, which orders their union.
-_HALF_FIELDS = ("pk", "published_at", "month", "outlet__slug", "outlet__name")
+# The two halves of a text match (`_sample`) also give the date, which orders their
+# union, as microseconds since 1970: integers cost nothing to read, timestamps do.
+_HALF_FIELDS = ("pk", "at", "month", "outlet__slug", "outlet__name")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _publication_month():
@@ -509,59 +511,61 @@ def _publication_month():
     return Func(local, Value("YYYY-MM"), function="to_char", output_field=CharField())
 
 
-# The newest `limit` of (article-vector matches) UNION (headed-section matches),
-# in one statement: the article half walks the newest-first index and stops after
-# `limit` rows; the section half only looks at articles no older than the last of
-# those (`_cut`), since nothing older can be among the newest `limit` of the union.
-_SAMPLE_SQL = """
-WITH _a(pk, published_at, month, outlet_slug, outlet_name) AS MATERIALIZED ({in_article}),
-_cut AS (
-    SELECT published_at FROM _a
-    ORDER BY published_at {direction} NULLS LAST, pk {direction} OFFSET {last} LIMIT 1
-),
-_s(pk, published_at, month, outlet_slug, outlet_name) AS ({in_section})
-SELECT pk, month, outlet_slug, outlet_name FROM (
-    SELECT * FROM _a UNION SELECT * FROM _s
-) AS _u
-ORDER BY published_at {direction} NULLS LAST, pk {direction}
-LIMIT {limit}
-"""
-# For the section half: dated after the cut, or nothing to cut at (NULL compares as
-# unknown, so undated articles and an undated cut are kept: the final sort decides).
-_AFTER_CUT = (
-    'COALESCE("articles_article"."published_at" {op} (SELECT published_at FROM _cut), TRUE)'
-)
+def _publication_microseconds():
+    """The moment of publication in microseconds since `_EPOCH` (exact), or None."""
+    return Func(
+        F("published_at"),
+        template="(extract(epoch FROM %(expressions)s) * 1000000)::bigint",
+        output_field=BigIntegerField(),
+    )
 
 
 def _sample(queryset: QuerySet, limit: int, *, oldest: bool = False) -> list[tuple]:
     """(pk, publication month, outlet slug, outlet name) of the first `limit` articles
     of `queryset`, newest (or oldest) first: exactly what `queryset.order_by(...)[:limit]`
-    gives. The month is "YYYY-MM", or None for an undated article."""
+    gives. The month is "YYYY-MM", or None for an undated article.
+
+    A text match is taken in its two halves (`_match_parts`), merged here: the article
+    half walks the newest-first index and stops after `limit` rows."""
     order = oldest_first() if oldest else newest_first()
     queryset = queryset.annotate(month=_publication_month())
     parts = _match_parts(queryset)
     if parts is None:
         return list(queryset.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit])
-    in_article, in_section = parts
-    op = "<=" if oldest else ">="
-    after_cut = RawSQL(_AFTER_CUT.format(op=op), (), BooleanField())  # noqa: S611 - fixed text
-    in_section = in_section.filter(after_cut)
-    a_sql, a_params = (
-        in_article.order_by(*order).values_list(*_HALF_FIELDS)[:limit].query.sql_with_params()
-    )
-    s_sql, s_params = (
-        in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit].query.sql_with_params()
-    )
-    sql = _SAMPLE_SQL.format(
-        in_article=a_sql,
-        in_section=s_sql,
-        direction="ASC" if oldest else "DESC",
-        last=limit - 1,
-        limit=limit,
-    )
-    with connections[queryset.db].cursor() as cursor:  # a replica when routed to one
-        cursor.execute(sql, (*a_params, *s_params))
-        return cursor.fetchall()
+    in_article, in_section = (half.annotate(at=_publication_microseconds()) for half in parts)
+    first = list(in_article.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
+    if len(first) == limit and (cut := first[-1][1]) is not None:
+        cut = _EPOCH + timedelta(microseconds=cut)
+        in_section = _past_the_cut(in_section, cut, [row[0] for row in first], oldest=oldest)
+    second = in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit]
+    found = {row[0] for row in first}
+    added = [row for row in second if row[0] not in found]  # usually none
+    union = _in_order(first + added, oldest=oldest) if added else first
+    return [(pk, *rest) for pk, _, *rest in union[:limit]]
+
+
+def _past_the_cut(in_section: QuerySet, cut: datetime, found: list[int], *, oldest: bool):
+    """The section half, less what cannot change the first `limit` of the union once
+    the article half has filled them up to the date `cut`: articles on the far side
+    of the cut (undated ones sort last either way), and those it found.
+
+    For a word in most articles this leaves a few dozen articles (those after the cut
+    whose own vector does not match) to look up by id, instead of every headed
+    section: `said` at 100k went from 318 to 215 ms. The cut is a value the planner
+    sees, so it can estimate how few articles are that recent. (Without a cut, the
+    exclusion would cost more than it saves: the GIN plan is the right one.)"""
+    bound = "published_at__lte" if oldest else "published_at__gte"
+    return in_section.filter(**{bound: cut}).exclude(pk__in=ids_param(found))
+
+
+def _in_order(rows: list[tuple], *, oldest: bool) -> list[tuple]:
+    """Half rows (pk, microseconds, ...) in `newest_first` (or `oldest_first`) order."""
+    dated = sorted((row for row in rows if row[1] is not None), key=lambda row: (row[1], row[0]))
+    undated = sorted((row for row in rows if row[1] is None), key=lambda row: row[0])
+    if not oldest:
+        dated.reverse()
+        undated.reverse()
+    return dated + undated
 
 
 LIST_FIELDS = (

@@ -370,15 +370,16 @@ def _queries(client, url, params) -> int:
 
 
 def test_the_query_count_does_not_grow_with_the_results(client):
-    # Spellings; count with the outlet and month facets; the page; snippets; entries
-    # (2); tags (2); topic and entity facets. "Did you mean" adds one when fewer than
-    # three match; each kind of filter adds one lookup of the slugs given.
+    # Spellings; count with the outlet and month facets (2: articles matching in
+    # their text, then those matching in an entry heading); the page; snippets;
+    # entries (2); tags (2); topic and entity facets. "Did you mean" adds one when
+    # fewer than three match; each kind of filter adds one lookup of the slugs given.
     many = _queries(client, "/api/search/", {"q": "Ukraine"})
     few = _queries(client, "/api/search/", {"q": "Kharkiv"})
     assert api(client, q="Ukraine")["count"] == 8 and api(client, q="Kharkiv")["count"] == 3
-    assert many == few == 10
+    assert many == few == 11
     assert api(client, q="Rinkevics")["count"] == 1
-    assert _queries(client, "/api/search/", {"q": "Rinkevics"}) == 11  # + "did you mean"
+    assert _queries(client, "/api/search/", {"q": "Rinkevics"}) == 12  # + "did you mean"
     filtered = {
         "q": "Ukraine",
         "outlet": ["cnn", "guardian", "al-jazeera"],
@@ -386,8 +387,8 @@ def test_the_query_count_does_not_grow_with_the_results(client):
         "entity": "russia",
     }
     assert api(client, **filtered)["count"] == 3
-    assert _queries(client, "/api/search/", filtered) == 13
-    assert _queries(client, "/search/", {"q": "Ukraine"}) == 10
+    assert _queries(client, "/api/search/", filtered) == 14
+    assert _queries(client, "/search/", {"q": "Ukraine"}) == 11
     assert _queries(client, "/search/", {}) == 7  # browsing: no spellings, no entries
 
 
@@ -400,3 +401,57 @@ def test_ranking_is_bounded_to_the_newest_candidates(client, monkeypatch):
     assert set(titles(client, q="Ukraine")) == set(newest_three)
     page = client.get("/search/", {"q": "Ukraine"}).content.decode()
     assert "relevance ranks only the newest ones" in page
+
+
+# --- The bounded sample ---------------------------------------------------
+
+
+def test_the_sample_is_the_first_matches_in_order_wherever_the_word_is():
+    # `_sample` merges articles matching in their own text with those matching only
+    # in an entry heading, and past a cut skips the headings of older articles. For
+    # every size and both orders it must equal the plain ordered query.
+    desk = Outlet.objects.create(name="Sample Desk", slug="sample-desk")
+
+    def on(day, hour=12):
+        return {"published_at": datetime(2023, 3, day, hour, tzinfo=UTC)}
+
+    def in_text(day):
+        make_article(f"Kestrels {day}", ["Kestrels nest on the roof."], outlet=desk, **on(day))
+
+    def in_heading(day, hour=12):
+        make_article(
+            f"Live {day}-{hour}",
+            ["Sirens sounded.", "Crews cleared the roads."],
+            headings=["Morning", "Kestrels seen over the roads"],
+            kind="live",
+            outlet=desk,
+            **on(day, hour),
+        )
+
+    # Ties at noon on days 1, 6 and 10; ids break them, so the creation order matters:
+    # the heading-only match comes first at both ends (newest on day 10, oldest on day 1).
+    for day in (2, 3, 5, 6, 8, 10):
+        in_text(day)
+    for day, hour in ((1, 12), (4, 12), (6, 12), (9, 12), (9, 13), (10, 12)):
+        in_heading(day, hour)
+    in_text(1)
+    make_article("Undated kestrels", ["Kestrels again."], outlet=desk, published_at=None)
+    make_article(
+        "Undated live",
+        ["Quiet night."],
+        headings=["Kestrels at dusk"],
+        kind="live",
+        outlet=desk,
+        published_at=None,
+    )
+    matches = search.matching(
+        Article.objects.filter(outlet=desk), search.build_text_query("kestrels")
+    )
+    plain = matches.annotate(month=search._publication_month())
+    assert plain.count() == 15
+
+    for oldest in (False, True):
+        order = search.oldest_first() if oldest else search.newest_first()
+        for limit in range(1, 17):
+            expected = list(plain.order_by(*order).values_list(*search._SAMPLE_FIELDS)[:limit])
+            assert search._sample(matches, limit, oldest=oldest) == expected, (oldest, limit)
