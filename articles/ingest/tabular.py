@@ -299,6 +299,10 @@ def _extracted(
         return IngestError(f"{origin}: empty {names['body']!r}, no article text")
     if dateline := _line_text(value("dateline")):
         body = f"{dateline} {body}"
+    # {"articles": 5}, a row of dashes. (A Reuters item whose body is "1010" has its
+    # words in the dateline: "Accumulative total at 1800 gmt - 1010".)
+    if not any(character.isalpha() for character in body):
+        return IngestError(f"{origin}: {names['body']!r} holds no words ({body[:40]!r})")
     return Extracted(
         origin=origin,
         text=body,

@@ -187,6 +187,16 @@ def test_a_newsapi_response_loads_with_its_nested_source_and_camel_case_keys():
     assert record.source_url == "https://www.bbc.co.uk/news/world-europe-63580372"
 
 
+def test_a_body_without_words_is_reported_not_loaded():
+    # {"articles": 5} is one object whose body key holds a number; a CSV row of
+    # dashes is a separator. Neither is an article; the good record still loads.
+    [error] = list(read_json(json.dumps({"articles": 5}), "five.json"))
+    assert str(error) == "five.json#1: 'articles' holds no words ('5')"
+    items = list(read_csv("title,body\nA,Body A.\nB,-----\n", "x.csv"))
+    assert [record.text for record in articles(items)] == ["Body A."]
+    assert errors(items) == ["x.csv#2: 'body' holds no words ('-----')"]
+
+
 def test_invalid_json_is_refused_with_where_it_broke():
     with pytest.raises(IngestError) as error:
         list(read_json('[{"title": "A",\n "body": }]', "bad.json"))
