@@ -551,7 +551,7 @@ def _past_the_cut(in_section: QuerySet, cut: datetime, found: list[int], *, olde
 
     For a word in most articles this leaves a few dozen articles (those after the cut
     whose own vector does not match) to look up by id, instead of every headed
-    section: `said` at 100k went from 318 to 215 ms. The cut is a value the planner
+    section: the sample for `said` at 100k went from 318 to 215 ms. The cut is a value the planner
     sees, so it can estimate how few articles are that recent. (Without a cut, the
     exclusion would cost more than it saves: the GIN plan is the right one.)"""
     bound = "published_at__lte" if oldest else "published_at__gte"
