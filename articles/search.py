@@ -533,15 +533,24 @@ def _sample(queryset: QuerySet, limit: int, *, oldest: bool = False) -> list[tup
     if parts is None:
         return list(queryset.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit])
     in_article, in_section = (half.annotate(at=_publication_microseconds()) for half in parts)
-    first = list(in_article.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
+    first = _rows(in_article.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
     if len(first) == limit and (cut := first[-1][1]) is not None:
         cut = _EPOCH + timedelta(microseconds=cut)
         in_section = _past_the_cut(in_section, cut, [row[0] for row in first], oldest=oldest)
-    second = in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit]
+    second = _rows(in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
     found = {row[0] for row in first}
     added = [row for row in second if row[0] not in found]  # usually none
     union = _in_order(first + added, oldest=oldest) if added else first
     return [(pk, *rest) for pk, _, *rest in union[:limit]]
+
+
+def _rows(queryset: QuerySet) -> list[tuple]:
+    """The rows of a values_list queryset as the database driver gives them: Django's
+    own iteration costs about 2 µs a row, 10-15 ms for a full sample."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:  # a replica when routed to one
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _past_the_cut(in_section: QuerySet, cut: datetime, found: list[int], *, oldest: bool):
@@ -551,7 +560,7 @@ def _past_the_cut(in_section: QuerySet, cut: datetime, found: list[int], *, olde
 
     For a word in most articles this leaves a few dozen articles (those after the cut
     whose own vector does not match) to look up by id, instead of every headed
-    section: the sample for `said` at 100k went from 318 to 215 ms. The cut is a value the planner
+    section: the sample for `said` at 100k went from 317 to 194 ms. The cut is a value the planner
     sees, so it can estimate how few articles are that recent. (Without a cut, the
     exclusion would cost more than it saves: the GIN plan is the right one.)"""
     bound = "published_at__lte" if oldest else "published_at__gte"
