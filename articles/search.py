@@ -31,6 +31,7 @@ SAMPLE_SIZE matches, the topic and entity facets the newest FACET_SAMPLE
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 import unicodedata
@@ -107,6 +108,9 @@ SAMPLE_SIZE = 10_000
 # (about 1 µs per mention, ~20 per article: 10,000 articles took 175 ms at 100k), so
 # they count the newest FACET_SAMPLE matches (SearchResults.facets_sampled).
 FACET_SAMPLE = 2000
+# How many articles past the sample's cut cost as much to read as one matching headed
+# section (`_sections_first`).
+SECTION_ROW_COST = 7
 # ts_rank weights for D, C, B, A: title (A) > kicker, dek, entry heading (B) > body (C).
 # Results are ordered by BM25 (articles/ranking.py); these only choose which of a
 # result's matching sections are shown first (`_section_hits`).
@@ -422,30 +426,34 @@ def _match_parts(queryset: QuerySet) -> tuple[QuerySet, QuerySet] | None:
     """`queryset` (filtered by `matching`) split in two: the articles whose own vector
     matches, and those with a matching headed section. Their union is `queryset`.
     None when `queryset` has no text match in it."""
-
-    def split(make) -> QuerySet | None:
-        clone = queryset.all()
-        found = []
-
-        def swap(node):
-            if isinstance(node, WhereNode):
-                copy = node.create(connector=node.connector, negated=node.negated)
-                copy.children = [swap(child) for child in node.children]
-                return copy
-            text_query = getattr(getattr(node, "rhs", None), "search_text_query", None)
-            if isinstance(node, In) and text_query is not None:
-                found.append(text_query)
-                return make(text_query).resolve_expression(clone.query)
-            return node
-
-        clone.query.where = swap(clone.query.where)
-        return clone if len(found) == 1 else None
-
-    in_article = split(lambda tq: Q(search_vector=tq.search_query))
-    in_section = split(lambda tq: Q(pk__in=_section_matches(tq).values("article_id")))
+    in_article = _replace_text_match(queryset, lambda tq: Q(search_vector=tq.search_query))
+    in_section = _replace_text_match(
+        queryset, lambda tq: Q(pk__in=_section_matches(tq).values("article_id"))
+    )
     if in_article is None or in_section is None:
         return None
     return in_article, in_section
+
+
+def _replace_text_match(queryset: QuerySet, make) -> QuerySet | None:
+    """`queryset` with its `matching` condition replaced by `make(text_query)`, or None
+    unless it has exactly one."""
+    clone = queryset.all()
+    found = []
+
+    def swap(node):
+        if isinstance(node, WhereNode):
+            copy = node.create(connector=node.connector, negated=node.negated)
+            copy.children = [swap(child) for child in node.children]
+            return copy
+        text_query = getattr(getattr(node, "rhs", None), "search_text_query", None)
+        if isinstance(node, In) and text_query is not None:
+            found.append(text_query)
+            return make(text_query).resolve_expression(clone.query)
+        return node
+
+    clone.query.where = swap(clone.query.where)
+    return clone if len(found) == 1 else None
 
 
 def newest_first():
@@ -538,7 +546,7 @@ def _sample(queryset: QuerySet, limit: int, *, oldest: bool = False) -> list[tup
     found = {row[0] for row in first}
     if len(first) == limit and (cut := first[-1][1]) is not None:
         cut = _EPOCH + timedelta(microseconds=cut)
-        in_section = _past_the_cut(in_section, cut, found, oldest=oldest)
+        in_section = _past_the_cut(queryset, cut, found, oldest=oldest)
     second = _rows(in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
     added = [row for row in second if row[0] not in found]  # usually none
     union = _in_order(first + added, oldest=oldest) if added else first
@@ -554,19 +562,54 @@ def _rows(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _past_the_cut(in_section: QuerySet, cut: datetime, found: set[int], *, oldest: bool):
+def _past_the_cut(queryset: QuerySet, cut: datetime, found: set[int], *, oldest: bool) -> QuerySet:
     """The section half, less what cannot change the first `limit` of the union once
     the article half has filled them up to the date `cut`: articles on the far side
     of the cut (undated ones sort last either way), and those it found.
 
-    For a word in most articles this leaves a few dozen articles (those after the cut
-    whose own vector does not match) to look up by id, instead of every headed
-    section: the sample for `said` at 100k went from 317 to 194 ms. The cut is a
-    value the planner sees, so it can estimate how few articles are that recent.
-    (Without a cut, the exclusion would cost more than it saves: the GIN plan is
-    the right one.)"""
+    Two ways to find them, chosen by the planner's row estimates (`_sections_first`):
+    - Few articles past the cut (a word in most articles: `said`): look up the
+      articles after the cut by date, and their sections by article id. The cut is
+      a literal the planner sees, so it can estimate how few articles are that
+      recent: the sample for `said` at 100k went from 317 to 194 ms.
+    - Few matching headed sections (a word in a few percent of a large archive, whose
+      cut lies years back): read those sections' article ids first, then the
+      articles by id. Given the cut, the planner would read every article instead:
+      at 1M, 771 ms for `hours` where this takes about 290."""
     bound = "published_at__lte" if oldest else "published_at__gte"
-    return in_section.filter(**{bound: cut}).exclude(pk__in=ids_param(found))
+    past_the_cut = Article.objects.filter(**{bound: cut})
+    heading_ids = []  # filled when the section half is read by article id
+
+    def by_id(text_query: TextQuery) -> Q:
+        sections = _section_matches(text_query)
+        if not _sections_first(sections, past_the_cut):
+            return Q(pk__in=sections.values("article_id"))
+        heading_ids.extend(sections.values_list("article_id", flat=True).distinct())
+        return Q(pk__in=ids_param(set(heading_ids) - found))
+
+    in_section = _replace_text_match(queryset, by_id).annotate(at=_publication_microseconds())
+    in_section = in_section.filter(**{bound: cut})
+    return in_section if heading_ids else in_section.exclude(pk__in=ids_param(found))
+
+
+def _sections_first(sections: QuerySet, past_the_cut: QuerySet) -> bool:
+    """Whether reading the matching headed sections first is the cheaper way to the
+    section half: by the planner's row estimates, one such section costs about as much
+    as `SECTION_ROW_COST` articles past the cut (measured at 1M for `hours`: 8,517
+    sections read in 190 ms, 22 µs each; 250,000 articles past the cut in 770 ms,
+    3 µs each)."""
+    return _estimated_rows(sections) * SECTION_ROW_COST < _estimated_rows(past_the_cut)
+
+
+def _estimated_rows(queryset: QuerySet) -> float:
+    """The planner's estimate of the rows `queryset` gives (planning only, no execution)."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return plan[0]["Plan"]["Plan Rows"]
 
 
 def _in_order(rows: list[tuple], *, oldest: bool) -> list[tuple]:
