@@ -575,7 +575,8 @@ def _past_the_cut(queryset: QuerySet, cut: datetime, found: set[int], *, oldest:
     - Few matching headed sections (a word in a few percent of a large archive, whose
       cut lies years back): read those sections' article ids first, then the
       articles by id. Given the cut, the planner would read every article instead:
-      at 1M, 771 ms for `hours` where this takes about 290."""
+      at 1M, 771 ms for `hours` where this takes 101 (66 for the sections' article
+      ids, 35 for the articles)."""
     bound = "published_at__lte" if oldest else "published_at__gte"
     past_the_cut = Article.objects.filter(**{bound: cut})
     heading_ids = []  # filled when the section half is read by article id
