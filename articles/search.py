@@ -581,14 +581,16 @@ def _past_the_cut(queryset: QuerySet, cut: datetime, found: set[int], *, oldest:
     past_the_cut = Article.objects.filter(**{bound: cut})
     heading_ids = []  # filled when the section half is read by article id
 
-    def by_id(text_query: TextQuery) -> Q:
+    def in_a_matching_section(text_query: TextQuery) -> Q:
         sections = _section_matches(text_query)
         if not _sections_first(sections, past_the_cut):
             return Q(pk__in=sections.values("article_id"))
         heading_ids.extend(sections.values_list("article_id", flat=True).distinct())
         return Q(pk__in=ids_param(set(heading_ids) - found))
 
-    in_section = _replace_text_match(queryset, by_id).annotate(at=_publication_microseconds())
+    in_section = _replace_text_match(queryset, in_a_matching_section).annotate(
+        at=_publication_microseconds()
+    )
     in_section = in_section.filter(**{bound: cut})
     return in_section if heading_ids else in_section.exclude(pk__in=ids_param(found))
 

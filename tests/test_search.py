@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -404,6 +404,37 @@ def test_ranking_is_bounded_to_the_newest_candidates(client, monkeypatch):
 
 
 # --- The bounded sample ---------------------------------------------------
+
+
+def test_the_section_half_reads_the_headings_first_only_when_they_are_fewer():
+    # Past the sample's cut, the section half either reads the matching headed
+    # sections first or the articles after the cut first, whichever the planner
+    # estimates fewer (a medium word in a large archive against `said`).
+    desk = Outlet.objects.create(name="Estimate Desk", slug="estimate-desk")
+    first_day = datetime(2022, 1, 1, tzinfo=UTC)
+    for day in range(240):  # live blogs, every one with an entry headed "Roads reopen"
+        make_article(
+            f"Report {day}",
+            ["Crews worked overnight.", "Traffic moved again."],
+            headings=["Roads reopen", "Kestrels nest" if day in (3, 4) else "Update"],
+            kind="live",
+            outlet=desk,
+            published_at=first_day + timedelta(days=day),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE articles_article")
+        cursor.execute("ANALYZE articles_section")  # the estimates come from these statistics
+
+    def sections(word):
+        return search._section_matches(search.build_text_query(word))
+
+    def past(day):
+        return Article.objects.filter(published_at__gte=first_day + timedelta(days=day))
+
+    assert search._estimated_rows(past(40)) == pytest.approx(200, rel=0.25)
+    assert search._sections_first(sections("kestrels"), past(40))  # 2 sections, 200 articles
+    assert not search._sections_first(sections("roads"), past(40))  # 240 sections
+    assert not search._sections_first(sections("kestrels"), past(236))  # 4 articles
 
 
 @pytest.mark.parametrize("sections_first", [False, True], ids=["by-date", "sections-first"])
