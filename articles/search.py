@@ -31,7 +31,6 @@ SAMPLE_SIZE matches, the topic and entity facets the newest FACET_SAMPLE
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 import unicodedata
@@ -537,11 +536,11 @@ def _sample(queryset: QuerySet, limit: int, *, oldest: bool = False) -> list[tup
     A text match is taken in its two halves (`_match_parts`), merged here: the article
     half walks the newest-first index and stops after `limit` rows."""
     order = oldest_first() if oldest else newest_first()
-    queryset = queryset.annotate(month=_publication_month())
+    queryset = queryset.annotate(month=_publication_month(), at=_publication_microseconds())
     parts = _match_parts(queryset)
     if parts is None:
         return list(queryset.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit])
-    in_article, in_section = (half.annotate(at=_publication_microseconds()) for half in parts)
+    in_article, in_section = parts
     first = _rows(in_article.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
     found = {row[0] for row in first}
     if len(first) == limit and (cut := first[-1][1]) is not None:
@@ -579,20 +578,15 @@ def _past_the_cut(queryset: QuerySet, cut: datetime, found: set[int], *, oldest:
       ids, 35 for the articles)."""
     bound = "published_at__lte" if oldest else "published_at__gte"
     past_the_cut = Article.objects.filter(**{bound: cut})
-    heading_ids = []  # filled when the section half is read by article id
 
     def in_a_matching_section(text_query: TextQuery) -> Q:
         sections = _section_matches(text_query)
-        if not _sections_first(sections, past_the_cut):
-            return Q(pk__in=sections.values("article_id"))
-        heading_ids.extend(sections.values_list("article_id", flat=True).distinct())
-        return Q(pk__in=ids_param(set(heading_ids) - found))
+        if _sections_first(sections, past_the_cut):
+            ids = sections.values_list("article_id", flat=True).distinct()
+            return Q(pk__in=ids_param(set(ids) - found))
+        return Q(pk__in=sections.values("article_id")) & ~Q(pk__in=ids_param(found))
 
-    in_section = _replace_text_match(queryset, in_a_matching_section).annotate(
-        at=_publication_microseconds()
-    )
-    in_section = in_section.filter(**{bound: cut})
-    return in_section if heading_ids else in_section.exclude(pk__in=ids_param(found))
+    return _replace_text_match(queryset, in_a_matching_section).filter(**{bound: cut})
 
 
 def _sections_first(sections: QuerySet, past_the_cut: QuerySet) -> bool:
@@ -609,9 +603,7 @@ def _estimated_rows(queryset: QuerySet) -> float:
     sql, params = queryset.query.sql_with_params()
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
+        (plan,) = cursor.fetchone()  # psycopg reads the JSON column into lists
     return plan[0]["Plan"]["Plan Rows"]
 
 
