@@ -274,6 +274,12 @@ CACHES = {
     }
 }
 
+# Which search backend answers searches (articles/search/backends/): "postgres",
+# PostgreSQL full-text search in the archive's own database.
+SEARCH_BACKEND = env_str("SEARCH_BACKEND", "postgres")
+if SEARCH_BACKEND not in {"postgres"}:
+    raise ImproperlyConfigured(f"SEARCH_BACKEND must be postgres, not {SEARCH_BACKEND!r}")
+
 # Inputs larger than this are refused by the loader (the raw bytes are still kept).
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 50 * 1024 * 1024)
 

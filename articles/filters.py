@@ -215,16 +215,19 @@ class SearchFilter(ArticleListFilter):
     def results(self) -> search.SearchResults:
         """One page of results with facets. Call only when valid; raises PageOutOfRange.
         The page and the API share results for the same parameters (articles/cache.py)."""
-        return cache.cached("search", sorted(self.data.lists()), self._run_search)
+        return cache.cached("search", sorted(self.data.lists()), self.run_search)
 
-    def _run_search(self) -> search.SearchResults:
+    def run_search(self, per_page: int = search.PER_PAGE) -> search.SearchResults:
+        """`results()` without the result cache. The backend is given the filters and
+        the text apart: it matches the text its own way."""
         return search.run_search(
-            self.qs,
+            self.filtered(skip={"q"}),
             text_query=self.text_query,
             sort=self.sort_order,
             page=self.page_number,
-            outlet_facet_base=self.filtered(skip={"outlet"}),
+            outlet_facet_base=self.filtered(skip={"q", "outlet"}),
             selection=self.selection(),
+            per_page=per_page,
         )
 
 

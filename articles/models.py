@@ -147,8 +147,9 @@ class Article(models.Model):
         indexes = [
             GinIndex(fields=["search_vector"], name="articles_article_search_gin"),
             models.Index(fields=["published_at"], name="articles_article_published_idx"),
-            # Newest-first lists and the relevance candidates (articles/search.py) walk this
-            # index and stop after a page: no sort over every match of a common word.
+            # Newest-first lists and the postgres backend's sample and relevance
+            # candidates (articles/search/backends/postgres.py) walk this index and stop
+            # after a page: no sort over every match of a common word.
             models.Index(
                 F("published_at").desc(nulls_last=True),
                 F("id").desc(),
@@ -166,7 +167,7 @@ class Article(models.Model):
                 name="articles_article_review_idx",
                 condition=models.Q(needs_review=True),
             ),
-            # Did-you-mean suggestions compare the query with titles (articles/search.py).
+            # Did-you-mean suggestions compare the query with titles (articles/search/suggest.py).
             GinIndex(
                 OpClass(Upper("title"), name="gin_trgm_ops"), name="articles_article_title_trgm"
             ),
@@ -247,7 +248,7 @@ class Entity(models.Model):
         indexes = [
             # Alias expansion in search and the loader's lookup of curated aliases.
             GinIndex(fields=["aliases"], name="articles_entity_aliases_gin"),
-            # Did-you-mean suggestions over entity names (articles/search.py).
+            # Did-you-mean suggestions over entity names (articles/search/suggest.py).
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="articles_entity_name_trgm"),
         ]
 

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles import search
 from articles.models import Article, Entity, Outlet, Section
+from articles.search.backends import postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -371,9 +372,10 @@ def _queries(client, url, params) -> int:
 
 def test_the_query_count_does_not_grow_with_the_results(client):
     # Spellings; count with the outlet and month facets (2: articles matching in
-    # their text, then those matching in an entry heading); the page; snippets;
-    # entries (2); tags (2); topic and entity facets. "Did you mean" adds one when
-    # fewer than three match; each kind of filter adds one lookup of the slugs given.
+    # their text, then those matching in an entry heading); the page's order by
+    # relevance; the page's articles with their snippets; entries (2); tags (2); topic
+    # and entity facets. "Did you mean" adds one when fewer than three match; each
+    # kind of filter adds one lookup of the slugs given.
     many = _queries(client, "/api/search/", {"q": "Ukraine"})
     few = _queries(client, "/api/search/", {"q": "Kharkiv"})
     assert api(client, q="Ukraine")["count"] == 8 and api(client, q="Kharkiv")["count"] == 3
@@ -389,11 +391,12 @@ def test_the_query_count_does_not_grow_with_the_results(client):
     assert api(client, **filtered)["count"] == 3
     assert _queries(client, "/api/search/", filtered) == 14
     assert _queries(client, "/search/", {"q": "Ukraine"}) == 11
-    assert _queries(client, "/search/", {}) == 7  # browsing: no spellings, no entries
+    # Browsing: no spellings, no ranking, no entries.
+    assert _queries(client, "/search/", {}) == 6
 
 
 def test_ranking_is_bounded_to_the_newest_candidates(client, monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(postgres, "CANDIDATE_LIMIT", 3)
     data = api(client, q="Ukraine")
     assert data["count"] == 8  # the count and facets still cover every match
     assert data["num_pages"] == 1 and len(data["results"]) == 3
@@ -426,15 +429,15 @@ def test_the_section_half_reads_the_headings_first_only_when_they_are_fewer():
         cursor.execute("ANALYZE articles_section")  # the estimates come from these statistics
 
     def sections(word):
-        return search._section_matches(search.build_text_query(word))
+        return postgres._section_matches(search.build_text_query(word))
 
     def past(day):
         return Article.objects.filter(published_at__gte=first_day + timedelta(days=day))
 
-    assert search._estimated_rows(past(40)) == pytest.approx(200, rel=0.25)
-    assert search._sections_first(sections("kestrels"), past(40))  # 2 sections, 200 articles
-    assert not search._sections_first(sections("roads"), past(40))  # 240 sections
-    assert not search._sections_first(sections("kestrels"), past(236))  # 4 articles
+    assert postgres._estimated_rows(past(40)) == pytest.approx(200, rel=0.25)
+    assert postgres._sections_first(sections("kestrels"), past(40))  # 2 sections, 200 articles
+    assert not postgres._sections_first(sections("roads"), past(40))  # 240 sections
+    assert not postgres._sections_first(sections("kestrels"), past(236))  # 4 articles
 
 
 @pytest.mark.parametrize("sections_first", [False, True], ids=["by-date", "sections-first"])
@@ -443,7 +446,7 @@ def test_the_sample_is_the_first_matches_in_order_wherever_the_word_is(monkeypat
     # in an entry heading, and past a cut skips the headings of older articles. For
     # every size and both orders it must equal the plain ordered query, whichever way
     # the section half is read (chosen by row estimates on a large archive).
-    monkeypatch.setattr(search, "_sections_first", lambda *_: sections_first)
+    monkeypatch.setattr(postgres, "_sections_first", lambda *_: sections_first)
     desk = Outlet.objects.create(name="Sample Desk", slug="sample-desk")
 
     def on(day, hour=12):
@@ -478,14 +481,14 @@ def test_the_sample_is_the_first_matches_in_order_wherever_the_word_is(monkeypat
         outlet=desk,
         published_at=None,
     )
-    matches = search.matching(
-        Article.objects.filter(outlet=desk), search.build_text_query("kestrels")
-    )
-    plain = matches.annotate(month=search._publication_month())
+    articles = Article.objects.filter(outlet=desk)
+    kestrels = search.build_text_query("kestrels")
+    plain = search.matching(articles, kestrels).annotate(month=postgres._publication_month())
     assert plain.count() == 15
 
     for oldest in (False, True):
         order = search.oldest_first() if oldest else search.newest_first()
         for limit in range(1, 17):
-            expected = list(plain.order_by(*order).values_list(*search._SAMPLE_FIELDS)[:limit])
-            assert search._sample(matches, limit, oldest=oldest) == expected, (oldest, limit)
+            expected = list(plain.order_by(*order).values_list(*postgres._SAMPLE_FIELDS)[:limit])
+            sample = postgres._sample(articles, kestrels, limit, oldest=oldest)
+            assert sample == expected, (oldest, limit)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from articles import search
 from articles.models import Article, ArticleTopic, Mention, Outlet, Topic
+from articles.search.backends import postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -248,8 +248,8 @@ def test_past_the_sample_size_the_count_is_a_floor_and_says_so(client, monkeypat
     assert exact["count"] > 3
     assert exact["count_capped"] is False and exact["facets_sampled"] is False
 
-    monkeypatch.setattr(search, "SAMPLE_SIZE", 3)
-    monkeypatch.setattr(search, "CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(postgres, "SAMPLE_SIZE", 3)
+    monkeypatch.setattr(postgres, "CANDIDATE_LIMIT", 3)
     capped = client.get("/api/search/", {"q": "ukraine", "sort": "newest"}).json()
 
     assert capped["count"] == 3

@@ -218,15 +218,7 @@ def archive_ranking(
     )
     if not filterset.is_valid():
         raise ValueError(f"{q!r}: {error_messages(filterset)}")
-    results = search.run_search(
-        filterset.qs,
-        text_query=filterset.text_query,
-        sort=filterset.sort_order,
-        page=1,
-        outlet_facet_base=filterset.filtered(skip={"outlet"}),
-        selection=filterset.selection(),
-        per_page=depth,
-    )
+    results = filterset.run_search(per_page=depth)
     return [int(hit.article.source_url.rsplit("/", 1)[1]) for hit in results.hits]
 
 

@@ -1,0 +1,69 @@
+"""Search backends: what a backend answers, and which one the settings choose.
+
+A backend is given the articles as the user filtered them (public, every filter
+but the text), the text query, the sort and the page window. It answers the page's
+article ids in order, the count and the facet counts, and says where it
+approximated. Query parsing, spelling variants and page assembly are shared
+(articles/search/)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils.module_loading import import_string
+
+from articles.search.query import TextQuery
+from articles.search.results import Facets, Selection
+
+BACKENDS = {
+    "postgres": "articles.search.backends.postgres.PostgresBackend",
+}
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    articles: QuerySet  # public articles with the user's filters, the text excluded
+    text_query: TextQuery | None
+    sort: str  # a key of results.SORTS
+    offset: int
+    limit: int
+    # The same articles without the outlet filter: outlets are alternatives, so
+    # their facet counts every outlet. None when no outlet is selected.
+    outlet_facet_base: QuerySet | None = None
+    selection: Selection = field(default_factory=Selection)
+
+
+@dataclass
+class Answer:
+    ids: list[int]  # the page's article ids, in order (none past `reachable`)
+    count: int  # the matches (a floor unless `count_exact`)
+    reachable: int  # how many of them the pages can reach in this sort
+    facets: Facets
+    count_exact: bool = True
+    ranked_newest: int | None = None  # relevance ranked only the newest this many matches
+    outlets_counted: int | None = None  # outlet, month and kind facets counted only this many
+    tags_counted: int | None = None  # topic and entity facets counted only the newest this many
+
+
+class SearchBackend(ABC):
+    name: str
+
+    @abstractmethod
+    def search(self, request: SearchRequest) -> Answer:
+        """One page of ids, the count and the facets for `request`."""
+
+
+def get_backend() -> SearchBackend:
+    """The backend `settings.SEARCH_BACKEND` names ("postgres" unless set)."""
+    return _backend(settings.SEARCH_BACKEND)
+
+
+@cache
+def _backend(name: str) -> SearchBackend:
+    if name not in BACKENDS:
+        raise ValueError(f"SEARCH_BACKEND is one of {', '.join(BACKENDS)}, not {name!r}.")
+    return import_string(BACKENDS[name])()

@@ -1,0 +1,301 @@
+"""The PostgreSQL full-text search backend (the default).
+
+Matching: an article matches in its own vector or in one of its headed sections
+(a live-blog entry heading is only in the section vector). Everything starts from
+one sample: the newest SAMPLE_SIZE (+1) matches, taken along the newest-first
+index. Up to SAMPLE_SIZE matches it is every match, so the count and facets are
+exact; past it the count is a floor and the facets are counted over the sample
+(topics and entities over its first FACET_SAMPLE). Relevance ranks the sample's
+first CANDIDATE_LIMIT: BM25 (articles/ranking.py) must read every candidate's
+(toasted) vector, so a word found in most of a large archive would make ranking
+read them all. The answer says where these cuts applied; docs/benchmarks.md has
+what they cost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from django.db import connections
+from django.db.models import BigIntegerField, CharField, DateTimeField, F, Func, Q, QuerySet, Value
+from django.utils import timezone
+
+from articles.models import Article, Section
+from articles.ranking import BM25Rank
+from articles.search.backends import Answer, SearchBackend, SearchRequest
+from articles.search.facets import (
+    entity_facet,
+    kind_values,
+    month_values,
+    outlet_values,
+    topic_facet,
+)
+from articles.search.ordering import ids_param, newest_first, oldest_first
+from articles.search.query import TextQuery
+from articles.search.results import Facets, Selection
+
+# Past this many matches only the newest are ranked by relevance. The judged IR
+# collections (1,400-1,460 documents) fit under it whole.
+CANDIDATE_LIMIT = 2000
+# Past this many matches the count is a floor and the outlet, month and kind
+# facets count the newest SAMPLE_SIZE matches only.
+SAMPLE_SIZE = 10_000
+# The topic and entity facets read every tag and mention of each article they
+# count, so they count the newest FACET_SAMPLE matches.
+FACET_SAMPLE = 2000
+# How many articles past the sample's cut cost as much to read as one matching
+# headed section (`_sections_first`).
+SECTION_ROW_COST = 7
+# Up to this much is added to a result's relevance for its number of matching sections.
+SECTION_BONUS = 0.1
+
+
+class PostgresBackend(SearchBackend):
+    name = "postgres"
+
+    def search(self, request: SearchRequest) -> Answer:
+        selection, text_query = request.selection, request.text_query
+        size = max(SAMPLE_SIZE, CANDIDATE_LIMIT)
+        base = request.outlet_facet_base if selection.outlets else None
+        base_rows = _sample(base if base is not None else request.articles, text_query, size + 1)
+        base_capped = len(base_rows) > size
+        if base is None:
+            rows = base_rows
+        elif not base_capped:  # the matches are the base's rows in the selected outlets
+            rows = [row for row in base_rows if row[2] in selection.outlets]
+        else:
+            rows = _sample(request.articles, text_query, size + 1)
+        count_capped = len(rows) > size
+        rows, base_rows = rows[:size], base_rows[:size]
+        count = len(rows)
+        bounded = text_query is not None and request.sort == "relevance" and count > CANDIDATE_LIMIT
+        reachable = min(count, CANDIDATE_LIMIT) if bounded else count
+        ids = []
+        if request.offset < reachable:
+            ids = _page_ids(request, rows, count_capped)
+        facet_ids = ids_param([row[0] for row in rows[:FACET_SAMPLE]])
+        tags_sampled = count_capped or count > FACET_SAMPLE
+        return Answer(
+            ids=ids,
+            count=count,
+            reachable=reachable,
+            facets=Facets(
+                outlet=_outlet_facet(base_rows, selection),
+                topic=topic_facet(Article.objects.filter(pk__in=facet_ids), selection.topics),
+                entity=entity_facet(Article.objects.filter(pk__in=facet_ids), selection.entities),
+                month=_month_facet(rows, selection),
+                kind=kind_values(Counter(row[4] for row in rows)),
+            ),
+            count_exact=not count_capped,
+            ranked_newest=CANDIDATE_LIMIT if bounded else None,
+            outlets_counted=size if count_capped or base_capped else None,
+            tags_counted=min(count, FACET_SAMPLE) if tags_sampled else None,
+        )
+
+
+def _page_ids(request: SearchRequest, rows: list[tuple], capped: bool) -> list[int]:
+    """One page of ids; `rows`: the sample, newest first (every match unless `capped`)."""
+    text_query, sort = request.text_query, request.sort
+    start, stop = request.offset, request.offset + request.limit
+    if text_query is not None and sort == "relevance":
+        ranking = ranked(text_query, [row[0] for row in rows])
+        return list(ranking.values_list("pk", flat=True)[start:stop])
+    if sort == "oldest":
+        rows = _sample(request.articles, text_query, stop, oldest=True) if capped else _oldest(rows)
+    elif capped and stop > len(rows):
+        rows = _sample(request.articles, text_query, stop)
+    return [row[0] for row in rows[start:stop]]
+
+
+def _oldest(rows: list[tuple]) -> list[tuple]:
+    """Newest-first sample rows in oldest-first order (undated last, as in oldest_first)."""
+    dated = [row for row in rows if row[1] is not None]
+    undated = [row for row in rows if row[1] is None]
+    return dated[::-1] + sorted(undated, key=lambda row: row[0])
+
+
+# --- Matching and ranking --------------------------------------------------
+
+
+def matching(articles: QuerySet, text_query: TextQuery) -> QuerySet:
+    """`articles` that match in their own vector or in one of their headed sections
+    (entry headings are only in section vectors). An excluded word excludes the article
+    wherever in it the word is, not only the entry that matched.
+
+    A UNION of two GIN index scans: `vector @@ q OR id IN (...)` would make
+    PostgreSQL test every article's vector. The search itself takes the two halves
+    apart (`_sample`): the UNION hides the newest-first index from the planner."""
+    either = _in_article(Article.objects.order_by(), text_query).values("pk")
+    either = either.union(_section_matches(text_query).values("article_id"))
+    return articles.filter(pk__in=either)
+
+
+def _in_article(articles: QuerySet, text_query: TextQuery) -> QuerySet:
+    """The half of `matching` whose own vector matches."""
+    return articles.filter(search_vector=text_query.search_query)
+
+
+def _in_a_section(articles: QuerySet, text_query: TextQuery) -> QuerySet:
+    """The half of `matching` with a matching headed section."""
+    return articles.filter(pk__in=_section_matches(text_query).values("article_id"))
+
+
+def _section_matches(text_query: TextQuery) -> QuerySet:
+    """Headed sections matching the query (less those of articles with an excluded word)."""
+    # An article's vector holds its sections' bodies, so only a section's heading
+    # can match where the article does not: the heading test is cheap and comes
+    # first, sparing the vectors of heading-less sections (most of them).
+    in_section = (
+        Section.objects.order_by().exclude(heading="").filter(search_vector=text_query.search_query)
+    )
+    if (excluded := text_query.excluded_query) is not None:
+        in_section = in_section.exclude(article__search_vector=excluded)
+    return in_section
+
+
+def ranked(text_query: TextQuery, candidates: list[int]) -> QuerySet:
+    """The first CANDIDATE_LIMIT of `candidates` (ids of matches, newest first), most
+    relevant first: BM25 (articles/ranking.py), the better of the article's and its
+    best section's, plus a little per matching section; ties newest first."""
+    # An excluded word only filters; a term typed twice counts once.
+    terms = [(text_query.term_query(term), term.text) for term in text_query.wanted_terms]
+    rank = BM25Rank(text_query.search_query, terms, section_bonus=SECTION_BONUS)
+    return (
+        Article.objects.filter(pk__in=ids_param(candidates[:CANDIDATE_LIMIT]))
+        .alias(rank=rank)
+        .order_by(F("rank").desc(), *newest_first())
+    )
+
+
+# --- The bounded sample ----------------------------------------------------
+
+_SAMPLE_FIELDS = ("pk", "month", "outlet__slug", "outlet__name", "kind")
+# The two halves of a text match (`_sample`) also give the date, which orders their
+# union, as microseconds since 1970: integers cost nothing to read, timestamps do.
+_HALF_FIELDS = ("pk", "at", "month", "outlet__slug", "outlet__name", "kind")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _publication_month():
+    """The month of publication as "YYYY-MM", in the current time zone (as TruncMonth),
+    made by PostgreSQL: parsing thousands of timestamps in Python is slow."""
+    local = Func(
+        Value(timezone.get_current_timezone_name()),
+        F("published_at"),
+        function="timezone",
+        output_field=DateTimeField(),
+    )
+    return Func(local, Value("YYYY-MM"), function="to_char", output_field=CharField())
+
+
+def _publication_microseconds():
+    """The moment of publication in microseconds since `_EPOCH` (exact), or None."""
+    return Func(
+        F("published_at"),
+        template="(extract(epoch FROM %(expressions)s) * 1000000)::bigint",
+        output_field=BigIntegerField(),
+    )
+
+
+def _sample(
+    articles: QuerySet, text_query: TextQuery | None, limit: int, *, oldest: bool = False
+) -> list[tuple]:
+    """(pk, publication month, outlet slug, outlet name, kind) of the first `limit`
+    matches of `text_query` in `articles` (all of them without a text query), newest
+    (or oldest) first: exactly what `matching(articles, text_query).order_by(...)[:limit]`
+    gives. The month is "YYYY-MM", or None for an undated article.
+
+    A text match is taken in its two halves, merged here: the article half walks the
+    newest-first index and stops after `limit` rows."""
+    order = oldest_first() if oldest else newest_first()
+    articles = articles.annotate(month=_publication_month(), at=_publication_microseconds())
+    if text_query is None:
+        return list(articles.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit])
+    in_article = _in_article(articles, text_query)
+    first = _rows(in_article.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
+    found = {row[0] for row in first}
+    if len(first) == limit and (cut := first[-1][1]) is not None:
+        cut = _EPOCH + timedelta(microseconds=cut)
+        in_section = _past_the_cut(articles, text_query, cut, found, oldest=oldest)
+    else:
+        in_section = _in_a_section(articles, text_query)
+    second = _rows(in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
+    added = [row for row in second if row[0] not in found]  # usually none
+    union = _in_order(first + added, oldest=oldest) if added else first
+    return [(pk, *rest) for pk, _, *rest in union[:limit]]
+
+
+def _rows(queryset: QuerySet) -> list[tuple]:
+    """The rows of a values_list queryset as the database driver gives them: Django's
+    own iteration is slower (docs/benchmarks.md)."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:  # a replica when routed to one
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _past_the_cut(
+    articles: QuerySet, text_query: TextQuery, cut: datetime, found: set[int], *, oldest: bool
+) -> QuerySet:
+    """The section half, less what cannot change the first `limit` of the union once
+    the article half has filled them up to the date `cut`: articles on the far side
+    of the cut (undated ones sort last either way), and those it found.
+
+    Two ways to find them, chosen by the planner's row estimates (`_sections_first`):
+    - Few articles past the cut (a word in most articles: `said`): look up the
+      articles after the cut by date, and their sections by article id. The cut is
+      a literal the planner sees, so it can estimate how few articles are that recent.
+    - Few matching headed sections (a word in a few percent of a large archive, whose
+      cut lies years back): read those sections' article ids first, then the
+      articles by id. Given the cut, the planner would read every article instead."""
+    bound = "published_at__lte" if oldest else "published_at__gte"
+    sections = _section_matches(text_query)
+    if _sections_first(sections, Article.objects.filter(**{bound: cut})):
+        ids = sections.values_list("article_id", flat=True).distinct()
+        in_a_section = Q(pk__in=ids_param(set(ids) - found))
+    else:
+        in_a_section = Q(pk__in=sections.values("article_id")) & ~Q(pk__in=ids_param(found))
+    return articles.filter(in_a_section).filter(**{bound: cut})
+
+
+def _sections_first(sections: QuerySet, past_the_cut: QuerySet) -> bool:
+    """Whether reading the matching headed sections first is the cheaper way to the
+    section half: by the planner's row estimates, one such section costs about as much
+    as `SECTION_ROW_COST` articles past the cut (docs/benchmarks.md)."""
+    return _estimated_rows(sections) * SECTION_ROW_COST < _estimated_rows(past_the_cut)
+
+
+def _estimated_rows(queryset: QuerySet) -> float:
+    """The planner's estimate of the rows `queryset` gives (planning only, no execution)."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()  # psycopg reads the JSON column into lists
+    return plan[0]["Plan"]["Plan Rows"]
+
+
+def _in_order(rows: list[tuple], *, oldest: bool) -> list[tuple]:
+    """Half rows (pk, microseconds, ...) in `newest_first` (or `oldest_first`) order."""
+    dated = sorted((row for row in rows if row[1] is not None), key=lambda row: (row[1], row[0]))
+    undated = sorted((row for row in rows if row[1] is None), key=lambda row: row[0])
+    if not oldest:
+        dated.reverse()
+        undated.reverse()
+    return dated + undated
+
+
+# --- Facets from the sample ------------------------------------------------
+
+
+def _outlet_facet(rows: list[tuple], selection: Selection) -> list:
+    """The outlet facet from sample rows of the matches in any outlet."""
+    counts: dict[str, list] = {}
+    for _pk, _month, slug, name, _kind in rows:
+        if slug is not None:
+            counts.setdefault(slug, [name, 0])[1] += 1
+    return outlet_values(((slug, name, n) for slug, (name, n) in counts.items()), selection)
+
+
+def _month_facet(rows: list[tuple], selection: Selection) -> list:
+    """Matches per month of publication (in the current time zone, as TruncMonth)."""
+    return month_values(Counter(row[1] for row in rows if row[1] is not None), selection)

@@ -1,0 +1,111 @@
+"""Facet values: counts turned into what the page shows, and the facets PostgreSQL
+counts over a queryset (also used by the outlet, entity and home pages).
+
+Outlets are alternatives (outlet=a&outlet=b is either), so a backend counts them over
+the matches before the outlet filter; topics and entities narrow (all must apply),
+so they are counted within the results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Count, QuerySet
+
+from articles.models import Article, ArticleTopic
+from articles.search.dates import month_bounds
+from articles.search.results import FacetValue, Selection
+
+FACET_SIZE = 10
+ENTITIES_PER_KIND = 5
+
+
+def outlet_values(counts: Iterable[tuple[str, str, int]], selection: Selection) -> list[FacetValue]:
+    """(slug, name, count) of each outlet -> the FACET_SIZE largest, ties by name."""
+    ranked = sorted(counts, key=lambda item: (-item[2], item[1]))
+    return [
+        FacetValue(slug, name, n, slug in selection.outlets)
+        for slug, name, n in ranked[:FACET_SIZE]
+    ]
+
+
+def month_values(counts: Mapping[str, int], selection: Selection) -> list[FacetValue]:
+    """{"YYYY-MM": count} -> every month in order, the selected one marked."""
+    months = []
+    for month in sorted(counts):
+        first, last = month_bounds(month)
+        selected = (selection.date_from, selection.date_to) == (first, last)
+        months.append(FacetValue(month, first.strftime("%B %Y"), counts[month], selected))
+    return months
+
+
+def kind_values(counts: Mapping[str, int]) -> list[FacetValue]:
+    """{"article": count, "live": count} -> the kinds that occur, in their declared order."""
+    return [
+        FacetValue(kind, str(label), counts[kind])
+        for kind, label in Article.Kind.choices
+        if counts.get(kind)
+    ]
+
+
+def outlet_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
+    rows = (
+        articles.order_by()
+        .filter(outlet__isnull=False)
+        .values("outlet__slug", "outlet__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "outlet__name")[:FACET_SIZE]
+    )
+    return [
+        FacetValue(r["outlet__slug"], r["outlet__name"], r["n"], r["outlet__slug"] in selected)
+        for r in rows
+    ]
+
+
+def topic_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
+    rows = (
+        ArticleTopic.objects.filter(article__in=articles.order_by().values("pk"), excluded=False)
+        .values("topic__slug", "topic__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "topic__name")[:FACET_SIZE]
+    )
+    return [
+        FacetValue(r["topic__slug"], r["topic__name"], r["n"], r["topic__slug"] in selected)
+        for r in rows
+    ]
+
+
+# Each article's distinct entities (a small per-article step along the mention
+# index), then a count per entity id, and only then the entities' names: grouping
+# all the mention rows by slug with count(DISTINCT) sorted every row with its text
+# (spilling to disk from a few thousand articles on).
+_ENTITY_FACET_SQL = """
+SELECT slug, name, kind, n FROM (
+    SELECT e.slug, e.name, e.kind, c.n,
+           row_number() OVER (PARTITION BY e.kind ORDER BY c.n DESC, e.name ASC) AS place
+    FROM (
+        SELECT named.entity_id, count(*) AS n
+        FROM (SELECT DISTINCT matched.pk FROM ({articles}) AS matched(pk)) AS a
+        CROSS JOIN LATERAL (
+            SELECT DISTINCT m.entity_id FROM articles_mention m WHERE m.article_id = a.pk
+        ) AS named
+        GROUP BY named.entity_id
+    ) AS c
+    JOIN articles_entity e ON e.id = c.entity_id
+) AS placed
+WHERE place <= %s
+ORDER BY kind, place
+"""
+
+
+def entity_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
+    """The ENTITIES_PER_KIND entities of each kind named in the most matching articles."""
+    try:
+        sql, params = articles.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connections[articles.db].cursor() as cursor:
+        cursor.execute(_ENTITY_FACET_SQL.format(articles=sql), (*params, ENTITIES_PER_KIND))
+        rows = cursor.fetchall()
+    return [FacetValue(slug, name, n, slug in selected, kind=kind) for slug, name, kind, n in rows]

@@ -1,0 +1,228 @@
+"""One page of results, assembled in PostgreSQL for the page's articles only
+(whichever backend chose them): highlighted titles and snippets, the best matching
+entries of live blogs, topics and entities, in a fixed number of grouped queries."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+
+from django.contrib.postgres.search import SearchHeadline, SearchRank
+from django.db.models import Count, F, QuerySet, Sum, Value, Window
+from django.db.models.functions import Coalesce, Left, NullIf, RowNumber
+from django.utils.safestring import SafeString, mark_safe
+
+from articles.models import Article, ArticleTopic, Mention, Section
+from articles.search.query import TextQuery
+from articles.search.results import Hit, SectionHit
+from articles.search_vectors import SEARCH_CONFIG
+
+# ts_rank weights for D, C, B, A: title (A) > kicker, dek, entry heading (B) > body (C).
+# These only choose which of a result's matching sections are shown first.
+RANK_WEIGHTS = [0.1, 0.1, 0.4, 1.0]
+SECTIONS_PER_RESULT = 3
+HEADLINE_CHARS = 100_000  # ts_headline reads at most this much of a body
+
+# ts_headline marks matches with these; its whole output is then escaped and only
+# they become <mark>, so article text never reaches the page as HTML.
+_START, _STOP = "\ue000", "\ue001"
+_HEADLINE = {
+    "config": SEARCH_CONFIG,
+    "start_sel": _START,
+    "stop_sel": _STOP,
+}
+
+LIST_FIELDS = (
+    "title",
+    "slug",
+    "kicker",
+    "byline",
+    "source_url",
+    "published_at",
+    "date_source",
+    "kind",
+    "outlet__slug",
+    "outlet__name",
+)
+
+
+def for_list(articles: QuerySet) -> QuerySet:
+    """Only what a result list shows: never the body or the (large) search vector."""
+    return articles.select_related("outlet").only(*LIST_FIELDS)
+
+
+def page_hits(ids: list[int], text_query: TextQuery | None) -> list[Hit]:
+    """The hits of a page whose article ids (in order) a backend chose: the articles
+    and their highlighted titles and snippets in one query, then entries and tags."""
+    search_query = text_query.search_query if text_query else None
+    rows = for_list(Article.objects.filter(pk__in=ids)).annotate(**_snippet_columns(search_query))
+    found = {article.pk: article for article in rows}
+    articles = [found[pk] for pk in ids if pk in found]
+    lead = search_query is None
+    snippets = {
+        a.pk: _highlighted(a.title_headline, a.snippet_headline, lead=lead) for a in articles
+    }
+    return _hits(articles, snippets, search_query)
+
+
+def hits_for(articles: list[Article], text_query: TextQuery | None) -> list[Hit]:
+    """What a search shows for each of `articles` (highlighted title and snippet,
+    best matching sections, topics, entities), without the count and facets.
+    A fixed number of queries, however many articles."""
+    if not articles:
+        return []
+    search_query = text_query.search_query if text_query else None
+    rows = Article.objects.filter(pk__in=[a.pk for a in articles]).values_list(
+        "pk", *_snippet_columns(search_query).values()
+    )
+    lead = search_query is None
+    snippets = {pk: _highlighted(title, snippet, lead=lead) for pk, title, snippet in rows}
+    return _hits(articles, snippets, search_query)
+
+
+def _hits(articles: list[Article], snippets: dict, search_query) -> list[Hit]:
+    if not articles:
+        return []
+    ids = [a.pk for a in articles]
+    sections = _section_hits(articles, search_query) if search_query is not None else {}
+    topics = _topics_of(ids)
+    entities = _entities_of(ids)
+    hits = []
+    for article in articles:
+        title_html, snippet_html = snippets[article.pk]
+        section_hits, section_count = sections.get(article.pk, ([], 0))
+        hits.append(
+            Hit(
+                article=article,
+                title_html=title_html,
+                snippet_html=snippet_html,
+                sections=section_hits,
+                section_count=section_count,
+                topics=topics.get(article.pk, []),
+                entities=entities.get(article.pk, []),
+            )
+        )
+    return hits
+
+
+def highlight(text: str) -> SafeString:
+    """ts_headline output -> HTML: escape everything, then turn the markers into <mark>."""
+    escaped = html.escape(" ".join((text or "").split()), quote=True)
+    marked = re.sub(f"{_START}(.*?){_STOP}", r"<mark>\1</mark>", escaped, flags=re.DOTALL)
+    return mark_safe(marked.replace(_START, "").replace(_STOP, ""))  # noqa: S308 - escaped above
+
+
+def _snippet_columns(search_query) -> dict:
+    """The title and snippet to highlight: with a query, ts_headline of each; without,
+    the title and the start of the dek (or body)."""
+    if search_query is None:
+        lead = Coalesce(NullIf(F("dek"), Value("")), Left("body", HEADLINE_CHARS))
+        return {"title_headline": F("title"), "snippet_headline": Left(lead, 320)}
+    return {
+        "title_headline": SearchHeadline("title", search_query, highlight_all=True, **_HEADLINE),
+        "snippet_headline": SearchHeadline(
+            Left("body", HEADLINE_CHARS),
+            search_query,
+            max_words=35,
+            min_words=15,
+            max_fragments=2,
+            fragment_delimiter=" … ",
+            **_HEADLINE,
+        ),
+    }
+
+
+def _highlighted(title: str, snippet: str, *, lead: bool) -> tuple[SafeString, SafeString]:
+    """Highlighted title and snippet; a `lead` (no query) is trimmed at a word."""
+    return highlight(title), highlight(_trim(snippet) if lead else snippet)
+
+
+def _trim(text: str) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) < 300 else text[: text.rfind(" ", 0, 300)] + " …"
+
+
+def _section_hits(articles: list[Article], search_query) -> dict[int, tuple[list, int]]:
+    """The best-ranked matching sections of each article (two queries: which, then snippets)."""
+    best = (
+        Section.objects.filter(article_id__in=[a.pk for a in articles], search_vector=search_query)
+        .annotate(rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS))
+        .annotate(
+            row=Window(
+                RowNumber(),
+                partition_by=F("article_id"),
+                order_by=[F("rank").desc(), F("position").asc()],
+            ),
+            total=Window(Count("pk"), partition_by=F("article_id")),
+        )
+        .filter(row__lte=SECTIONS_PER_RESULT)
+        .values_list("pk", "article_id", "total", "row")
+    )
+    order = {}
+    totals = {}
+    for pk, article_id, total, row in best:
+        order[pk] = row
+        totals[article_id] = total
+    if not order:
+        return {}
+    rows = Section.objects.filter(pk__in=order).values_list(
+        "pk",
+        "article_id",
+        "anchor",
+        "heading",
+        "posted_at",
+        SearchHeadline("heading", search_query, highlight_all=True, **_HEADLINE),
+        SearchHeadline(
+            Left("body", HEADLINE_CHARS),
+            search_query,
+            max_words=30,
+            min_words=12,
+            max_fragments=1,
+            **_HEADLINE,
+        ),
+    )
+    urls = {a.pk: a.get_absolute_url() for a in articles}
+    found: dict[int, list[tuple[int, SectionHit]]] = defaultdict(list)
+    for pk, article_id, anchor, heading, posted_at, heading_hl, snippet in rows:
+        hit = SectionHit(
+            anchor=anchor,
+            heading=heading,
+            heading_html=highlight(heading_hl),
+            posted_at=posted_at,
+            snippet_html=highlight(snippet),
+            url=f"{urls[article_id]}#{anchor}",
+        )
+        found[article_id].append((order[pk], hit))
+    return {
+        article_id: ([hit for _, hit in sorted(pairs, key=lambda p: p[0])], totals[article_id])
+        for article_id, pairs in found.items()
+    }
+
+
+def _topics_of(ids: list[int]) -> dict[int, list[dict]]:
+    rows = (
+        ArticleTopic.objects.filter(article_id__in=ids, excluded=False)
+        .order_by("topic__name")
+        .values_list("article_id", "topic__slug", "topic__name")
+    )
+    found = defaultdict(list)
+    for article_id, slug, name in rows:
+        found[article_id].append({"slug": slug, "name": name})
+    return found
+
+
+def _entities_of(ids: list[int]) -> dict[int, list[dict]]:
+    """Each article's entities, most mentioned first."""
+    rows = (
+        Mention.objects.filter(article_id__in=ids)
+        .values("article_id", "entity__slug", "entity__name", "entity__kind")
+        .annotate(mentions=Sum("count"))
+        .order_by("article_id", "-mentions", "entity__name")
+    )
+    found = defaultdict(list)
+    for row in rows:
+        found[row["article_id"]].append(
+            {"slug": row["entity__slug"], "name": row["entity__name"], "kind": row["entity__kind"]}
+        )
+    return found

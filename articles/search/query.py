@@ -1,0 +1,208 @@
+"""The query language: PostgreSQL websearch syntax (``"exact phrase"``, ``or``,
+``-exclude``) plus a prefix form (``leopard*``), read into OR-ed groups of AND-ed
+terms, the same grouping `websearch_to_tsquery` makes, so a topic's query (tagged
+with websearch_to_tsquery in articles/topics.py) means the same here.
+
+`TextQuery` is a parsed query with the other spellings of its terms
+(articles/search/variants.py); every backend builds its own query from it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import SearchQuery, SearchQueryCombinable, SearchQueryField
+from django.db.models import Func
+
+from articles.search_vectors import SEARCH_CONFIG
+
+WORD, PHRASE, PREFIX = "word", "phrase", "prefix"
+MAX_TERMS = 16
+
+_TOKEN = re.compile(r'(?P<neg>-*)(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
+_HAS_WORD = re.compile(r"\w")
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # as typed, without quotes, minus sign or star
+    kind: str = WORD  # WORD, PHRASE or PREFIX
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """OR-ed groups of AND-ed terms: `a b or c` is (a and b) or c, as in websearch_to_tsquery."""
+
+    groups: tuple[tuple[Term, ...], ...] = ()
+
+    @property
+    def terms(self) -> list[Term]:
+        return [term for group in self.groups for term in group]
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Read websearch syntax plus `word*`. Raises QueryError for unsearchable queries."""
+    groups: list[tuple[Term, ...]] = []
+    current: list[Term] = []
+    for match in _TOKEN.finditer(text or ""):
+        negated = bool(match["neg"])
+        if match["phrase"] is not None:
+            term = Term(" ".join(match["phrase"].split()), PHRASE, negated)
+        elif match["word"].lower() == "or" and not negated:
+            if current:
+                groups.append(tuple(current))
+                current = []
+            continue
+        elif match["word"].endswith("*"):
+            term = Term(_prefix_stem(match["word"]), PREFIX, negated)
+        else:
+            term = Term(match["word"], WORD, negated)
+        if _HAS_WORD.search(term.text):
+            current.append(term)
+    if current:
+        groups.append(tuple(current))
+    parsed = ParsedQuery(tuple(groups))
+    _check(parsed)
+    return parsed
+
+
+def _prefix_stem(word: str) -> str:
+    # Only letters and digits reach to_tsquery: nothing else can be an operator there.
+    return "".join(ch for ch in word if ch.isalnum())
+
+
+def _check(parsed: ParsedQuery) -> None:
+    if len(parsed.terms) > MAX_TERMS:
+        raise QueryError(f"Too many search terms: use at most {MAX_TERMS}.")
+    for group in parsed.groups:
+        if all(term.negated for term in group):
+            excluded = " ".join(typed(term) for term in group)
+            raise QueryError(
+                f"“{excluded}” only says what to leave out: add a word to look for, "
+                f"as in “Ukraine {excluded}”."
+            )
+
+
+def typed(term: Term) -> str:
+    """The term as a reader would type it."""
+    text = f'"{term.text}"' if term.kind == PHRASE else term.text
+    text = f"{text}*" if term.kind == PREFIX else text
+    return f"-{text}" if term.negated else text
+
+
+def unaccent(text: str) -> str:
+    """ "Zélensky" -> "Zelensky" (letters without their combining marks)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold(text: str) -> str:
+    """The form spellings are compared in: no accents, no case."""
+    return unaccent(text).casefold()
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """A parsed query with the other spellings found for its terms."""
+
+    parsed: ParsedQuery
+    spellings: dict[Term, tuple[str, ...]] = field(default_factory=dict)
+
+    def variants(self, term: Term) -> tuple[str, ...]:
+        """Spellings other than the one typed."""
+        typed_form = fold(term.text)
+        return tuple(s for s in self.spellings.get(term, ()) if fold(s) != typed_form)
+
+    def forms(self, term: Term) -> tuple[str, ...]:
+        """The typed spelling and the others (not for a prefix, which has no spellings)."""
+        return (term.text, *self.variants(term))
+
+    @property
+    def wanted_terms(self) -> list[Term]:
+        """The terms that count for relevance: not excluded, each once however often typed."""
+        return list(dict.fromkeys(t for t in self.parsed.terms if not t.negated))
+
+    @property
+    def search_query(self) -> SearchQueryCombinable:
+        """The whole query as a PostgreSQL tsquery (also used to highlight any backend's hits)."""
+        return _or(_and(self.term_query(term) for term in group) for group in self.parsed.groups)
+
+    @property
+    def excluded_query(self) -> SearchQueryCombinable | None:
+        """Any excluded term (with its spellings), or None when nothing is excluded."""
+        excluded = [t for t in self.parsed.terms if t.negated]
+        if not excluded:
+            return None
+        return _or(self.term_query(term, negate=False) for term in excluded)
+
+    def term_query(self, term: Term, *, negate: bool = True) -> SearchQueryCombinable:
+        """One term (with its spellings) as a tsquery, negated if excluded (unless `negate`)."""
+        if term.kind == PREFIX:
+            query = SearchQuery(f"{term.text}:*", search_type="raw", config=SEARCH_CONFIG)
+        else:
+            query = _or(
+                SearchQuery(form, search_type="phrase", config=SEARCH_CONFIG)
+                for form in self.forms(term)
+            )
+        return _Not(query) if term.negated and negate else query
+
+    def describe(self) -> str:
+        """The query as understood, in plain words."""
+        groups = [self._describe_group(group) for group in self.parsed.groups]
+        return "Articles with " + "; or with ".join(groups) + "."
+
+    def _describe_group(self, group: tuple[Term, ...]) -> str:
+        wanted = [self._describe_term(t) for t in group if not t.negated]
+        unwanted = [self._describe_term(t) for t in group if t.negated]
+        text = _join(wanted, "and")
+        if unwanted:
+            text += ", but without " + _join(unwanted, "or")
+        return text
+
+    def _describe_term(self, term: Term) -> str:
+        if term.kind == PREFIX:
+            return f"a word starting with “{term.text}”"
+        text = f"the exact phrase “{term.text}”" if term.kind == PHRASE else f"“{term.text}”"
+        variants = self.variants(term)
+        if variants:
+            text += " (or " + ", ".join(variants[:4]) + (", …" if len(variants) > 4 else "") + ")"
+        return text
+
+
+class _Not(SearchQueryCombinable, Func):
+    """!! around any query; Django's own `~` only negates a single SearchQuery."""
+
+    template = "!!(%(expressions)s)"
+    output_field = SearchQueryField()
+    config = None
+
+
+def _or(queries):
+    queries = list(queries)
+    result = queries[0]
+    for query in queries[1:]:
+        result = result | query
+    return result
+
+
+def _and(queries):
+    queries = list(queries)
+    result = queries[0]
+    for query in queries[1:]:
+        result = result & query
+    return result
+
+
+def _join(items: list[str], word: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {word} " + items[-1]

@@ -1,0 +1,112 @@
+"""What a search gives the page, the API, the exports and the feeds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.utils.safestring import SafeString
+
+from articles.models import Article, Entity
+from articles.search.query import TextQuery
+
+PER_PAGE = 20
+MAX_PAGE = 500
+SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
+
+
+class PageOutOfRange(ValueError):
+    pass
+
+
+@dataclass
+class Selection:
+    """The filters in force, for marking facet values as selected."""
+
+    outlets: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass
+class SectionHit:
+    anchor: str
+    heading: str
+    heading_html: SafeString
+    posted_at: datetime | None
+    snippet_html: SafeString
+    url: str
+
+
+@dataclass
+class Hit:
+    article: Article
+    title_html: SafeString
+    snippet_html: SafeString
+    sections: list[SectionHit] = field(default_factory=list)
+    section_count: int = 0
+    topics: list[dict] = field(default_factory=list)  # {"slug", "name"}
+    entities: list[dict] = field(default_factory=list)  # {"slug", "name", "kind"}
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+    kind: str = ""
+
+
+@dataclass
+class Facets:
+    outlet: list[FacetValue] = field(default_factory=list)
+    topic: list[FacetValue] = field(default_factory=list)
+    entity: list[FacetValue] = field(default_factory=list)
+    month: list[FacetValue] = field(default_factory=list)
+    kind: list[FacetValue] = field(default_factory=list)
+
+    def entity_by_kind(self) -> list[tuple[str, list[FacetValue]]]:
+        labels = dict(Entity.Kind.choices)
+        groups: dict[str, list[FacetValue]] = defaultdict(list)
+        for value in self.entity:
+            groups[value.kind].append(value)
+        return [(labels.get(kind, kind), groups[kind]) for kind in labels if groups.get(kind)]
+
+
+@dataclass
+class SearchResults:
+    text_query: TextQuery | None
+    count: int
+    page: int
+    num_pages: int
+    hits: list[Hit]
+    facets: Facets
+    suggestion: str | None = None
+    bounded: bool = False  # relevance ranked only the newest matches (the backend says how many)
+    per_page: int = PER_PAGE
+    count_capped: bool = False  # `count` is a floor ("10,000+"), not the total
+    facets_sampled: bool = False  # some facets counted only the newest matches
+    outlets_sampled: bool = False  # the outlet and month facets counted `sample_size` matches
+    sample_size: int = 0
+    tags_sampled: bool = False  # the topic and entity facets counted `facet_sample` matches
+    facet_sample: int = 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.hits else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.hits)

@@ -1,0 +1,78 @@
+"""Other spellings of a query's words and phrases, looked up in one query: entity
+names and aliases (Entity.aliases, GIN-indexed), person surnames, and the
+gazetteer's transliteration table (Kiev / Kyiv)."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.db.models.functions import Upper
+
+from articles.ingest.gazetteer import lookup as gazetteer_entry
+from articles.ingest.gazetteer import variants_of as transliterations
+from articles.models import Entity
+from articles.search.query import PREFIX, TextQuery, fold, parse_query, unaccent
+
+MAX_SPELLINGS = 12  # per term, the term itself included
+_NOT_SURNAME = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+
+
+def build_text_query(text: str) -> TextQuery | None:
+    """Parse `text` and find other spellings of its terms (one query). None for no text."""
+    parsed = parse_query(text)
+    if not parsed:
+        return None
+    expandable = [t for t in parsed.terms if t.kind != PREFIX]
+    # Spellings are looked up without accents: the vectors ignore them too.
+    from_entities = _entity_spellings({unaccent(t.text) for t in expandable})
+    spellings = {}
+    for term in expandable:
+        plain = unaccent(term.text)
+        canonical, forms = from_entities.get(fold(plain), (set(), set()))
+        forms = forms | transliterations(plain)
+        if entry := gazetteer_entry(plain):
+            canonical = canonical | {entry.name}
+        spellings[term] = _ordered(term.text, canonical, forms)
+    return TextQuery(parsed, spellings)
+
+
+def _ordered(typed: str, canonical: set[str], forms: set[str]) -> tuple[str, ...]:
+    """The typed spelling, then canonical names, then the other spellings, shortest first."""
+    ranked = sorted(forms | canonical, key=lambda f: (f not in canonical, len(f), f))
+    unique = {}
+    for form in ranked:
+        unique.setdefault(fold(form), form)
+    unique.pop(fold(typed), None)
+    return (typed, *list(unique.values())[: MAX_SPELLINGS - 1])
+
+
+def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """folded term -> (canonical names, all spellings) of the entities it names:
+    by name, alias, or (one-word term) a person's surname ("Zelenskyy" -> Volodymyr Zelensky)."""
+    if not keys:
+        return {}
+    casings = sorted({c for k in keys for c in (k, k.lower(), k.upper(), k.title())})
+    condition = Q(upper_name__in=sorted({k.upper() for k in keys})) | Q(aliases__overlap=casings)
+    for key in keys:
+        if " " not in key:
+            condition |= Q(kind=Entity.Kind.PERSON, upper_name__endswith=f" {key.upper()}")
+    rows = (
+        Entity.objects.alias(upper_name=Upper("name"))
+        .filter(condition)
+        .values_list("name", "kind", "aliases")
+    )
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for name, kind, aliases in rows:
+        forms = {name, *aliases}
+        surnames = {surname(f) for f in forms} - {""} if kind == Entity.Kind.PERSON else set()
+        folded = {fold(f) for f in forms | surnames}
+        for key in keys:
+            if fold(key) in folded:
+                canonical, spellings = found.setdefault(fold(key), (set(), set()))
+                canonical.add(name)
+                spellings.update(forms | surnames)
+    return found
+
+
+def surname(name: str) -> str:
+    words = [w for w in name.split() if w.casefold() not in _NOT_SURNAME]
+    return words[-1] if len(words) > 1 and len(words[-1]) >= 3 else ""
