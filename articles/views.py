@@ -32,12 +32,14 @@ def home(request):
 
 def _archive_overview(public) -> dict:
     """The home page's archive-wide figures: each reads the whole archive."""
+    outlets = list(_outlets())
+    colours = charts.outlet_colours([outlet.slug for outlet in outlets])
     return {
         "counts": _archive_counts(public),
-        "timeline": charts.timeline(charts.monthly_counts(public)),
+        "timeline": charts.timeline(charts.monthly_counts(public), colours=colours),
         "top_entities": _top_entities(public, 16),
         "top_entities_of": search.FACET_SAMPLE,
-        "outlets": list(_outlets()),
+        "outlets": outlets,
         "topics": list(_topics()),
     }
 
@@ -172,7 +174,9 @@ def _article_list(request, template, articles, context, *, search_params, summar
     def figures() -> dict:  # each reads every article of the list (52,000 for one entity)
         return {
             "count": filtered.count(),
-            "timeline": charts.timeline(charts.monthly_counts(filtered), search_params),
+            "timeline": charts.timeline(
+                charts.monthly_counts(filtered), search_params, _outlet_colours()
+            ),
             "outlet_choices": search.outlet_facet(articles, filterset.selection().outlets),
             **summary(),
         }
@@ -215,6 +219,15 @@ def _top_entities(public, limit: int) -> list[dict]:
         .annotate(articles=Count("article_id", distinct=True))
         .order_by("-articles", "entity__name")[:limit]
     )
+
+
+def _outlet_colours() -> dict[str, str]:
+    """The home page's colours for the outlets, for every chart."""
+
+    def by_size() -> list[str]:
+        return list(_outlets().values_list("slug", flat=True))
+
+    return charts.outlet_colours(cache.cached("outlets-by-size", [], by_size))
 
 
 def _outlets():
