@@ -127,7 +127,12 @@ def entity_detail(request, slug):
         mentioning,
         {"entity": entity, "co_mentioned_of": search.FACET_SAMPLE},
         search_params={"entity": entity.slug},
-        summary=lambda: {"co_mentioned": _co_mentioned(entity, mentioning, 12)},
+        summary=lambda: {
+            "co_mentioned": _co_mentioned(entity, mentioning, 12),
+            # Whether the sample is smaller than the list (a bounded count).
+            "co_mentioned_sampled": mentioning.values("pk")[: search.FACET_SAMPLE + 1].count()
+            > search.FACET_SAMPLE,
+        },
     )
 
 
@@ -167,7 +172,9 @@ def _article_list(request, template, articles, context, *, search_params, summar
     filterset = ArticleListFilter(request.GET, queryset=articles)
     context = {**context, "filterset": filterset, "params": request.GET}
     if not filterset.is_valid():
+        # The form stays, with what was given, to be put right.
         context["errors"] = error_messages(filterset)
+        context["outlet_choices"] = search.outlet_facet(articles)
         return render(request, template, context, status=400)
     filtered = filterset.qs
 

@@ -207,7 +207,8 @@ def test_an_entity_page_shows_name_aliases_timeline_articles_and_companions(clie
     page = html(client, "/entities/kyiv/")
     assert "<h1>Kyiv</h1>" in page and '<p class="kicker">Place</p>' in page
     assert "Also written: Kiev" in page
-    assert "Mentions over time" in page and '<svg class="timeline__chart timeline__chart--wide"' in page
+    assert "Articles naming Kyiv over time" in page
+    assert '<svg class="timeline__chart timeline__chart--wide"' in page
     assert 'href="/search/?entity=kyiv&amp;from=2024-05-01&amp;to=2024-05-31"' in page
     mentioning = set(
         Mention.objects.filter(entity__slug="kyiv").values_list("article__title", flat=True)
