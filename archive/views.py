@@ -3,11 +3,11 @@
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 @never_cache
-@require_GET
+@require_safe  # GET and HEAD: uptime monitors often probe with HEAD
 def healthz(request):
     """200 with {"database": "ok"} when the database answers, 503 otherwise."""
     try:

@@ -55,5 +55,5 @@ def test_a_list_page_refusing_its_filters_still_shows_them_to_put_right(client):
     page = response.content.decode()
     assert response.status_code == 400
     assert "“to” is before “from”" in page
-    assert '<legend>Filter these articles</legend>' in page
+    assert "<legend>Filter these articles</legend>" in page
     assert 'name="from" value="2024-01-01"' in page and 'name="to" value="2023-01-01"' in page
