@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
@@ -77,12 +77,16 @@ def article_detail(request, pk, slug):
     )
     if slug != (article.slug or "article"):
         return redirect(article, permanent=True)
-    # Like the search page, the same for every visitor: cached whole, per site address.
-    key = [article.pk, request.build_absolute_uri("/")]
-    return HttpResponse(cache.cached("article-page", key, lambda: _article_page(request, article)))
+    # Like the search page, the same for every visitor: cached whole, per site address
+    # and search (`q`: the entries matching it are listed, from a search result).
+    q = request.GET.get("q", "")
+    key = [article.pk, request.build_absolute_uri("/"), q]
+    return HttpResponse(
+        cache.cached("article-page", key, lambda: _article_page(request, article, q))
+    )
 
 
-def _article_page(request, article) -> str:
+def _article_page(request, article, q: str) -> str:
     sections = list(article.sections.defer("search_vector").order_by("position"))
     mentions = list(
         Mention.objects.filter(article=article)
@@ -110,8 +114,25 @@ def _article_page(request, article) -> str:
             "related": _related(article, mentions, topics),
             "canonical_url": canonical_url,
             "citation": citations.chicago(citations.Citation.of(article, canonical_url)),
+            "q": q,
+            "matching": _matching_sections(article, q),
         },
         request,
+    )
+
+
+def _matching_sections(article, q: str) -> list[Section]:
+    """The article's sections matching the search `q` (all of them: a search result
+    shows the best few), in the article's order; none for an invalid or empty search."""
+    data = QueryDict(mutable=True)
+    data["q"] = q
+    filterset = SearchFilter(data, queryset=Article.objects.none())
+    if not q or not filterset.is_valid() or filterset.text_query is None:
+        return []
+    return list(
+        article.sections.filter(search_vector=filterset.text_query.search_query)
+        .order_by("position")
+        .only("anchor", "heading", "posted_at", "position")
     )
 
 
