@@ -2,6 +2,8 @@
 
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -21,3 +23,9 @@ def healthz(request):
             status=503,
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_safe
+def favicon(request):
+    """Pages name their icon; clients that ask for /favicon.ico anyway are sent to it."""
+    return redirect(static("favicon.svg"), permanent=True)

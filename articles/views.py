@@ -57,7 +57,13 @@ def search_page(request):
         # so the same parameters make the same page: cached whole (rendering it costs
         # more than answering from the cached results).
         results = filterset.results()
-        context.update(results=results, active=_active_filters(filterset))
+        chosen = filterset.form.cleaned_data
+        context.update(
+            results=results,
+            active=_active_filters(filterset),
+            outlet_facet=_with_chosen(results.facets.outlet, chosen.get("outlet")),
+            topic_facet=_with_chosen(results.facets.topic, chosen.get("topic")),
+        )
         return render_to_string("articles/search.html", context, request)
 
     try:
@@ -205,7 +211,10 @@ def _article_list(request, template, articles, context, *, search_params, summar
             "timeline": charts.timeline(
                 charts.monthly_counts(filtered), search_params, _outlet_colours()
             ),
-            "outlet_choices": search.outlet_facet(articles, filterset.selection().outlets),
+            "outlet_choices": _with_chosen(
+                search.outlet_facet(articles, filterset.selection().outlets),
+                filterset.form.cleaned_data.get("outlet"),
+            ),
             **summary(),
         }
 
@@ -264,6 +273,15 @@ def _outlets():
 
 def _topics():
     return Topic.objects.with_public_counts().order_by("name")
+
+
+def _with_chosen(values: list[search.FacetValue], chosen) -> list[search.FacetValue]:
+    """A facet's `values` and any `chosen` outlet or topic missing from them (none
+    left under the other filters): it stays in view, to be turned off where it was
+    turned on, rather than surviving only as a chip."""
+    shown = {value.value for value in values}
+    missing = [obj for obj in chosen or () if obj.slug not in shown]
+    return values + [search.FacetValue(obj.slug, obj.name, 0, selected=True) for obj in missing]
 
 
 def _active_filters(filterset) -> list[tuple[str, str, str]]:
