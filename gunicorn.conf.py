@@ -1,12 +1,13 @@
 """gunicorn settings for the archive; each can be overridden from the environment."""
 
 import multiprocessing
-import os
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+from archive.env import behind_proxy, env_int, env_str
+
+bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
+workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+threads = env_int("GUNICORN_THREADS", 2)
+timeout = env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
 max_requests = 2000
 max_requests_jitter = 200
@@ -15,4 +16,13 @@ errorlog = "-"
 # Django's settings start or find the database; import the app once per worker
 # (not in the master) so each worker opens its own connections.
 preload_app = False
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-Proto decides whether a request came over HTTPS. gunicorn's default
+# trusts it from 127.0.0.1, whoever sent it there; here it is trusted only when the
+# settings say a proxy is in front (SECURE_PROXY_SSL_HEADER, TRUSTED_PROXY_COUNT),
+# from the addresses in FORWARDED_ALLOW_IPS (default: this machine).
+forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1") if behind_proxy() else ""
+# The request line holds a search of up to 300 characters (9 bytes each once
+# encoded, at worst) with its filters. Past gunicorn's default of 4,094 bytes a
+# pasted paragraph got gunicorn's bare "414 Request Line is too large"; up to its
+# maximum, 8,190, the archive answers with its own message and the search form.
+limit_request_line = 8190

@@ -6,7 +6,6 @@ a misspelt boolean is an error, not silently False.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from pathlib import Path
@@ -14,73 +13,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from archive.env import env_bool, env_int, env_list, env_rate, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
-
-
-def env_str(name: str, default: str = "") -> str:
-    """A variable's value, or the contents of the file named by NAME_FILE."""
-    file_path = os.environ.get(f"{name}_FILE")
-    if file_path:
-        try:
-            return Path(file_path).read_text().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={file_path}: cannot read it ({exc})") from exc
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true or false")
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from exc
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-_RATE = re.compile(
-    r"^(?P<limit>\d+)\s*/\s*(?P<count>\d*)\s*"
-    r"(?P<unit>s|sec|second|m|min|minute|h|hour|d|day)s?$",
-    re.IGNORECASE,
-)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-
-
-def env_rate(name: str, default: str) -> tuple[int, int] | None:
-    """(requests, seconds) from "60/minute", "5/15minutes", "1000/hour"; None for "off"."""
-    raw = os.environ.get(name, default)
-    value = raw.strip().lower()
-    if value in {"off", "none", "false", "0", ""}:
-        return None
-    match = _RATE.match(value)
-    if not match or int(match["limit"]) < 1 or match["count"] == "0":
-        raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a rate: use e.g. 60/minute, 5/15minutes, 1000/hour, or off"
-        )
-    seconds = _UNIT_SECONDS[match["unit"][0]] * int(match["count"] or 1)
-    return int(match["limit"]), seconds
 
 
 def _local_secret_key(path: Path) -> str:

@@ -2,12 +2,14 @@
 
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 @never_cache
-@require_GET
+@require_safe  # GET and HEAD: uptime monitors often probe with HEAD
 def healthz(request):
     """200 with {"database": "ok"} when the database answers, 503 otherwise."""
     try:
@@ -21,3 +23,9 @@ def healthz(request):
             status=503,
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_safe
+def favicon(request):
+    """Pages name their icon; clients that ask for /favicon.ico anyway are sent to it."""
+    return redirect(static("favicon.svg"), permanent=True)

@@ -20,8 +20,28 @@ from django.urls import reverse
 
 from articles.search import month_bounds
 
-WIDTH, HEIGHT = 960, 240
-LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28
+
+@dataclass(frozen=True)
+class Layout:
+    """A chart's frame in SVG units. `wide` is scaled to the page's width; `narrow`
+    is drawn at one unit per CSS pixel on phones, where scaling the wide one down
+    made its text about 3 px high and its bars about 4 px wide."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    min_slot: float  # the narrowest a month may be (it scrolls sideways past that)
+    max_bar: float  # so that one month is a bar, not a slab across the chart
+    bar_share: float  # of a month's slot
+
+
+WIDE = Layout(960, 240, 40, 8, 12, 28, min_slot=0, max_bar=64, bar_share=0.78)
+# Each month at least 30 px, bars 24 px: WCAG 2.5.8's smallest target.
+NARROW = Layout(340, 220, 34, 6, 12, 28, min_slot=30, max_bar=48, bar_share=0.8)
+WIDTH, HEIGHT = WIDE.width, WIDE.height
 # Colour-blind-safe (Okabe-Ito), then greys for the long tail of outlets.
 PALETTE = (
     "#0072B2",
@@ -44,7 +64,6 @@ class Segment:
     y: float
     height: float
     colour: str
-    url: str
 
 
 @dataclass
@@ -57,10 +76,6 @@ class Bar:
     url: str
     segments: list[Segment] = field(default_factory=list)
 
-    @property
-    def top(self) -> float:
-        return min((s.y for s in self.segments), default=HEIGHT - BOTTOM)
-
 
 @dataclass
 class Tick:
@@ -69,17 +84,42 @@ class Tick:
 
 
 @dataclass
-class Timeline:
+class Chart:
+    """One drawing of the timeline in one layout."""
+
+    layout: Layout
+    width: int
     bars: list[Bar]
-    series: list[tuple[str, str, str]]  # (outlet name, slug, colour), the legend
-    max_count: int
     y_ticks: list[tuple[float, int]]
     x_ticks: list[Tick]
-    width: int = WIDTH
-    height: int = HEIGHT
-    plot_left: int = LEFT
-    plot_right: int = WIDTH - RIGHT
-    baseline: int = HEIGHT - BOTTOM
+
+    @property
+    def height(self) -> int:
+        return self.layout.height
+
+    @property
+    def plot_left(self) -> int:
+        return self.layout.left
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - self.layout.right
+
+    @property
+    def baseline(self) -> int:
+        return self.layout.height - self.layout.bottom
+
+
+@dataclass
+class Timeline:
+    wide: Chart
+    narrow: Chart
+    series: list[tuple[str, str, str]]  # (outlet name, slug, colour), the legend
+    max_count: int
+
+    @property
+    def bars(self) -> list[Bar]:
+        return self.wide.bars
 
     @property
     def total(self) -> int:
@@ -99,6 +139,12 @@ class Timeline:
                 yield bar, [counts.get(slug, 0) for _, slug, _ in self.series]
 
 
+def outlet_colours(outlets_by_size: list[str]) -> dict[str, str]:
+    """slug -> colour, given every outlet's slug, most articles first: the same colour
+    for an outlet on every chart (the eight largest get the palette's colours)."""
+    return {slug: PALETTE[i] for i, slug in enumerate(outlets_by_size[: len(PALETTE)])}
+
+
 def monthly_counts(articles: QuerySet) -> list[tuple[date, str, str, int]]:
     """(month, outlet slug, outlet name, articles) for dated articles, one grouped query."""
     rows = (
@@ -114,11 +160,18 @@ def monthly_counts(articles: QuerySet) -> list[tuple[date, str, str, int]]:
     ]
 
 
-def timeline(rows: list[tuple[date, str, str, int]], params: dict | None = None) -> Timeline | None:
-    """Geometry for the stacked bars. `params` are added to every link (e.g. {"entity": slug})."""
+def timeline(
+    rows: list[tuple[date, str, str, int]],
+    params: dict | None = None,
+    colours: dict[str, str] | None = None,
+) -> Timeline | None:
+    """The stacked bars, wide and narrow. `params` are added to every link (e.g.
+    {"entity": slug}); `colours` (`outlet_colours`) keep each outlet's colour the same
+    from chart to chart; outlets without one are grey."""
     if not rows:
         return None
     params = dict(params or {})
+    colours = colours or {}
     totals_by_outlet: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
     by_month: dict[str, dict[str, int]] = defaultdict(dict)
@@ -128,59 +181,64 @@ def timeline(rows: list[tuple[date, str, str, int]], params: dict | None = None)
         totals_by_outlet[slug] += count
         names[slug] = name
     order = sorted(totals_by_outlet, key=lambda s: (-totals_by_outlet[s], names[s]))
-    colours = {
-        slug: PALETTE[i] if i < len(PALETTE) else OTHER_COLOUR for i, slug in enumerate(order)
-    }
+    series = [(names[s], s, colours.get(s, OTHER_COLOUR)) for s in order]
     months = _month_range(min(by_month), max(by_month))
-    max_count = max(sum(c.values()) for c in by_month.values())
+    bars = [_month_bar(month, by_month.get(month, {}), params) for month in months]
+    max_count = max(bar.total for bar in bars)
+    return Timeline(
+        wide=_draw(WIDE, bars, series, max_count),
+        narrow=_draw(NARROW, bars, series, max_count),
+        series=series,
+        max_count=max_count,
+    )
+
+
+def _month_bar(month: str, counts: dict[str, int], params: dict) -> Bar:
+    first, last = month_bounds(month)
+    url = _search_url({**params, "from": first.isoformat(), "to": last.isoformat()})
+    return Bar(
+        month,
+        first.strftime("%B %Y"),
+        sum(counts.values()),
+        0,
+        0,
+        url,
+        [Segment(slug, slug, count, 0, 0, "") for slug, count in counts.items()],
+    )
+
+
+def _draw(layout: Layout, months: list[Bar], series, max_count: int) -> Chart:
+    """`months` placed in `layout`: x, width and the stacked segments' y and height."""
     scale_top = _nice_ceiling(max_count)
-    plot_width = WIDTH - RIGHT - LEFT
-    plot_height = HEIGHT - BOTTOM - TOP
-    slot = plot_width / len(months)
-    bar_width = max(1.0, slot * 0.78)
+    slot = max(layout.min_slot, (layout.width - layout.left - layout.right) / len(months))
+    width = max(layout.width, round(layout.left + layout.right + slot * len(months)))
+    bar_width = min(layout.max_bar, max(1.0, slot * layout.bar_share))
+    plot_height = layout.height - layout.bottom - layout.top
     bars = []
     for i, month in enumerate(months):
-        first, last = month_bounds(month)
-        bar_params = {**params, "from": first.isoformat(), "to": last.isoformat()}
+        counts = {s.outlet_slug: s.count for s in month.segments}
         bar = Bar(
-            month=month,
-            label=first.strftime("%B %Y"),
-            total=sum(by_month.get(month, {}).values()),
-            x=round(LEFT + i * slot + (slot - bar_width) / 2, 2),
+            month=month.month,
+            label=month.label,
+            total=month.total,
+            x=round(layout.left + i * slot + (slot - bar_width) / 2, 2),
             width=round(bar_width, 2),
-            url=_search_url(bar_params),
+            url=month.url,
         )
-        y = HEIGHT - BOTTOM
-        for slug in order:
-            count = by_month.get(month, {}).get(slug, 0)
-            if not count:
-                continue
-            height = count / scale_top * plot_height
-            y -= height
-            segment_params = {**bar_params, "outlet": slug} if slug else bar_params
-            bar.segments.append(
-                Segment(
-                    names[slug],
-                    slug,
-                    count,
-                    round(y, 2),
-                    round(height, 2),
-                    colours[slug],
-                    _search_url(segment_params),
+        y = layout.height - layout.bottom
+        for name, slug, colour in series:
+            if count := counts.get(slug, 0):
+                height = count / scale_top * plot_height
+                y -= height
+                bar.segments.append(
+                    Segment(name, slug, count, round(y, 2), round(height, 2), colour)
                 )
-            )
         bars.append(bar)
     y_ticks = [
-        (round(HEIGHT - BOTTOM - value / scale_top * plot_height, 2), value)
+        (round(layout.height - layout.bottom - value / scale_top * plot_height, 2), value)
         for value in sorted({0, scale_top // 2, scale_top})
     ]
-    return Timeline(
-        bars=bars,
-        series=[(names[s], s, colours[s]) for s in order],
-        max_count=max_count,
-        y_ticks=y_ticks,
-        x_ticks=_x_ticks(months, slot),
-    )
+    return Chart(layout, width, bars, y_ticks, _x_ticks(layout, [b.month for b in bars], slot))
 
 
 def _month_range(first: str, last: str) -> list[str]:
@@ -202,12 +260,12 @@ def _nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def _x_ticks(months: list[str], slot: float) -> list[Tick]:
+def _x_ticks(layout: Layout, months: list[str], slot: float) -> list[Tick]:
     """Every month when there are few; otherwise each January (and the first month)."""
     ticks = []
     for i, month in enumerate(months):
         first, _ = month_bounds(month)
-        x = round(LEFT + i * slot + slot / 2, 2)
+        x = round(layout.left + i * slot + slot / 2, 2)
         if len(months) <= 12:
             ticks.append(Tick(x, first.strftime("%b %Y") if i == 0 else first.strftime("%b")))
         elif month.endswith("-01") or i == 0:

@@ -17,7 +17,13 @@ _SLUG = re.compile(r"^[-\w]{1,220}$")
 
 class SlugChoiceField(forms.ModelMultipleChoiceField):
     """Choices by slug. Values that cannot be slugs are rejected before the database
-    sees them (a NUL byte there would be a server error, not a clear message)."""
+    sees them (a NUL byte there would be a server error, not a clear message). An
+    empty value means no filter: a form's "All outlets" option sends `outlet=`."""
+
+    def clean(self, value):
+        if isinstance(value, list | tuple):
+            value = [item for item in value if item != ""]
+        return super().clean(value)
 
     def _check_values(self, value):
         for item in value:

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
@@ -32,12 +32,14 @@ def home(request):
 
 def _archive_overview(public) -> dict:
     """The home page's archive-wide figures: each reads the whole archive."""
+    outlets = list(_outlets())
+    colours = charts.outlet_colours([outlet.slug for outlet in outlets])
     return {
         "counts": _archive_counts(public),
-        "timeline": charts.timeline(charts.monthly_counts(public)),
+        "timeline": charts.timeline(charts.monthly_counts(public), colours=colours),
         "top_entities": _top_entities(public, 16),
         "top_entities_of": search.FACET_SAMPLE,
-        "outlets": list(_outlets()),
+        "outlets": outlets,
         "topics": list(_topics()),
     }
 
@@ -55,7 +57,13 @@ def search_page(request):
         # so the same parameters make the same page: cached whole (rendering it costs
         # more than answering from the cached results).
         results = filterset.results()
-        context.update(results=results, active=_active_filters(filterset))
+        chosen = filterset.form.cleaned_data
+        context.update(
+            results=results,
+            active=_active_filters(filterset),
+            outlet_facet=_with_chosen(results.facets.outlet, chosen.get("outlet")),
+            topic_facet=_with_chosen(results.facets.topic, chosen.get("topic")),
+        )
         return render_to_string("articles/search.html", context, request)
 
     try:
@@ -75,12 +83,16 @@ def article_detail(request, pk, slug):
     )
     if slug != (article.slug or "article"):
         return redirect(article, permanent=True)
-    # Like the search page, the same for every visitor: cached whole, per site address.
-    key = [article.pk, request.build_absolute_uri("/")]
-    return HttpResponse(cache.cached("article-page", key, lambda: _article_page(request, article)))
+    # Like the search page, the same for every visitor: cached whole, per site address
+    # and search (`q`: the entries matching it are listed, from a search result).
+    q = request.GET.get("q", "")
+    key = [article.pk, request.build_absolute_uri("/"), q]
+    return HttpResponse(
+        cache.cached("article-page", key, lambda: _article_page(request, article, q))
+    )
 
 
-def _article_page(request, article) -> str:
+def _article_page(request, article, q: str) -> str:
     sections = list(article.sections.defer("search_vector").order_by("position"))
     mentions = list(
         Mention.objects.filter(article=article)
@@ -108,8 +120,25 @@ def _article_page(request, article) -> str:
             "related": _related(article, mentions, topics),
             "canonical_url": canonical_url,
             "citation": citations.chicago(citations.Citation.of(article, canonical_url)),
+            "q": q,
+            "matching": _matching_sections(article, q),
         },
         request,
+    )
+
+
+def _matching_sections(article, q: str) -> list[Section]:
+    """The article's sections matching the search `q` (all of them: a search result
+    shows the best few), in the article's order; none for an invalid or empty search."""
+    data = QueryDict(mutable=True)
+    data["q"] = q
+    filterset = SearchFilter(data, queryset=Article.objects.none())
+    if not q or not filterset.is_valid() or filterset.text_query is None:
+        return []
+    return list(
+        article.sections.filter(search_vector=filterset.text_query.search_query)
+        .order_by("position")
+        .only("anchor", "heading", "posted_at", "position")
     )
 
 
@@ -125,7 +154,12 @@ def entity_detail(request, slug):
         mentioning,
         {"entity": entity, "co_mentioned_of": search.FACET_SAMPLE},
         search_params={"entity": entity.slug},
-        summary=lambda: {"co_mentioned": _co_mentioned(entity, mentioning, 12)},
+        summary=lambda: {
+            "co_mentioned": _co_mentioned(entity, mentioning, 12),
+            # Whether the sample is smaller than the list (a bounded count).
+            "co_mentioned_sampled": mentioning.values("pk")[: search.FACET_SAMPLE + 1].count()
+            > search.FACET_SAMPLE,
+        },
     )
 
 
@@ -165,15 +199,22 @@ def _article_list(request, template, articles, context, *, search_params, summar
     filterset = ArticleListFilter(request.GET, queryset=articles)
     context = {**context, "filterset": filterset, "params": request.GET}
     if not filterset.is_valid():
+        # The form stays, with what was given, to be put right.
         context["errors"] = error_messages(filterset)
+        context["outlet_choices"] = search.outlet_facet(articles)
         return render(request, template, context, status=400)
     filtered = filterset.qs
 
     def figures() -> dict:  # each reads every article of the list (52,000 for one entity)
         return {
             "count": filtered.count(),
-            "timeline": charts.timeline(charts.monthly_counts(filtered), search_params),
-            "outlet_choices": search.outlet_facet(articles, filterset.selection().outlets),
+            "timeline": charts.timeline(
+                charts.monthly_counts(filtered), search_params, _outlet_colours()
+            ),
+            "outlet_choices": _with_chosen(
+                search.outlet_facet(articles, filterset.selection().outlets),
+                filterset.form.cleaned_data.get("outlet"),
+            ),
             **summary(),
         }
 
@@ -217,12 +258,30 @@ def _top_entities(public, limit: int) -> list[dict]:
     )
 
 
+def _outlet_colours() -> dict[str, str]:
+    """The home page's colours for the outlets, for every chart."""
+
+    def by_size() -> list[str]:
+        return list(_outlets().values_list("slug", flat=True))
+
+    return charts.outlet_colours(cache.cached("outlets-by-size", [], by_size))
+
+
 def _outlets():
     return Outlet.objects.with_public_counts().order_by("-article_count", "name")
 
 
 def _topics():
     return Topic.objects.with_public_counts().order_by("name")
+
+
+def _with_chosen(values: list[search.FacetValue], chosen) -> list[search.FacetValue]:
+    """A facet's `values` and any `chosen` outlet or topic missing from them (none
+    left under the other filters): it stays in view, to be turned off where it was
+    turned on, rather than surviving only as a chip."""
+    shown = {value.value for value in values}
+    missing = [obj for obj in chosen or () if obj.slug not in shown]
+    return values + [search.FacetValue(obj.slug, obj.name, 0, selected=True) for obj in missing]
 
 
 def _active_filters(filterset) -> list[tuple[str, str, str]]:

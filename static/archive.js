@@ -14,8 +14,7 @@
       });
     });
   });
-  // Changing a search option re-runs the search, as the Search button would.
-  document.querySelectorAll(".search-form select").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
-  });
+  // Search options apply when the reader submits the form (Enter or the Search
+  // button), never on "change": one ArrowDown on a select would reload the page
+  // (WCAG 3.2.2).
 })();

@@ -26,3 +26,31 @@ def test_it_answers_503_when_the_database_is_unreachable(client, tmp_path):
     assert response.status_code == 503
     assert response.json()["database"] == "unavailable"
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_answers_head_as_uptime_monitors_probe(client):
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+@pytest.mark.django_db
+def test_every_public_page_answers_head(client):
+    from articles.models import Article
+
+    article = Article.objects.order_by("pk").first()
+    for path in (
+        "/",
+        "/search/?q=Kyiv",
+        article.get_absolute_url(),
+        "/entities/vladimir-putin/",
+        "/outlets/cnn/",
+        "/topics/energy/",
+        "/search/feed.atom",
+        "/search/export.csv?q=Kyiv",
+        "/api/",
+        "/api/search/?q=Kyiv",
+    ):
+        response = client.head(path)
+        assert response.status_code == 200, path

@@ -67,3 +67,35 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_every_kind_of_setting_can_come_from_a_file(tmp_path):
+    values = {
+        "SECURE_HSTS_PRELOAD": "true\n",  # a boolean
+        "TRUSTED_PROXY_COUNT": "2\n",  # a number
+        "ALLOWED_HOSTS": "a.example.org,b.example.org\n",  # a list
+        "RATE_LIMIT_API": "10/hour\n",  # a rate
+    }
+    env = dict(PRODUCTION_ENV)
+    del env["ALLOWED_HOSTS"]
+    for name, value in values.items():
+        (tmp_path / name).write_text(value)
+        env[f"{name}_FILE"] = str(tmp_path / name)
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_PRELOAD, s.TRUSTED_PROXY_COUNT, s.ALLOWED_HOSTS, s.RATE_LIMIT_API)"
+    )
+    result = _run(code, **env)
+    assert result.stdout.strip() == "True 2 ['a.example.org', 'b.example.org'] (10, 3600)", (
+        result.stderr
+    )
+
+
+def test_a_boolean_is_true_or_false_and_nothing_else():
+    for value in ("1", "yes", "on", "0", "no"):
+        result = _run("pass", **PRODUCTION_ENV, SECURE_HSTS_PRELOAD=value)
+        assert result.returncode != 0, value
+        assert f"SECURE_HSTS_PRELOAD='{value}' is not a boolean: use true or false" in result.stderr
+    code = "from django.conf import settings as s; print(s.SECURE_HSTS_PRELOAD, s.DEBUG)"
+    result = _run(code, **PRODUCTION_ENV, SECURE_HSTS_PRELOAD="TRUE", DEBUG="False")
+    assert result.stdout.strip() == "True False", result.stderr

@@ -79,6 +79,16 @@ def http_url(url: str) -> str:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
+@register.filter
+def file_name(origin: str) -> str:
+    """Where an input came from, for readers: an address as it is, a path as its file
+    name (with any "#record" after it), never the directories of the loading machine."""
+    if "://" in (origin or "").split("#", 1)[0]:
+        return origin
+    path, hash_sign, record = (origin or "").partition("#")
+    return re.split(r"[\\/]", path)[-1] + hash_sign + record
+
+
 @register.simple_tag
 def linked_text(text: str, links=None) -> SafeString:
     """Paragraphs of plain text as <p>, escaped, each entity's first name linked.

@@ -5,51 +5,15 @@ Screenshots go to /tmp for a person to look at."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
+
+from tests.browser.conftest import SCREENSHOTS, in_viewport, new_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            f"Chromium not found at {CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH"
-        )
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread, so Django
-    # takes the tests' own (synchronous) database set-up for async code.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield launched
-            launched.close()
-
-
-@pytest.fixture
-def site(browser, live_server, seed_archive):
-    return live_server.url
-
-
-def _page(browser, *, width=1280, javascript=True):
-    context = browser.new_context(
-        viewport={"width": width, "height": 900}, java_script_enabled=javascript
-    )
-    return context, context.new_page()
-
 
 def test_search_from_home_filter_with_a_facet_and_open_an_entry(browser, site):
-    context, page = _page(browser)
+    context, page = new_page(browser)
     page.goto(f"{site}/")
     page.get_by_label("Search the archive").fill("Estonia")
     page.get_by_role("button", name="Search").click()
@@ -74,13 +38,13 @@ def test_search_from_home_filter_with_a_facet_and_open_an_entry(browser, site):
     page.locator(".section-hit__link", has_text="US fighter jets arrive in Estonia").click()
     page.wait_for_url(f"**{href}")
     target = page.locator("#us-fighter-jets-arrive-in-estonia-for-training")
-    assert target.is_visible() and _in_viewport(page, target)
+    assert target.is_visible() and in_viewport(page, target)
     assert page.evaluate("document.querySelector(':target').id") == target.get_attribute("id")
     context.close()
 
 
 def test_a_live_blogs_table_of_contents_links_to_its_entries(browser, site):
-    context, page = _page(browser)
+    context, page = new_page(browser)
     page.goto(f"{site}/search/?q=Estonia&kind=live")
     page.locator(".hit__title a").first.click()
     toc = page.get_by_role("navigation", name="Entries in this live blog")
@@ -89,7 +53,7 @@ def test_a_live_blogs_table_of_contents_links_to_its_entries(browser, site):
     link.click()
     page.wait_for_url("**#czechs-to-donate-4000-artillery-shells-to-ukraine")
     entry = page.locator("#czechs-to-donate-4000-artillery-shells-to-ukraine")
-    assert _in_viewport(page, entry)
+    assert in_viewport(page, entry)
     assert entry.get_by_role("heading").inner_text() == link.inner_text()
     assert entry.locator("figcaption").count() == 1  # the entry's photo caption
     # With JavaScript the citation gets a copy button.
@@ -98,23 +62,23 @@ def test_a_live_blogs_table_of_contents_links_to_its_entries(browser, site):
 
 
 def test_the_timeline_renders_with_a_table_alternative(browser, site):
-    context, page = _page(browser)
+    context, page = new_page(browser)
     page.goto(f"{site}/")
-    chart = page.locator("svg.timeline__chart")
+    chart = page.locator("svg.timeline__chart:visible")
     box = chart.bounding_box()
     assert box["width"] > 900 and box["height"] > 150
-    assert page.locator("svg.timeline__chart a.bar").count() == 5
+    assert chart.locator("a.bar").count() == 5
     table = page.locator(".timeline__table table")
     assert not table.is_visible()
     page.get_by_text("Show the numbers as a table").click()
     assert table.is_visible() and table.locator("tbody tr").count() == 5
     page.screenshot(path=str(SCREENSHOTS / "archive-home.png"), full_page=True)
-    page.locator("svg.timeline__chart a.bar").first.click()
+    chart.locator("a.bar").first.click()
     page.wait_for_url("**/search/?from=2022-01-01&to=2022-01-31")
     assert page.locator(".hit").count() == 4
     context.close()
 
-    context, page = _page(browser, width=390)
+    context, page = new_page(browser, width=390)
     page.goto(f"{site}/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     page.screenshot(path=str(SCREENSHOTS / "archive-home-mobile.png"), full_page=True)
@@ -125,7 +89,7 @@ def test_the_timeline_renders_with_a_table_alternative(browser, site):
 
 
 def test_search_and_facets_work_without_javascript(browser, site):
-    context, page = _page(browser, javascript=False)
+    context, page = new_page(browser, javascript=False)
     page.goto(f"{site}/")
     page.get_by_label("Search the archive").fill("Pistorious")
     page.keyboard.press("Enter")
@@ -141,9 +105,3 @@ def test_search_and_facets_work_without_javascript(browser, site):
     assert "outlet=guardian" in page.url  # filters survive a new search
     assert not page.get_by_role("button", name="Copy citation").count()
     context.close()
-
-
-def _in_viewport(page, locator) -> bool:
-    box = locator.bounding_box()
-    viewport = page.viewport_size
-    return box is not None and 0 <= box["y"] < viewport["height"]

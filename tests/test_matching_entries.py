@@ -1,0 +1,48 @@
+"""A search result shows a live blog's best few matching entries; the rest are one
+link away: the article, given the search, lists every entry matching it."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from articles.models import Article
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_result_with_more_matching_entries_than_it_shows_links_to_all_of_them(client):
+    page = client.get("/search/?q=Biden").content.decode()
+    blog = Article.objects.get(kind="live", outlet__slug="new-york-times")
+    hit = page[page.index(blog.get_absolute_url()) :]
+    hit = hit[: hit.index('<li class="hit">') if '<li class="hit">' in hit else None]
+    assert "4 matching entries, the best 3 shown" in hit
+    assert hit.count('class="section-hit"') == 3
+    link = f'href="{blog.get_absolute_url()}?q=Biden#matching-entries"'
+    assert f"{link}>All 4 matching entries</a>" in hit
+
+
+def test_the_article_given_a_search_lists_every_entry_matching_it(client):
+    blog = Article.objects.get(kind="live", outlet__slug="new-york-times")
+    page = client.get(f"{blog.get_absolute_url()}?q=Biden").content.decode()
+    listing = re.search(r'<nav class="toc matches" id="matching-entries".*?</nav>', page, re.S)
+    assert listing is not None
+    listing = listing.group(0)
+    assert "4 entries matching “Biden”" in html.unescape(listing)
+    anchors = re.findall(r'href="#([^"]+)"', listing)
+    assert len(anchors) == 4
+    expected = blog.sections.filter(body__icontains="Biden") | blog.sections.filter(
+        heading__icontains="Biden"
+    )
+    assert set(anchors) == set(expected.values_list("anchor", flat=True))
+    assert all(f'id="{anchor}"' in page for anchor in anchors)
+
+
+def test_the_article_without_a_search_or_with_a_bad_one_lists_nothing(client):
+    blog = Article.objects.get(kind="live", outlet__slug="new-york-times")
+    for query in ("", "?q=", '?q="unclosed', "?q=" + "x" * 400):
+        response = client.get(blog.get_absolute_url() + query)
+        assert response.status_code == 200
+        assert 'id="matching-entries"' not in response.content.decode()
