@@ -512,6 +512,7 @@ class BulkLoader(Loader):
         self._pool = None
         self._new_spans: dict[str, bytes] = {}  # NER results not yet in the cache file
         self._writer: _Writer | None = None
+        self._gazetteers: threading.Thread | None = None
         # What the batch being written (not committed yet) holds: later batches must
         # not load it again, and an update of it must wait for it.
         self._writing: tuple[set[str], set[tuple[str, str]], set[str]] = (set(), set(), set())
@@ -550,6 +551,10 @@ class BulkLoader(Loader):
         setup = _WorkerSetup(self._cache_path, self.cache.salt, self._aliases)
         context = multiprocessing.get_context("fork")
         with context.Pool(workers(), initializer=_init_worker, initargs=(setup,)) as self._pool:
+            # The place gazetteers take a second to read: read them while the workers
+            # parse the first records, before the first batch's entities need them.
+            self._gazetteers = threading.Thread(target=checks.known_place, args=("",))
+            self._gazetteers.start()
             with connection.cursor() as cursor:
                 # A batch is committed or not; a server crash may lose the last few
                 # commits, which the next load then makes again.
@@ -737,6 +742,8 @@ class BulkLoader(Loader):
         """Rows for the batch here; written by the writer while the next is prepared."""
         if not pending:
             return
+        if self._gazetteers is not None:
+            self._gazetteers.join()
         article_rows, section_rows, mention_rows = self._rows(pending, timezone.now())
         entities = self.entities.take_changes()
         self._wait_for_writer()

@@ -207,18 +207,22 @@ def is_event_name(name: str) -> bool:
 
 
 def variant_key(name: str, kind: str) -> str:
-    """The key two spellings of one name share: "Andrei"/"Andrey" and "Zelensky"/
-    "Zelenskyy"/"Zelenskiy" differ only in y/i and doubled letters, as transliterations
-    from Cyrillic do. Only people and places are merged by it."""
+    """The key two spellings of one full name share when they differ as transliterations
+    from Cyrillic do: y/i/ii ("Andrei"/"Andrey", "Zelenskyy"/"Zelenskiy"), a leading "Ye"
+    ("Yevgeny"/"Evgeny"), x/ks ("Alexei"/"Aleksei"), hyphens and dots. Only multi-word
+    names of people and places are keyed so: single words ("Hal", "Hall") and
+    abbreviations ("N.J.", "N.Y.") are too short to tell a variant from another name."""
     key = spelling_key(name)
-    if kind not in TRANSLITERATED_KINDS:
+    words = re.sub(r"[-.]", " ", key).split()
+    if (
+        kind not in TRANSLITERATED_KINDS
+        or len(words) < 2
+        or not all(len(word) > 2 and word.isalpha() and word.isascii() for word in words)
+    ):
         return key
-    latin = re.sub(r"[^a-z ]", "", key.replace("-", " "))
-    if len(latin.replace(" ", "")) < len(key.replace(" ", "").replace("-", "")) - 2:
-        return key  # not a Latin-script name: nothing to transliterate
-    latin = re.sub(r"\bye", "e", latin.replace("j", "y"))  # Yevgeny/Evgeny
-    latin = latin.replace("y", "i")
-    return " ".join(re.sub(r"(.)\1+", r"\1", latin).split())
+    latin = " ".join(words).replace("x", "ks")
+    latin = re.sub(r"\bye", "e", latin).replace("y", "i")
+    return re.sub(r"i+", "i", latin)
 
 
 # --- text that names no entity of the story ---------------------------------------------

@@ -453,7 +453,10 @@ GAZETTEER: tuple[Entry, ...] = WEAPONS + GROUPS + ORGANISATIONS + PLACES + PERSO
 def spelling_key(text: str) -> str:
     """The form two spellings share when they differ only in case, accents, apostrophe or
     spacing: "Vučić" and "VUCIC", "People’s" and "People's"."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
+    text = text.replace("\u2019", "'")
+    if text.isascii():  # most names: the same key, without decomposing them
+        return " ".join(text.lower().split())
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
