@@ -186,7 +186,8 @@ def check_entity(
     if kind in (PERSON, ORGANISATION, PLACE) and is_event_name(name):
         return name, EVENT
     place = known_place(name)
-    if place is not None and kind == ORGANISATION:
+    # An acronym is an organisation's name even where a region shares it ("GAO", Mali).
+    if place is not None and kind == ORGANISATION and not name.isupper():
         return name, PLACE
     if place is not None and kind == PERSON and place.country not in ENGLISH_SPEAKING:
         return name, PLACE

@@ -53,6 +53,12 @@ def test_a_foreign_city_the_model_calls_a_person_is_a_place():
     assert found(text)["Siauliai"] == "place"
 
 
+def test_an_acronym_stays_an_organisation_where_a_region_shares_it():
+    # Reuters: "the General Accounting Office (GAO)"; Gao is also a region of Mali.
+    assert known_place("GAO") is not None
+    assert check_entity("GAO", "organisation") == ("GAO", "organisation")
+
+
 def test_people_named_like_english_speaking_cities_stay_people():
     assert check_entity("Austin", "person") == ("Austin", "person")
     assert check_entity("Jackson", "person") == ("Jackson", "person")
