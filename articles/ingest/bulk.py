@@ -57,7 +57,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.ingest import checks, enrich, formats, gazetteer, pipeline
-from articles.ingest.checks import checked_mention
+from articles.ingest.checks import checked_mention, in_byline
 from articles.ingest.loader import FileOutcome, Loader
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import (
@@ -821,6 +821,8 @@ class BulkLoader(Loader):
                 )
                 counts: dict[int, int] = {}
                 for name, kind, count, surfaces in found:
+                    if in_byline(name, kind, record.byline):
+                        continue
                     entity = entity_for(name, kind, surfaces)
                     if entity is not None:
                         counts[entity.pk] = counts.get(entity.pk, 0) + count

@@ -279,6 +279,17 @@ def is_credit(line: str) -> bool:
     )
 
 
+def in_byline(name: str, kind: str, byline: str) -> bool:
+    """A person named in the article's byline is one of its authors, not its subject."""
+    if kind != PERSON or not byline:
+        return False
+    return f" {' '.join(_name_words(name))} " in f" {' '.join(_name_words(byline))} "
+
+
+def _name_words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+(?:['-][^\W\d_]+)*", spelling_key(text))
+
+
 def _only_credit_words(line: str) -> bool:
     words = re.findall(r"[^\W\d]+", line)
     return all(word in CREDIT_WORDS for word in words if word.islower())

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils.text import slugify
 
-from articles.ingest.checks import RULES_VERSION, checked_mention, stop_key
+from articles.ingest.checks import RULES_VERSION, checked_mention, in_byline, stop_key
 from articles.ingest.identify import find_outlet
 from articles.ingest.records import ArticleRecord, EntityMention
 from articles.models import (
@@ -274,6 +274,8 @@ def _save_mentions(
     for section, found in zip(sections, mentions, strict=False):
         counts: dict[int, int] = {}
         for mention in found:
+            if in_byline(mention.name, mention.kind, article.byline):
+                continue
             entity = entity_for(mention, stop_words)
             if entity is None:  # no entity after all: "the Alliance", a title
                 continue

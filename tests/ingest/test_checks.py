@@ -9,6 +9,7 @@ import pytest
 
 from articles.ingest.checks import (
     check_entity,
+    in_byline,
     is_credit,
     known_place,
     variant_key,
@@ -146,6 +147,16 @@ def test_a_dateline_is_left_out_and_the_story_kept():
     text = paragraph("002", "KYIV — The top U.S. diplomat")
     assert without_credits(text).startswith("The top U.S. diplomat")
     assert found(text)["Kyiv"] == "place"  # named again in the story itself
+
+
+def test_the_authors_of_the_byline_are_no_entities_of_their_article():
+    byline = "By Isabelle Khurshudyan, Kostiantyn Khudov and Siobhán O'Grady"
+    assert in_byline("Isabelle Khurshudyan", "person", byline)
+    assert in_byline("Siobhan O'Grady", "person", byline)
+    assert in_byline("Khudov", "person", byline)
+    assert not in_byline("Kyiv", "place", "By Kyiv Independent staff")
+    assert not in_byline("Isabelle Khurshudyan", "person", "")
+    assert not in_byline("Ann Khurshudyan", "person", byline)
 
 
 def test_a_story_sentence_ending_in_contributed_is_no_credit():
