@@ -16,6 +16,7 @@ from articles.models import (
     Article,
     ArticleTopic,
     Entity,
+    EntityStopWord,
     Mention,
     Outlet,
     ReviewQueueEntry,
@@ -206,8 +207,8 @@ class MergeEntitiesForm(forms.Form):
 
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "alias_list", "mention_count"]
-    list_filter = ["kind"]
+    list_display = ["name", "kind", "alias_list", "mention_count", "curated"]
+    list_filter = ["kind", "curated"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MentionInline]
@@ -224,6 +225,13 @@ class EntityAdmin(admin.ModelAdmin):
                 mention_total=Count("mentions")
             )
         return queryset, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        # A curator's edit is a decision the next load must keep; unticking "curated"
+        # alone hands the entity back to the loaders' checks.
+        if set(form.changed_data) - {"curated"}:
+            obj.curated = True
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="aliases")
     def alias_list(self, obj):
@@ -244,6 +252,7 @@ class EntityAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             keep = form.cleaned_data["keep"]
             merged = merge_entities(keep, [e for e in entities if e.pk != keep.pk])
+            Entity.objects.filter(pk=merged.pk).update(curated=True)  # loads keep the merge
             self.message_user(request, f"Merged {len(entities) - 1} entities into “{merged}”.")
             return None
         context = {
@@ -255,6 +264,15 @@ class EntityAdmin(admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/articles/entity/merge.html", context)
+
+
+@admin.register(EntityStopWord)
+class EntityStopWordAdmin(admin.ModelAdmin):
+    """Words that are never entities, added to the list the project ships
+    (articles/ingest/not_entities.txt). The next load drops them everywhere."""
+
+    list_display = ["phrase", "note"]
+    search_fields = ["phrase", "note"]
 
 
 @admin.register(Mention)

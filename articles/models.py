@@ -123,6 +123,11 @@ class Article(models.Model):
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.ARTICLE)
     body = models.TextField()
     content_hash = models.CharField(max_length=64)
+    entity_rules = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Version of the entity rules its mentions were found with "
+        "(articles/ingest/checks.py): loading it again finds them anew when older.",
+    )
     is_public = models.BooleanField(default=True)
     needs_review = models.BooleanField(default=False)
     review_reasons = models.TextField(blank=True)
@@ -237,6 +242,11 @@ class Entity(models.Model):
         help_text="Other spellings that mean this entity (Kiev for Kyiv). Used on the next load.",
     )
     description = models.TextField(blank=True)
+    curated = models.BooleanField(
+        default=False,
+        help_text="A curator decided this entity's name, kind and aliases: loads never "
+        "rename, re-kind, merge away or drop it. Set by any edit or merge in admin.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -257,6 +267,21 @@ class Entity(models.Model):
 
     def get_absolute_url(self):
         return reverse("entity-detail", args=[self.slug])
+
+
+class EntityStopWord(models.Model):
+    """A word or phrase that is never an entity ("Alliance", "the West"): loads drop it
+    and the next load drops what was found before. Adds to the list the project ships
+    (articles/ingest/not_entities.txt)."""
+
+    phrase = models.CharField(max_length=200, unique=True)
+    note = models.CharField(max_length=300, blank=True, help_text="Why it is no entity.")
+
+    class Meta:
+        ordering = ["phrase"]
+
+    def __str__(self):
+        return self.phrase
 
 
 class Mention(models.Model):

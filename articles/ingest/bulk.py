@@ -56,7 +56,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from articles.ingest import enrich, formats, gazetteer, pipeline
+from articles.ingest import checks, enrich, formats, gazetteer, pipeline
+from articles.ingest.checks import checked_mention, in_byline
 from articles.ingest.loader import FileOutcome, Loader
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import (
@@ -64,7 +65,9 @@ from articles.ingest.save import (
     UNCHANGED,
     _unique_anchor,
     content_hash,
+    curated_stop_words,
     outlet_for,
+    refresh_mentions,
     save_article,
 )
 from articles.models import Article, Entity
@@ -94,7 +97,7 @@ def workers() -> int:
 def _cache_salt(aliases: dict[str, tuple[str, str]]) -> str:
     from articles.ingest.nlp import installed_model_package
 
-    fingerprint = repr((installed_model_package(), sorted(aliases.items())))
+    fingerprint = repr((installed_model_package(), checks.RULES_VERSION, sorted(aliases.items())))
     return hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
 
 
@@ -350,6 +353,7 @@ class EntityIndex:
         self.changed: dict[int, Entity] = {}
         self.new: dict[int, Entity] = {}
         self._ids: deque[int] = deque()
+        self.stop_words = curated_stop_words()
         for entity in Entity.objects.order_by("name", "pk"):
             self._index(entity)
 
@@ -360,8 +364,16 @@ class EntityIndex:
         self.known[entity.pk] = {entity.name.lower(), *(a.lower() for a in entity.aliases)}
         self.slugs.add(entity.slug)
 
-    def entity_for(self, name: str, kind: str, surfaces: Iterable[str]) -> Entity:
-        """The entity a mention (name, kind, surfaces) names, noting new aliases."""
+    def _is_curated(self, name: str, kind: str) -> bool:
+        return any(e.curated for e in self.by_name.get((name.lower(), kind), ()))
+
+    def entity_for(self, name: str, kind: str, surfaces: Iterable[str]) -> Entity | None:
+        """The entity a mention (name, kind, surfaces) names, noting new aliases; None
+        when the name is no entity."""
+        checked = checked_mention(name, kind, self.stop_words, self._is_curated)
+        if checked is None:
+            return None
+        name, kind = checked
         candidates = self.by_name.get((name.lower(), kind)) or self.by_alias.get(name)
         entity = candidates[0] if candidates else self._create(name, kind)
         known = self.known[entity.pk]
@@ -403,7 +415,7 @@ class EntityIndex:
         """The entities made and the aliases added since the last call, as they are now."""
         changes = _EntityChanges(
             [
-                (e.pk, e.name, e.kind, e.slug, list(e.aliases), e.description)
+                (e.pk, e.name, e.kind, e.slug, list(e.aliases), e.description, e.curated)
                 for e in self.new.values()
             ],
             [Entity(pk=e.pk, aliases=list(e.aliases)) for e in self.changed.values()],
@@ -500,6 +512,7 @@ class BulkLoader(Loader):
         self._pool = None
         self._new_spans: dict[str, bytes] = {}  # NER results not yet in the cache file
         self._writer: _Writer | None = None
+        self._gazetteers: threading.Thread | None = None
         # What the batch being written (not committed yet) holds: later batches must
         # not load it again, and an update of it must wait for it.
         self._writing: tuple[set[str], set[tuple[str, str]], set[str]] = (set(), set(), set())
@@ -538,6 +551,10 @@ class BulkLoader(Loader):
         setup = _WorkerSetup(self._cache_path, self.cache.salt, self._aliases)
         context = multiprocessing.get_context("fork")
         with context.Pool(workers(), initializer=_init_worker, initargs=(setup,)) as self._pool:
+            # The place gazetteers take a second to read: read them while the workers
+            # parse the first records, before the first batch's entities need them.
+            self._gazetteers = threading.Thread(target=checks.known_place, args=("",))
+            self._gazetteers.start()
             with connection.cursor() as cursor:
                 # A batch is committed or not; a server crash may lose the last few
                 # commits, which the next load then makes again.
@@ -648,11 +665,12 @@ class BulkLoader(Loader):
             return len(prepared)
         with self._timed("lookup"):
             digests = [item.digest for item in prepared]
-            existing = set(
-                Article.objects.filter(content_hash__in=set(digests)).values_list(
-                    "content_hash", flat=True
-                )
+            found = Article.objects.filter(content_hash__in=set(digests)).values_list(
+                "content_hash", "pk", "entity_rules"
             )
+            existing = {digest for digest, _, _ in found}
+            # Loaded before under older entity rules: the mentions are found anew.
+            stale = {d: pk for d, pk, rules in found if rules != checks.RULES_VERSION}
             updates = self._previous_versions([item.record for item in prepared])
         pending: list[_Pending] = []
         writing_digests, writing_origins, writing_urls = self._writing
@@ -661,6 +679,11 @@ class BulkLoader(Loader):
         seen_urls: set[str] = set()
         for item in prepared:
             record, digest = item.record, item.digest
+            if digest in stale:
+                self._write(pending)
+                pending = []
+                self._refresh(stale.pop(digest), item)
+                continue
             if digest in existing or digest in seen or digest in writing_digests:
                 self.report.count(UNCHANGED)
                 continue
@@ -707,10 +730,20 @@ class BulkLoader(Loader):
         self.report.topics += result.topics
         self._entities = None  # the normal path may have made or changed entities
 
+    def _refresh(self, article_id: int, item: _Prepared) -> None:
+        """`Loader._load_record` on an article loaded under older entity rules."""
+        self._wait_for_writer()
+        self.entities.save_changes()
+        self.report.count(UNCHANGED)
+        self.report.mentions += refresh_mentions(article_id, item.entity_mentions())
+        self._entities = None  # the normal path may have made or changed entities
+
     def _write(self, pending: list[_Pending]) -> None:
         """Rows for the batch here; written by the writer while the next is prepared."""
         if not pending:
             return
+        if self._gazetteers is not None:
+            self._gazetteers.join()
         article_rows, section_rows, mention_rows = self._rows(pending, timezone.now())
         entities = self.entities.take_changes()
         self._wait_for_writer()
@@ -788,8 +821,11 @@ class BulkLoader(Loader):
                 )
                 counts: dict[int, int] = {}
                 for name, kind, count, surfaces in found:
-                    pk = entity_for(name, kind, surfaces).pk
-                    counts[pk] = counts.get(pk, 0) + count
+                    if in_byline(name, kind, record.byline):
+                        continue
+                    entity = entity_for(name, kind, surfaces)
+                    if entity is not None:
+                        counts[entity.pk] = counts.get(entity.pk, 0) + count
                 mention_rows += [(pk, section_id, article_id, n) for pk, n in counts.items()]
         self._add("rows_s", time.monotonic() - started)
         return article_rows, section_rows, mention_rows
@@ -813,6 +849,7 @@ class BulkLoader(Loader):
             record.kind,
             record.body,
             pending.item.digest,
+            checks.RULES_VERSION,
             True,
             bool(record.review_reasons),
             "; ".join(record.review_reasons),
@@ -849,6 +886,7 @@ ARTICLE_COLUMNS = (
     "kind",
     "body",
     "content_hash",
+    "entity_rules",
     "is_public",
     "needs_review",
     "review_reasons",
@@ -866,7 +904,7 @@ SECTION_COLUMNS = (
     "anchor",
 )
 MENTION_COLUMNS = ("entity_id", "section_id", "article_id", "count")
-ENTITY_COLUMNS = ("id", "name", "kind", "slug", "aliases", "description")
+ENTITY_COLUMNS = ("id", "name", "kind", "slug", "aliases", "description", "curated")
 
 
 def _next_ids(table: str, count: int) -> list[int]:

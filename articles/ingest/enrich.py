@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from spacy.tokens import Doc, Span
 
+from articles.ingest.checks import without_credits
 from articles.ingest.gazetteer import lookup, spelling_key
 from articles.ingest.nlp import load_nlp
 from articles.ingest.records import ENTITY_KINDS, EntityMention, SectionRecord
@@ -62,6 +63,29 @@ HONORIFICS = _words(
     """
     mr mrs ms miss mx dr prof gen lt col maj capt sgt adm sen rep gov president general
     admiral senator chancellor
+    """
+)
+
+# A name right after one of these (lower-case, or before a comma: "the minister, Edgars
+# Rinkevics, said") is a person's, whatever kind the model gave it.
+ROLE_WORDS = _words(
+    """
+    minister spokesman spokeswoman spokesperson secretary ambassador envoy commander adviser
+    advisor official lawmaker senator governor mayor director chairman chairwoman chief
+    leader analyst professor researcher correspondent journalist reporter premier
+    chancellor deputy president counterpart activist oligarch businessman businesswoman
+    commentator economist expert prosecutor lawyer politician violinist pianist conductor
+    composer singer writer author general colonel soldier
+    """
+)
+# Words that make a name an organisation's, not a person's ("Edgars Rinkevics" has none).
+ORGANISATION_WORDS = _words(
+    """
+    ministry department agency council committee party group company corporation corp inc
+    ltd bank university institute organization organisation union alliance association
+    forces army navy command service office news network foundation fund commission court
+    parliament assembly federation club front brigade regiment corps guard media airlines
+    times post journal
     """
 )
 
@@ -143,8 +167,9 @@ def _check_alias_kinds(aliases: Aliases) -> None:
 
 def _section_text(section: SectionRecord) -> str:
     # Captions are left out: they carry photo credits ("Thomas Lohnes/Getty Images") whose
-    # photographers would become the most mentioned people of the archive.
-    return "\n\n".join(part for part in (section.heading, section.body) if part)
+    # photographers would become the most mentioned people of the archive. Credit lines,
+    # bylines and datelines in the body go for the same reason.
+    return "\n\n".join(without_credits(part) for part in (section.heading, section.body) if part)
 
 
 def _occurrences(texts: list[tuple[int, str]], aliases: Aliases) -> Iterable[Occurrence]:
@@ -236,7 +261,7 @@ def classify_span(span: Span, section: int, aliases: Aliases) -> Occurrence | No
     kind = model_kind(span.label_, name)
     if kind is None or is_noise(name):
         return None
-    if honorific:
+    if honorific or (kind != "person" and _role_before(span) and _personal_name(name)):
         kind = "person"
     return replace(occurrence, kind=kind)
 
@@ -275,6 +300,24 @@ def _honorific_before(span: Span) -> str:
     previous = span.doc[span.start - 1].text
     # Lower-case "president" is a description ("former president Donald Trump"), not a title.
     return previous if previous[0].isupper() and _bare(previous) in HONORIFICS else ""
+
+
+def _role_before(span: Span) -> bool:
+    """ "the minister, Edgars Rinkevics", "the violinist Lisa Batiashvili"."""
+    position = span.start - 1
+    if position >= 0 and span.doc[position].text == ",":
+        position -= 1
+    return position >= 0 and _bare(span.doc[position].text) in ROLE_WORDS
+
+
+def _personal_name(name: str) -> bool:
+    """Two to four capitalised words, none of them an organisation's word."""
+    words = name.split()
+    return (
+        2 <= len(words) <= 4
+        and all(word[0].isupper() and word.isalpha() for word in words)
+        and not any(_bare(word) in ORGANISATION_WORDS for word in words)
+    )
 
 
 def model_kind(label: str, name: str) -> str | None:

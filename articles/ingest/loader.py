@@ -16,6 +16,7 @@ from pathlib import Path
 
 from articles import cache
 from articles.ingest import enrich, formats, pipeline
+from articles.ingest.checks import RULES_VERSION
 from articles.ingest.records import ArticleRecord, Extracted, Hints, IngestError
 from articles.ingest.save import (
     CREATED,
@@ -24,6 +25,7 @@ from articles.ingest.save import (
     content_hash,
     known_aliases,
     record_outcome,
+    refresh_mentions,
     save_article,
     store_source,
 )
@@ -171,10 +173,20 @@ class Loader:
         return loaded
 
     def _load_record(self, record: ArticleRecord, source) -> None:
-        if Article.objects.filter(content_hash=content_hash(record)).exists():
+        existing = (
+            Article.objects.filter(content_hash=content_hash(record))
+            .values_list("pk", "entity_rules")
+            .first()
+        )
+        if existing and existing[1] == RULES_VERSION:
             self.report.count(UNCHANGED)  # skip NER for what the archive already has
             return
         mentions = enrich.extract_mentions(record.sections, record.title, self._aliases)
+        if existing:  # loaded before under older entity rules: find its entities anew
+            self.report.count(UNCHANGED)
+            if not self.options.dry_run:
+                self.report.mentions += refresh_mentions(existing[0], mentions)
+            return
         if self.options.dry_run:
             self.report.count(CREATED)
             self.report.sections += len(record.sections)

@@ -17,9 +17,18 @@ from dataclasses import dataclass
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils.text import slugify
 
+from articles.ingest.checks import RULES_VERSION, checked_mention, in_byline, stop_key
 from articles.ingest.identify import find_outlet
 from articles.ingest.records import ArticleRecord, EntityMention
-from articles.models import Article, Entity, Mention, Outlet, Section, SourceDocument
+from articles.models import (
+    Article,
+    Entity,
+    EntityStopWord,
+    Mention,
+    Outlet,
+    Section,
+    SourceDocument,
+)
 from articles.topics import tag_articles
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -164,6 +173,7 @@ def _create(record: ArticleRecord, digest: str, source: SourceDocument | None) -
         kind=record.kind,
         body=record.body,
         content_hash=digest,
+        entity_rules=RULES_VERSION,
         needs_review=bool(record.review_reasons),
         review_reasons="; ".join(record.review_reasons),
     )
@@ -179,6 +189,7 @@ def _update_text(
     article.body = record.body
     article.kind = record.kind
     article.content_hash = digest
+    article.entity_rules = RULES_VERSION
     article.source = source or article.source
     article.save()
     return article
@@ -243,14 +254,31 @@ def _unique_anchor(heading: str, position: int, taken: set[str]) -> str:
     return anchor
 
 
+def refresh_mentions(article_id: int, mentions: list[list[EntityMention]]) -> int:
+    """Replace the mentions of an article loaded under older entity rules with those
+    found now. Its text and curators' fields stay as they are."""
+    with transaction.atomic():
+        article = Article.objects.select_for_update().get(pk=article_id)
+        Mention.objects.filter(article=article).delete()
+        sections = list(article.sections.order_by("position"))
+        count = _save_mentions(article, sections, mentions)
+        Article.objects.filter(pk=article_id).update(entity_rules=RULES_VERSION)
+    return count
+
+
 def _save_mentions(
     article: Article, sections: list[Section], mentions: list[list[EntityMention]]
 ) -> int:
     rows = []
+    stop_words = curated_stop_words()
     for section, found in zip(sections, mentions, strict=False):
         counts: dict[int, int] = {}
         for mention in found:
-            entity = entity_for(mention)
+            if in_byline(mention.name, mention.kind, article.byline):
+                continue
+            entity = entity_for(mention, stop_words)
+            if entity is None:  # no entity after all: "the Alliance", a title
+                continue
             counts[entity.pk] = counts.get(entity.pk, 0) + mention.count
         rows += [
             Mention(entity_id=pk, section=section, article=article, count=count)
@@ -260,15 +288,29 @@ def _save_mentions(
     return len(rows)
 
 
-def entity_for(mention: EntityMention) -> Entity:
-    """The entity a mention names: by canonical name, then by alias (a curator may
-    have merged this name into another entity), else a new one."""
+def curated_stop_words() -> frozenset[str]:
+    """The curators' stop-list from admin (the shipped one is read by `checks`)."""
+    return frozenset(map(stop_key, EntityStopWord.objects.values_list("phrase", flat=True)))
+
+
+def _is_curated(name: str, kind: str) -> bool:
+    return Entity.objects.filter(name__iexact=name, kind=kind, curated=True).exists()
+
+
+def entity_for(mention: EntityMention, stop_words: frozenset[str] = frozenset()) -> Entity | None:
+    """The entity a mention names, once checked (`checks.checked_mention`): by
+    canonical name, then by alias (a curator may have merged this name into another
+    entity), else a new one. None when the name is no entity."""
+    checked = checked_mention(mention.name, mention.kind, stop_words, _is_curated)
+    if checked is None:
+        return None
+    name, kind = checked
     entity = (
-        Entity.objects.filter(name__iexact=mention.name, kind=mention.kind).first()
-        or Entity.objects.filter(aliases__contains=[mention.name]).first()
+        Entity.objects.filter(name__iexact=name, kind=kind).first()
+        or Entity.objects.filter(aliases__contains=[name]).first()
     )
     if entity is None:
-        entity = _create_entity(mention)
+        entity = _create_entity(name, kind)
     new_aliases = _new_aliases(entity, mention.surfaces)
     if new_aliases:
         entity.aliases = sorted({*entity.aliases, *new_aliases}, key=str.lower)
@@ -276,11 +318,11 @@ def entity_for(mention: EntityMention) -> Entity:
     return entity
 
 
-def _create_entity(mention: EntityMention) -> Entity:
-    slug = unique_slug(Entity, mention.name, mention.kind)
+def _create_entity(name: str, kind: str) -> Entity:
+    slug = unique_slug(Entity, name, kind)
     with transaction.atomic():
         entity, _ = Entity.objects.get_or_create(
-            name=mention.name[:200], kind=mention.kind, defaults={"slug": slug}
+            name=name[:200], kind=kind, defaults={"slug": slug}
         )
     return entity
 

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
+from articles import cache
+from articles.entities import recheck_entities
 from articles.ingest.formats import FORMATS, ColumnMap
 from articles.ingest.loader import Loader, LoadOptions, LoadReport
 
@@ -62,8 +64,15 @@ class Command(BaseCommand):
         report = loader.load(options["paths"])
         if self._bar is not None:
             self._bar.close()
+        rechecked = None
+        if not options["dry_run"]:
+            # What earlier loads made, checked with the rules and stop-lists in force now.
+            rechecked = recheck_entities()
+            cache.changed()
         if options["verbosity"] >= 1:
             self._print_summary(report, options["dry_run"])
+            if rechecked is not None:
+                self.stdout.write(f"  entities checked:  {rechecked}")
         for failure in report.failures:  # even when quiet: each names the file and why
             self.stderr.write(f"FAILED {failure}")
         if report.failures:
