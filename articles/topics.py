@@ -30,7 +30,7 @@ from articles.models import Article, Topic
 from articles.search_vectors import SEARCH_CONFIG
 
 MIN_HITS = 2
-MIN_DENSITY = 1.5
+MIN_DENSITY = 1.8
 MIN_LEAD_DENSITY = 1.0
 MIN_LIVE_ENTRIES = 2
 MIN_LIVE_SHARE = 0.1
@@ -86,7 +86,7 @@ word AS MATERIALIZED (
     WHERE o.id = ANY(%(ids)s) AND u.lexeme IN (SELECT lexeme FROM term)
 ),
 hit AS (
-    SELECT first.owner_id, head.topic_id, first.weight
+    SELECT first.owner_id, head.topic_id, first.pos, first.weight
     FROM word first
     JOIN term head ON head.lexeme = first.lexeme AND head.shift = 0
     JOIN term part ON part.topic_id = head.topic_id AND part.term_no = head.term_no
@@ -96,8 +96,8 @@ hit AS (
     HAVING count(next.pos) = count(*)
 ),
 salience AS (
-    SELECT owner_id, topic_id, count(*) AS hits,
-           count(*) FILTER (WHERE weight IN ('A', 'B')) AS lead_hits
+    SELECT owner_id, topic_id, count(DISTINCT pos) AS hits,
+           count(DISTINCT pos) FILTER (WHERE weight IN ('A', 'B')) AS lead_hits
     FROM hit GROUP BY owner_id, topic_id
 )
 INSERT INTO {tags} ({owner}_id, topic_id, score, curated{extra_columns})

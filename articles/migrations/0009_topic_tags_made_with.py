@@ -10,11 +10,11 @@ from django.db import migrations, models
 REWRITTEN_QUERIES = {
     "military-aid-and-weapons": (
         '"military aid" or "military assistance" or "security assistance" or "aid package" or weapons or ammunition or artillery or tanks or HIMARS or ATACMS or "Storm Shadow" or "Patriot missile" or "Patriot system" or Leopard or Abrams or Bradley or Stryker or Javelin or Stinger or "fighter jets"',
-        '"military aid" or "military assistance" or "military support" or "security assistance" or "aid package" or "defence package" or "defense package" or "military equipment" or weapons or "arms restrictions" or "arms ban" or "arms sales" or "arms sale" or "arms shipments" or "arms exports" or "arms embargo" or "arms supplies" or ammunition or artillery or tanks or "missile systems" or "air defence systems" or "air defense systems" or HIMARS or ATACMS or "Storm Shadow" or "Patriot missile" or "Patriot system" or Leopard or Abrams or Bradley or Stryker or Javelin or Stinger or "fighter jets"',
+        '"military aid" or "military assistance" or "military support" or "security assistance" or "aid package" or "defence package" or "defense package" or "military equipment" or weapons or "sell arms" or "sold arms" or "selling arms" or "sale of arms" or "arms deal" or "arms deals" or "arms scandal" or "arms dealer" or "arms restrictions" or "arms ban" or "arms sales" or "arms sale" or "arms shipments" or "arms exports" or "arms embargo" or "arms supplies" or ammunition or artillery or tanks or "missile systems" or "air defence systems" or "air defense systems" or HIMARS or ATACMS or "Storm Shadow" or "Patriot missile" or "Patriot system" or Leopard or Abrams or Bradley or Stryker or Javelin or Stinger or "fighter jets"',
     ),
     "diplomacy-and-negotiations": (
         'diplomacy or diplomat or negotiations or "peace talks" or "peace deal" or "peace plan" or "peaceful settlement" or ceasefire or summit or envoy or mediation or "Normandy Format"',
-        'diplomacy or diplomat or diplomatic or negotiations or talks or "peace talks" or "peace deal" or "peace plan" or "peace process" or "peace efforts" or "end the war" or "peaceful settlement" or ceasefire or "cease-fire" or summit or envoy or ambassador or mediation or treaty or "foreign minister" or "foreign secretary" or "secretary of state" or "de-escalation" or "Normandy Format"',
+        'diplomacy or diplomat or diplomatic or negotiations or talks or peace or "peaceful settlement" or ceasefire or "cease-fire" or summit or envoy or mediation or treaty or "written response" or "security demands" or "de-escalation" or "de-escalate" or "end the war" or "Normandy Format"',
     ),
     "sanctions-and-economy": (
         'sanctions or embargo or "export control" or "price cap" or "frozen assets" or "Russian assets" or economy or economic or inflation or "central bank" or ruble or rouble or tariffs',
@@ -30,7 +30,7 @@ REWRITTEN_QUERIES = {
     ),
     "civilians-and-humanitarian": (
         'civilians or humanitarian or refugees or evacuation or casualties or "war crimes" or "human rights" or children or kindergarten or hospital or "aid convoy" or displaced or deportation',
-        'civilians or civilian or humanitarian or refugees or asylum or evacuation or evacuate or "civilian casualties" or "war crimes" or "citizens to leave" or children or kindergarten or hospital or "aid convoy" or "aid workers" or "aid worker" or relief or victims or famine or "food aid" or hostage or displaced or deportation',
+        'civilians or civilian or humanitarian or refugees or asylum or evacuation or evacuate or "civilian casualties" or "war crimes" or "citizens to leave" or children or kindergarten or hospital or "aid convoy" or "aid workers" or "aid worker" or relief or "relief effort" or "aid effort" or "aid agencies" or disaster or victims or famine or "food aid" or hostage or displaced or deportation',
     ),
 }
 
