@@ -24,6 +24,7 @@ from articles.ingest import formats, pipeline
 from articles.ingest.records import ArticleRecord, Extracted
 from articles.ingest.save import save_article
 from articles.models import ArticleTopic, Section, SectionTopic
+from articles.topics import tag_articles
 
 LABELS = Path(settings.BASE_DIR) / "tests" / "data" / "topic_labels.json"
 SHARED = Path(settings.BASE_DIR).parent / "shared"
@@ -116,12 +117,14 @@ def _record_id(origin: str) -> str:
 
 
 def load(items: list[LabelledArticle]) -> list[int]:
-    """Save each labelled article through the loader's save path; their ids, in order."""
+    """Save each labelled article through the loader's save path; their ids, in order.
+    Articles the archive already held are tagged again, by today's rule and topics."""
     ids = []
     for item in items:
         record = article_record(item)
         no_mentions = [[] for _ in record.sections]
         ids.append(save_article(record, no_mentions, source=None).article_id)
+    tag_articles(set(ids))
     return ids
 
 
