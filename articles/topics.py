@@ -245,8 +245,3 @@ def stale_topics() -> list[Topic]:
     return [
         topic for topic in Topic.objects.all() if topic.tags_made_with != rule_fingerprint(topic)
     ]
-
-
-def retag_stale() -> int:
-    """Bring every topic's tags up to today's rule and query (a reload does this)."""
-    return retag(stale_topics())
