@@ -9,7 +9,7 @@ from django.db import transaction
 
 from articles import topic_quality
 from articles.models import Article, ArticleTopic, SectionTopic, Topic
-from articles.topics import retag, rule_fingerprint, stale_topics
+from articles.topics import query_terms, retag, rule_fingerprint, stale_topics
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +125,8 @@ def test_a_reload_retags_what_was_loaded_before_when_a_topic_changes():
     nuclear.refresh_from_db()
     assert nuclear.tags_made_with == rule_fingerprint(nuclear)
     assert nuclear not in stale_topics()
+
+
+def test_a_topic_looks_for_the_words_and_phrases_its_query_names():
+    query = 'Wagner or "private military" or -Beethoven "Africa Corps" OR mercenaries'
+    assert query_terms(query) == ["Wagner", "private military", "Africa Corps", "mercenaries"]
