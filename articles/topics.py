@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 
@@ -40,6 +41,8 @@ RULE = f"salience-1 {MIN_HITS} {MIN_DENSITY} {MIN_LEAD_DENSITY} {MIN_LIVE_ENTRIE
 
 # Articles re-tagged per statement when a topic is re-run over the whole archive.
 RETAG_BATCH = 2000
+# The advisory lock a re-tag of the whole archive holds (any number of the app's own).
+RETAG_LOCK = 1_587_348_015
 
 # Web search syntax: a quoted phrase or a word, either negated by a leading "-".
 _QUERY_TERM = re.compile(r'-?"[^"]*"|-?[^\s"]+')
@@ -219,8 +222,43 @@ def retag_topic(topic: Topic) -> int:
 
 
 def retag(topics: list[Topic]) -> int:
-    """Re-run these topics over the whole archive, a batch of articles per transaction,
-    and note on each topic what its tags are now made with. Returns article tags made."""
+    """Re-run these topics over the whole archive. Returns the article tags made."""
+    with _one_retag_at_a_time():
+        return _retag(topics)
+
+
+def retag_stale() -> list[Topic]:
+    """Re-run the topics whose query, or the rule, changed since their tags were made
+    (a load ends with this). Returns them."""
+    with _one_retag_at_a_time():
+        stale = stale_topics()  # read under the lock: another loader may have just done it
+        _retag(stale)
+    return stale
+
+
+def stale_topics() -> list[Topic]:
+    """Topics whose tags were made with another rule or query than today's."""
+    return [
+        topic for topic in Topic.objects.all() if topic.tags_made_with != rule_fingerprint(topic)
+    ]
+
+
+@contextmanager
+def _one_retag_at_a_time():
+    # Two loaders ending together would both re-tag the archive and insert the same
+    # tags; the second waits and then finds nothing stale.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [RETAG_LOCK])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RETAG_LOCK])
+
+
+def _retag(topics: list[Topic]) -> int:
+    """A batch of articles per transaction; then note on each topic what its tags are
+    now made with."""
     if not topics:
         return 0
     made = 0
@@ -238,10 +276,3 @@ def retag(topics: list[Topic]) -> int:
         )
     cache.changed()
     return made
-
-
-def stale_topics() -> list[Topic]:
-    """Topics whose tags were made with another rule or query than today's."""
-    return [
-        topic for topic in Topic.objects.all() if topic.tags_made_with != rule_fingerprint(topic)
-    ]

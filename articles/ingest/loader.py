@@ -29,7 +29,7 @@ from articles.ingest.save import (
 )
 from articles.models import Article
 from articles.ranking import refresh_term_statistics, statistics_are_stale
-from articles.topics import retag, stale_topics
+from articles.topics import retag_stale
 
 # A file over the size limit is still kept verbatim, as every input is, up to this
 # size; a larger one is refused unread: the loader reads a file whole, and
@@ -126,9 +126,7 @@ class Loader:
     def _retag_changed_topics(self) -> None:
         """A topic whose query, or the tagging rule, changed since its tags were made is
         re-run over the whole archive, so a reload applies it to what was loaded before."""
-        stale = stale_topics()
-        retag(stale)
-        self.report.retagged = [topic.name for topic in stale]
+        self.report.retagged = [topic.name for topic in retag_stale()]
 
     def load_file(self, path: Path) -> None:
         """Keep the file's bytes, load its records, and note how it went."""
