@@ -328,8 +328,11 @@ class Topic(models.Model):
     description = models.TextField(blank=True)
     query = models.TextField(
         help_text='Web search syntax: words, "exact phrases", or, -exclude. '
-        "After changing it, use the “Re-tag articles” action."
+        "After changing it, use the “Re-tag articles” action (the next load also does)."
     )
+    # What the topic's tags were made with (the tagging rule and this query): when it
+    # is not today's, the next load re-tags the archive with the topic.
+    tags_made_with = models.CharField(max_length=16, blank=True, editable=False)
 
     objects = TopicQuerySet.as_manager()
 

@@ -192,7 +192,7 @@ def test_retagging_a_topic_after_its_query_changes(curator_client, article):
     )
     assert not topic.article_tags.filter(article=article).exists()
 
-    topic.query = "leopard or patriot"
+    topic.query = "leopard or tanks or patriot"  # the article's headline and body words
     topic.save()
     curator_client.post(
         "/admin/articles/topic/", {"action": "retag", "_selected_action": [topic.pk]}

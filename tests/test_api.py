@@ -410,18 +410,16 @@ def test_outlets_count_their_public_articles(client, hidden):
 
 
 def test_topics_count_public_articles_without_curators_exclusions(client, hidden):
-    tag = ArticleTopic.objects.filter(topic__slug="energy", article__is_public=True).first()
+    aid = Topic.objects.get(slug="military-aid-and-weapons")
+    ArticleTopic.objects.create(article=hidden, topic=aid, score=1)
+    tag = ArticleTopic.objects.filter(topic=aid, article__is_public=True).first()
     tag.curated, tag.excluded = True, True
     tag.save()
     rows = follow(client, "/api/topics/", limit=3)
     assert [r["slug"] for r in rows] == list(
         Topic.objects.order_by("name").values_list("slug", flat=True)
     )
-    energy = next(r for r in rows if r["slug"] == "energy")
-    assert (
-        energy["article_count"]
-        == ArticleTopic.objects.filter(
-            topic__slug="energy", excluded=False, article__is_public=True
-        ).count()
-    )
-    assert ok(client, energy["articles"])["count"] == energy["article_count"]
+    row = next(r for r in rows if r["slug"] == aid.slug)
+    public = ArticleTopic.objects.filter(topic=aid, excluded=False, article__is_public=True)
+    assert row["article_count"] == public.count() > 0
+    assert ok(client, row["articles"])["count"] == row["article_count"]

@@ -19,9 +19,8 @@ What differs from `loader.Loader`, and why the result does not:
   in-memory copy of the entity table (name, kind, aliases, slugs), with the rules
   of `save.entity_for`; new ones are written with the batch.
 - Articles, sections, mentions and new entities are written with COPY, one
-  transaction per batch; topics are tagged per batch with one statement for
-  articles and one for sections (the query, threshold and stored score of
-  `topics.tag_articles`). Outside a transaction a writer thread with its own
+  transaction per batch; topics are tagged per batch by the statements the
+  normal path runs (`topics.tag_articles_with`). Outside a transaction a writer thread with its own
   connection writes each batch while the main thread prepares the next.
 - A record that would *update* an article already in the archive (same origin
   and title, or same source URL, with other text) goes through the normal
@@ -70,9 +69,8 @@ from articles.ingest.save import (
     refresh_mentions,
     save_article,
 )
-from articles.models import Article, Entity
-from articles.search_vectors import SEARCH_CONFIG
-from articles.topics import MIN_ARTICLE_SCORE
+from articles.models import Article, Entity, Topic
+from articles.topics import tag_articles_with
 
 BATCH_SIZE = 2000  # records per transaction
 CHUNK_SIZE = 100  # records per worker task
@@ -785,7 +783,7 @@ class BulkLoader(Loader):
                 with self._timed("copy_mentions"):
                     _copy(cursor, "articles_mention", MENTION_COLUMNS, mentions)
                 with self._timed("topics"):
-                    topics = _tag_new(cursor, [r[0] for r in articles], [r[0] for r in sections])
+                    topics = _tag_new(cursor, [r[0] for r in articles])
             commit_started = time.monotonic()
         self._add("commit_s", time.monotonic() - commit_started)
         self.report.topics += topics  # the main thread reads it once the writer is done
@@ -929,47 +927,11 @@ def _copy(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -> No
 
 # --- topics ---------------------------------------------------------------------------
 
-# `topics.tag_articles` for articles and sections that have just been created: no tags,
-# curated or not, can exist on them yet, so tagging is one INSERT for all topics. The
-# match, the score (ts_rank, a real) and the thresholds are those of `topics._retag`.
-# The topics' queries are parsed once (MATERIALIZED), not once per row and topic. The
-# score is stored as the normal path stores it: the real that ts_rank returns reaches
-# Python as text ("0.0429125") and goes back as the double nearest to that decimal,
-# which is not always the real's own value widened (0.04291249811...).
-_TAG_SQL = """
-WITH t AS MATERIALIZED (
-    SELECT id, websearch_to_tsquery(%s::regconfig, query) AS query FROM articles_topic
-)
-INSERT INTO {tags} ({owner}_id, topic_id, score, curated{extra_columns})
-SELECT owner_id, topic_id, score::text::double precision, false{extra_values} FROM (
-    SELECT o.id AS owner_id, t.id AS topic_id, ts_rank(o.search_vector, t.query) AS score
-    FROM {owners} o JOIN t ON o.search_vector @@ t.query
-    WHERE o.id = ANY(%s)
-) matches
-WHERE score >= %s
-"""
-_TAG_ARTICLES = _TAG_SQL.format(
-    tags="articles_articletopic",
-    owner="article",
-    owners="articles_article",
-    extra_columns=", excluded",
-    extra_values=", false",
-)
-_TAG_SECTIONS = _TAG_SQL.format(
-    tags="articles_sectiontopic",
-    owner="section",
-    owners="articles_section",
-    extra_columns="",
-    extra_values="",
-)
 
-
-def _tag_new(cursor, article_ids: list[int], section_ids: list[int]) -> int:
-    """Tag new articles and sections with every topic. Returns the article tags made."""
-    cursor.execute(_TAG_ARTICLES, [SEARCH_CONFIG, article_ids, MIN_ARTICLE_SCORE])
-    made = cursor.rowcount
-    cursor.execute(_TAG_SECTIONS, [SEARCH_CONFIG, section_ids, 0.0])
-    return made
+def _tag_new(cursor, article_ids: list[int]) -> int:
+    """Tag new articles and their sections with every topic, by the normal path's rule
+    and statements. Returns the article tags made."""
+    return tag_articles_with(cursor, article_ids, list(Topic.objects.all()))
 
 
 # --- deferred indexes and foreign keys ------------------------------------------------

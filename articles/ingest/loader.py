@@ -31,6 +31,7 @@ from articles.ingest.save import (
 )
 from articles.models import Article
 from articles.ranking import refresh_term_statistics, statistics_are_stale
+from articles.topics import retag_stale
 
 # A file over the size limit is still kept verbatim, as every input is, up to this
 # size; a larger one is refused unread: the loader reads a file whole, and
@@ -57,6 +58,7 @@ class LoadReport:
     sections: int = 0
     mentions: int = 0
     topics: int = 0
+    retagged: list[str] = field(default_factory=list)  # topics re-run over the archive
     entities_before: int = 0
     entities_after: int = 0
     failures: list[str] = field(default_factory=list)
@@ -113,6 +115,8 @@ class Loader:
             self.load_file(path)
             cache.changed()  # pages show what each file added without waiting
             self.progress(path)
+        if not self.options.dry_run:
+            self._retag_changed_topics()
         changed = self.report.created or self.report.updated
         if not self.options.dry_run and (changed or statistics_are_stale()):
             refresh_term_statistics()  # what BM25 ranks by: ~0.5 s per 10,000 articles
@@ -120,6 +124,11 @@ class Loader:
         self.report.entities_after = Entity.objects.count()
         self.report.finished = time.monotonic()
         return self.report
+
+    def _retag_changed_topics(self) -> None:
+        """A topic whose query, or the tagging rule, changed since its tags were made is
+        re-run over the whole archive, so a reload applies it to what was loaded before."""
+        self.report.retagged = [topic.name for topic in retag_stale()]
 
     def load_file(self, path: Path) -> None:
         """Keep the file's bytes, load its records, and note how it went."""

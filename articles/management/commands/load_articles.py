@@ -118,6 +118,7 @@ class Command(BaseCommand):
                 else f" ({report.entities_after - report.entities_before} new entities)"
             ),
             f"  topic tags:        {report.topics}",
+            f"  topics re-tagged:  {', '.join(report.retagged) or 'none'}",
             f"  failures:          {len(report.failures)}",
             f"  elapsed:           {report.elapsed:.1f} s ({report.rate:.1f} articles/s)",
         ]
