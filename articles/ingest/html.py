@@ -9,6 +9,7 @@ from typing import Any
 
 import trafilatura
 
+from articles.ingest import page_meta
 from articles.ingest.decode import decode_bytes
 from articles.ingest.records import Extracted, IngestError
 
@@ -50,14 +51,21 @@ def extract_html(html: str | bytes, origin: str, url: str = "", charset: str = "
     text = _paragraphs(document.text if document is not None else "")
     if document is None or not text:
         raise IngestError(f"{origin}: no article text found in the HTML page")
+    page = page_meta.read_page_metadata(markup)
+    source_url = url or document.url or page.url
+    byline = _byline(document.author)
+    site_name = page_meta.publisher_name(page, source_url)
     return Extracted(
         origin=origin,
         text=text,
-        title=_one_line(document.title),
-        byline=_byline(document.author),
-        source_url=url or document.url or "",
-        site_name=_one_line(document.sitename or document.hostname),
-        published_at=parse_iso_datetime(document.date),
+        title=page_meta.headline(page, [site_name, *page.site_names], byline)
+        or _one_line(document.title),
+        byline=byline,
+        source_url=source_url,
+        site_name=site_name,
+        # The page's own statement first; htmldate's finding (which may come from
+        # the URL or a script) only when the page states none.
+        published_at=page_meta.published_at(page) or parse_iso_datetime(document.date),
         description=_one_line(document.description),
     )
 

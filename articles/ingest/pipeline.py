@@ -215,13 +215,17 @@ def _resolve_outlet(
 
 
 def _page_outlet(extracted: Extracted, hints: Hints) -> _ResolvedOutlet | None:
-    """The outlet the operator named, else the one the page's URL or site name belongs to."""
+    """The outlet the operator named, else the registry's outlet for the page's site name or URL."""
     if hints.outlet:
         return _as_resolved(find_outlet(hints.outlet)) or _ResolvedOutlet(hints.outlet)
+    # The page's own name for its publisher, when the registry knows it, is more
+    # specific than its domain's ("Yahoo News" on us.yahoo.com).
+    if extracted.site_name and (outlet := find_outlet(extracted.site_name)):
+        return _as_resolved(outlet)
     for url in (hints.source_url, extracted.source_url):
         if url and (outlet := outlet_for_domain(url)):
             return _as_resolved(outlet)
-    return _as_resolved(find_outlet(extracted.site_name)) if extracted.site_name else None
+    return None
 
 
 def _unlisted_site(extracted: Extracted) -> _ResolvedOutlet | None:
