@@ -6,7 +6,8 @@ which is more reliable than anything guessed from the visible text:
 
 - the headline is the first of JSON-LD ``headline``, ``og:title``,
   ``twitter:title`` and ``<title>`` that agrees with a visible ``<h1>`` (a page's
-  home-page title or a related story's does not), with the site name, section
+  home-page title or a related story's does not), else the first of the titles
+  for sharing that is not the site's own, with the site name, section
   and author that sites append (" | CBC News", " - National | Globalnews.ca",
   " * The Gateway Pundit * by Paul Serran") taken off;
 - the publisher is JSON-LD ``publisher.name``, ``og:site_name`` or the page's
@@ -57,7 +58,8 @@ _CDATA = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$")
 
 @dataclass
 class PageMetadata:
-    titles: list[str] = field(default_factory=list)  # JSON-LD, og:, twitter:, <title>
+    titles: list[str] = field(default_factory=list)  # JSON-LD, og:, twitter:
+    title_tag: str = ""  # <title>
     h1s: list[str] = field(default_factory=list)
     site_names: list[str] = field(default_factory=list)  # JSON-LD publisher, og:, app name
     published: list[str] = field(default_factory=list)  # raw timestamps, best first
@@ -73,12 +75,8 @@ def read_page_metadata(markup: str) -> PageMetadata:
     meta = _meta_tags(document)
     article, publisher = _json_ld(document)
     page = PageMetadata()
-    page.titles = _present(
-        article.get("headline"),
-        meta.get("og:title"),
-        meta.get("twitter:title"),
-        _text(document.find(".//title")),
-    )
+    page.titles = _present(article.get("headline"), meta.get("og:title"), meta.get("twitter:title"))
+    page.title_tag = _text(document.find(".//title"))
     page.h1s = _present(*(_text(h1) for h1 in document.iter("h1")))
     page.site_names = _present(publisher, meta.get("og:site_name"), meta.get("application-name"))
     times = (element.get("datetime") for element in document.iter("time"))
@@ -86,7 +84,7 @@ def read_page_metadata(markup: str) -> PageMetadata:
         article.get("datePublished"),
         *(meta.get(key) for key in _DATE_META),
         *times,
-        *(_date_in_title(title) for title in [*page.titles, meta.get("title", "")]),
+        *map(_date_in_title, [page.title_tag, meta.get("title", "")]),
     )
     canonical = document.find(".//link[@rel='canonical']")
     page.url = meta.get("og:url") or (canonical.get("href", "") if canonical is not None else "")
@@ -105,11 +103,13 @@ def publisher_name(page: PageMetadata, url: str) -> str:
 
 
 def headline(page: PageMetadata, site_names: list[str], byline: str = "") -> str:
-    """The publisher's headline, without the site name and what comes with it."""
+    """The publisher's headline, without the site name and what comes with it; "" when
+    the page has no title for sharing and its <title> and <h1> disagree."""
     furniture = _site_keys(site_names)
     cleaned = [_without_furniture(title, furniture, byline) for title in page.titles]
     visible = {_comparable(h1): h1 for h1 in page.h1s}
-    for title in cleaned:
+    title_tag = _without_furniture(page.title_tag, furniture, byline)
+    for title in [*cleaned, title_tag]:
         if _comparable(title) in visible:
             return title
         for key, h1 in visible.items():
@@ -118,7 +118,7 @@ def headline(page: PageMetadata, site_names: list[str], byline: str = "") -> str
     for title in cleaned:
         if title and name_key(_first_segment(title)) not in furniture:
             return title
-    return page.h1s[0] if page.h1s else ""
+    return ""
 
 
 def published_at(page: PageMetadata) -> datetime | None:
@@ -260,4 +260,5 @@ def _follows_a_headline(title: str, h1: str) -> bool:
 
 def _is_headline(name: str, page: PageMetadata) -> bool:
     # Some sites put the story's headline in application-name (MSN, Yahoo).
-    return any(_comparable(name) == _comparable(title) for title in page.titles + page.h1s)
+    titles = [*page.titles, page.title_tag, *page.h1s]
+    return any(_comparable(name) == _comparable(title) for title in titles)

@@ -97,7 +97,8 @@ def test_the_site_name_and_what_comes_with_it_leave_the_headline(title, site, by
 
 def test_a_title_that_is_the_sites_own_is_passed_over_for_the_stories():
     page = PageMetadata(
-        titles=["Yahoo News - Latest News & Headlines", "Russia: Cargo ship lost"],
+        titles=["Yahoo News - Latest News & Headlines"],
+        title_tag="Russia: Cargo ship lost",
         h1s=["Russia: Cargo ship lost"],
         site_names=["Yahoo News"],
     )
