@@ -45,7 +45,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -61,10 +61,13 @@ from articles.ingest.loader import FileOutcome, Loader
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import (
     CREATED,
+    REFRESHED_FIELDS,
     UNCHANGED,
     _unique_anchor,
     content_hash,
+    metadata_differs,
     outlet_for,
+    refresh_metadata,
     save_article,
 )
 from articles.models import Article, Entity
@@ -648,11 +651,13 @@ class BulkLoader(Loader):
             return len(prepared)
         with self._timed("lookup"):
             digests = [item.digest for item in prepared]
-            existing = set(
-                Article.objects.filter(content_hash__in=set(digests)).values_list(
-                    "content_hash", flat=True
+            saved = {
+                row["content_hash"]: row
+                for row in Article.objects.filter(content_hash__in=set(digests)).values(
+                    "content_hash", *REFRESHED_FIELDS
                 )
-            )
+            }
+            existing = set(saved)
             updates = self._previous_versions([item.record for item in prepared])
         pending: list[_Pending] = []
         writing_digests, writing_origins, writing_urls = self._writing
@@ -661,6 +666,10 @@ class BulkLoader(Loader):
         seen_urls: set[str] = set()
         for item in prepared:
             record, digest = item.record, item.digest
+            row = saved.pop(digest, None)  # once: the same text twice in a batch
+            if row is not None and metadata_differs(row, record, self._outlet_id(record)):
+                self.report.count(refresh_metadata(record))  # a better outlet or date found
+                continue
             if digest in existing or digest in seen or digest in writing_digests:
                 self.report.count(UNCHANGED)
                 continue
@@ -692,6 +701,12 @@ class BulkLoader(Loader):
         found_origins = set(
             Article.objects.filter(origin__in=origins).values_list("origin", "title")
         )
+        # The only article from an origin is the record's earlier version whatever
+        # its title was (save._previous_version): a reload may have found a better one.
+        per_origin = Counter(origin for origin, _ in found_origins)
+        found_origins |= {
+            (r.origin, r.title) for r in records if r.origin and per_origin[r.origin] == 1
+        }
         found_urls = set(
             Article.objects.filter(source_url__in=urls).values_list("source_url", flat=True)
         )

@@ -24,6 +24,7 @@ from articles.ingest.save import (
     content_hash,
     known_aliases,
     record_outcome,
+    refresh_metadata,
     save_article,
     store_source,
 )
@@ -172,7 +173,10 @@ class Loader:
 
     def _load_record(self, record: ArticleRecord, source) -> None:
         if Article.objects.filter(content_hash=content_hash(record)).exists():
-            self.report.count(UNCHANGED)  # skip NER for what the archive already has
+            # Skip NER for what the archive already has; its outlet and date may
+            # still be found better now.
+            outcome = UNCHANGED if self.options.dry_run else refresh_metadata(record)
+            self.report.count(outcome)
             return
         mentions = enrich.extract_mentions(record.sections, record.title, self._aliases)
         if self.options.dry_run:
