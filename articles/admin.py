@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import models
 from django.db.models import Count
 from django.template.response import TemplateResponse
@@ -24,6 +25,7 @@ from articles.models import (
     SourceDocument,
     Topic,
 )
+from articles.quality import quality_report
 from articles.topics import retag_topic
 
 # Form fields whose edits the next load must not undo (save.refresh_metadata).
@@ -336,3 +338,11 @@ class SectionTopicAdmin(admin.ModelAdmin):
     search_fields = ["section__heading", "section__article__title", "topic__name"]
     raw_id_fields = ["section"]
     list_select_related = ["section", "topic"]
+
+
+@staff_member_required
+def quality_report_view(request):
+    """The quality report (articles/quality.py) for staff, each finding linked to its fix."""
+    context = {**admin.site.each_context(request), "title": "Quality report"}
+    context["sections"] = quality_report()
+    return TemplateResponse(request, "admin/quality_report.html", context)

@@ -705,7 +705,9 @@ class BulkLoader(Loader):
         # its title was (save._previous_version): a reload may have found a better one.
         per_origin = Counter(origin for origin, _ in found_origins)
         found_origins |= {
-            (r.origin, r.title) for r in records if r.origin and per_origin[r.origin] == 1
+            (r.origin, r.title)
+            for r in records
+            if r.origin and per_origin[r.origin] == 1 and not r.one_of_several
         }
         found_urls = set(
             Article.objects.filter(source_url__in=urls).values_list("source_url", flat=True)
@@ -831,6 +833,7 @@ class BulkLoader(Loader):
             True,
             bool(record.review_reasons),
             "; ".join(record.review_reasons),
+            [],  # no curator has edited a new article
             now,
             now,
         )
@@ -867,6 +870,7 @@ ARTICLE_COLUMNS = (
     "is_public",
     "needs_review",
     "review_reasons",
+    "curated_fields",
     "created_at",
     "updated_at",
 )

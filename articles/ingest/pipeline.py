@@ -183,6 +183,7 @@ def _parse_story(
         published_at=published_at,
         date_source=date_source,
         kind=split.kind,
+        one_of_several=is_compilation,
     )
     found_title = hinted_title or known_title or header.title
     record.review_reasons = _review_reasons(record, story, found_title)

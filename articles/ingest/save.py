@@ -191,11 +191,12 @@ def _metadata_changes(row: dict, record: ArticleRecord, outlet_id: int | None) -
 def _previous_version(record: ArticleRecord) -> Article | None:
     """The article this record was loaded as before, if its text has changed since:
     the one from the same origin with the same title, or the only one from that
-    origin (its title may be what changed), or the one from the same URL."""
+    origin when the record is the whole input (its title may be what changed), or
+    the one from the same URL."""
     if record.origin:
         same_origin = list(Article.objects.filter(origin=record.origin)[:2])
         match = next((a for a in same_origin if a.title == record.title), None)
-        if match or len(same_origin) == 1:
+        if match or (len(same_origin) == 1 and not record.one_of_several):
             return match or same_origin[0]
     if record.source_url:
         return Article.objects.filter(source_url=record.source_url).first()
