@@ -47,11 +47,12 @@ def extract_html(html: str | bytes, origin: str, url: str = "", charset: str = "
     Raises IngestError naming ``origin`` when the page has no article text.
     """
     markup = decode_html(html, origin, charset) if isinstance(html, bytes) else html
-    document = _extract(markup, url)
+    tree = trafilatura.load_html(markup)  # parsed once, for the metadata and the text
+    page = page_meta.read_page_metadata(tree) if tree is not None else page_meta.PageMetadata()
+    document = _extract(tree, url) if tree is not None else None
     text = _paragraphs(document.text if document is not None else "")
     if document is None or not text:
         raise IngestError(f"{origin}: no article text found in the HTML page")
-    page = page_meta.read_page_metadata(markup)
     source_url = url or document.url or page.url
     byline = _byline(document.author)
     site_name = page_meta.publisher_name(page, source_url)
@@ -102,9 +103,9 @@ def _codec_for(label: str) -> str | None:
     return _WIDER_ENCODING.get(name, name)
 
 
-def _extract(markup: str, url: str):
+def _extract(tree, url: str):
     return trafilatura.bare_extraction(
-        markup,
+        tree,
         url=url or None,
         with_metadata=True,
         favor_precision=True,  # a missing paragraph costs less than menus in the body

@@ -66,12 +66,10 @@ class PageMetadata:
     url: str = ""  # og:url, else the canonical link
 
 
-def read_page_metadata(markup: str) -> PageMetadata:
-    """The page's own statements about itself, in the order they are trusted."""
-    try:
-        document = lxml.html.fromstring(markup)
-    except (ValueError, lxml.etree.ParserError):
-        return PageMetadata()
+def read_page_metadata(document: lxml.html.HtmlElement) -> PageMetadata:
+    """The page's own statements about itself, in the order they are trusted.
+
+    ``document`` is the parsed page, read before trafilatura cleans it."""
     meta = _meta_tags(document)
     article, publisher = _json_ld(document)
     page = PageMetadata()
