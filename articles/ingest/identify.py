@@ -35,11 +35,8 @@ from articles.ingest.clean import (
     normalise_whitespace,
     split_run_together_kicker,
 )
-from articles.ingest.outlets import OUTLETS, Outlet, find_outlet, name_key, outlet_for_domain
+from articles.ingest.outlets import Outlet, find_outlet, name_key, outlet_for_domain
 from articles.ingest.split import is_title_line
-
-__all__ = ["OUTLETS", "Outlet", "find_outlet", "outlet_for_domain"]  # the registry, re-exported
-
 
 # (outlet slug, mark it leaves in copied text, weight). Counts are capped so that a
 # page full of one mark does not drown a stronger single mark.

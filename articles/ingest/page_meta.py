@@ -52,6 +52,8 @@ _DATE_SEGMENT = re.compile(
 )
 # A title segment "07.12.2017": dotted dates are day first wherever they are written.
 _DOTTED_DATE = re.compile(r"^(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>(?:19|20)\d{2})$")
+# A site named by its domain: "Globalnews.ca", "Salon.com" (not "U.S.").
+_DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}$", re.IGNORECASE)
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\xa0": " "})
 _CDATA = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$")
 
@@ -96,7 +98,7 @@ def publisher_name(page: PageMetadata, url: str) -> str:
             return outlet.name
     if outlet := outlet_for_domain(url or page.url):
         return outlet.name
-    own_names = [name for name in page.site_names[:2] if not _is_headline(name, page)]
+    own_names = [name for name in page.site_names if not _is_headline(name, page)]
     return own_names[0] if own_names else registered_domain(url or page.url)
 
 
@@ -231,8 +233,7 @@ def _without_furniture(title: str, site_keys: set[str], byline: str) -> str:
 
 
 def _is_site(segment: str, site_keys: set[str]) -> bool:
-    looks_like_a_domain = " " not in segment and "." in segment.strip(".")
-    return name_key(segment) in site_keys or looks_like_a_domain
+    return name_key(segment) in site_keys or bool(_DOMAIN.match(segment))
 
 
 def _is_byline(segment: str, byline: str) -> bool:

@@ -36,17 +36,15 @@ from pathlib import Path
 
 from articles.ingest.clean import clean_text
 from articles.ingest.identify import (
-    Outlet,
     clean_byline,
     find_byline,
     find_dateline,
-    find_outlet,
     find_text_date,
-    outlet_for_domain,
     outlet_from_text,
     read_header,
     signature_text,
 )
+from articles.ingest.outlets import Outlet, find_outlet, outlet_for_domain
 from articles.ingest.records import (
     DATE_ESTIMATED,
     DATE_METADATA,

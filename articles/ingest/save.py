@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils.text import slugify
 
-from articles.ingest.identify import find_outlet
+from articles.ingest.outlets import find_outlet
 from articles.ingest.records import ArticleRecord, EntityMention
 from articles.models import Article, Entity, Mention, Outlet, Section, SourceDocument
 from articles.topics import tag_articles

@@ -86,8 +86,9 @@ def test_a_date_in_the_pages_markup_wins_over_one_guessed_elsewhere(records):
         ),
         ("Drones over Kherson | Jane Roe", "The Guardian", "Jane Roe", "Drones over Kherson"),
         ("Talks resume — Reuters", "Reuters", "", "Talks resume"),
-        # A dash inside the headline is the headline's.
+        # A dash inside the headline is the headline's, and an abbreviation no domain.
         ("Russia-Ukraine war - what we know", "BBC News", "", "Russia-Ukraine war - what we know"),
+        ("Sanctions widen | U.S.", "Reuters", "", "Sanctions widen | U.S."),
     ],
 )
 def test_the_site_name_and_what_comes_with_it_leave_the_headline(title, site, byline, expected):
