@@ -134,3 +134,25 @@ def test_a_reload_leaves_what_a_curator_edited(curator_client, text_changed):
     assert article.title == "Māori tribes fear for stranded whales"
     assert article.outlet == other
     assert article.published_at.date().isoformat() == "2019-01-04"
+
+
+def test_an_outlet_a_curator_added_for_a_domain_takes_its_pages(tmp_path):
+    curated = Outlet.objects.create(
+        name="Kyiv Daily", slug="kyiv-daily", domain="kyivdaily.news", is_canonical=True
+    )
+    page = tmp_path / "story.html"
+    page.write_text(
+        "<html><head><title>Shelling resumes | KD</title>"
+        "<meta property='og:site_name' content='KD'>"
+        "<link rel='canonical' href='https://www.kyivdaily.news/news/1'></head><body>"
+        "<article><h1>Shelling resumes</h1><p>Shelling resumed along the front line on "
+        "Tuesday, officials said, as talks stalled for a third day.</p><p>Both delegations "
+        "said they would return to the table next week.</p></article></body></html>",
+        encoding="utf-8",
+    )
+
+    load(page)
+
+    article = Article.objects.get(origin=str(page))
+    assert article.outlet == curated
+    assert article.title == "Shelling resumes"

@@ -63,12 +63,13 @@ from articles.ingest.save import (
     CREATED,
     REFRESHED_FIELDS,
     UNCHANGED,
-    _unique_anchor,
+    article_fields,
     content_hash,
     metadata_differs,
     outlet_for,
     refresh_metadata,
     save_article,
+    unique_anchor,
 )
 from articles.models import Article, Entity
 from articles.search_vectors import SEARCH_CONFIG
@@ -313,7 +314,7 @@ class _WorkerState:
             digest=content_hash(record),
             slug=slugify(title)[:120] or "article",
             anchors=[
-                _unique_anchor(section.heading, position, anchors)
+                unique_anchor(section.heading, position, anchors)
                 for position, section in enumerate(record.sections, start=1)
             ],
             # save._save_mentions zips without strict: sections beyond the list get none.
@@ -813,30 +814,18 @@ class BulkLoader(Loader):
 
     def _article_row(self, article_id: int, pending: _Pending, now) -> tuple:
         record = pending.item.record
-        return (
-            article_id,
-            self._outlet_id(record),
-            pending.source_id,
-            record.origin,
-            record.title[:2000] or "(untitled)",
-            pending.item.slug,
-            record.kicker[:300],
-            record.dek,
-            record.byline[:500],
-            record.dateline[:100],
-            record.source_url[:2000],
-            record.published_at,
-            record.date_source if record.published_at else Article.DateSource.UNKNOWN,
-            record.kind,
-            record.body,
-            pending.item.digest,
-            True,
-            bool(record.review_reasons),
-            "; ".join(record.review_reasons),
-            [],  # no curator has edited a new article
-            now,
-            now,
-        )
+        row = {
+            **article_fields(record, pending.item.digest),
+            "id": article_id,
+            "outlet_id": self._outlet_id(record),
+            "source_id": pending.source_id,
+            "slug": pending.item.slug,
+            "is_public": True,
+            "curated_fields": [],  # no curator has edited a new article
+            "created_at": now,
+            "updated_at": now,
+        }
+        return tuple(row[column] for column in ARTICLE_COLUMNS)
 
     def _outlet_id(self, record: ArticleRecord) -> int | None:
         key = (record.outlet, record.outlet_domain)

@@ -44,7 +44,7 @@ from articles.ingest.identify import (
     read_header,
     signature_text,
 )
-from articles.ingest.outlets import Outlet, find_outlet, outlet_for_domain
+from articles.ingest.outlets import Outlet, find_outlet, outlet_for_domain, registered_domain
 from articles.ingest.records import (
     DATE_ESTIMATED,
     DATE_METADATA,
@@ -230,7 +230,9 @@ def _page_outlet(extracted: Extracted, hints: Hints) -> _ResolvedOutlet | None:
 def _unlisted_site(extracted: Extracted) -> _ResolvedOutlet | None:
     # A site name we do not know is still the page's own word on its outlet, but it
     # ranks below the text's marks: aggregators put their own name in that field.
-    return _ResolvedOutlet(extracted.site_name.strip()) if extracted.site_name.strip() else None
+    # Its registered domain finds the outlet a curator has named in admin.
+    name = extracted.site_name.strip()
+    return _ResolvedOutlet(name, registered_domain(extracted.source_url)) if name else None
 
 
 def _as_resolved(outlet: Outlet | None) -> _ResolvedOutlet | None:

@@ -203,39 +203,43 @@ def _previous_version(record: ArticleRecord) -> Article | None:
     return None
 
 
+def article_fields(record: ArticleRecord, digest: str) -> dict:
+    """The columns of a new article made from a record, as both loaders write them
+    (bulk.py copies these values): the truncations to the columns' sizes, a title
+    for a story without one, and no date source without a date."""
+    return {
+        "origin": record.origin,
+        "title": record.title[:2000] or "(untitled)",
+        "kicker": record.kicker[:300],
+        "dek": record.dek,
+        "byline": record.byline[:500],
+        "dateline": record.dateline[:100],
+        "source_url": record.source_url[:2000],
+        "published_at": record.published_at,
+        "date_source": record.date_source if record.published_at else Article.DateSource.UNKNOWN,
+        "kind": record.kind,
+        "body": record.body,
+        "content_hash": digest,
+        "needs_review": bool(record.review_reasons),
+        "review_reasons": "; ".join(record.review_reasons),
+    }
+
+
 def _create(record: ArticleRecord, digest: str, source: SourceDocument | None) -> Article:
     return Article.objects.create(
-        outlet=outlet_for(record),
-        source=source,
-        origin=record.origin,
-        title=record.title[:2000] or "(untitled)",
-        kicker=record.kicker[:300],
-        dek=record.dek,
-        byline=record.byline[:500],
-        dateline=record.dateline[:100],
-        source_url=record.source_url[:2000],
-        published_at=record.published_at,
-        date_source=record.date_source if record.published_at else Article.DateSource.UNKNOWN,
-        kind=record.kind,
-        body=record.body,
-        content_hash=digest,
-        needs_review=bool(record.review_reasons),
-        review_reasons="; ".join(record.review_reasons),
+        outlet=outlet_for(record), source=source, **article_fields(record, digest)
     )
 
 
 def _update_text(
     article: Article, record: ArticleRecord, digest: str, source: SourceDocument | None
 ) -> Article:
-    if "title" not in article.curated_fields:
-        article.title = record.title[:2000] or article.title
+    fields = article_fields(record, digest)
+    if "title" not in article.curated_fields and record.title:
+        article.title = fields["title"]
     _refresh_outlet_and_date(article, record)
-    article.kicker = record.kicker[:300]
-    article.dek = record.dek
-    article.byline = record.byline[:500]
-    article.body = record.body
-    article.kind = record.kind
-    article.content_hash = digest
+    for name in ("kicker", "dek", "byline", "body", "kind", "content_hash"):
+        setattr(article, name, fields[name])
     article.source = source or article.source
     article.save()
     return article
@@ -321,14 +325,15 @@ def _replace_sections(article: Article, record: ArticleRecord) -> list[Section]:
             posted_at=section.posted_at,
             body=section.body,
             captions=section.captions,
-            anchor=_unique_anchor(section.heading, position, anchors),
+            anchor=unique_anchor(section.heading, position, anchors),
         )
         for position, section in enumerate(record.sections, start=1)
     ]
     return Section.objects.bulk_create(sections)
 
 
-def _unique_anchor(heading: str, position: int, taken: set[str]) -> str:
+def unique_anchor(heading: str, position: int, taken: set[str]) -> str:
+    """A section's anchor: its heading as a slug, numbered where one is taken."""
     base = slugify(heading)[:80].strip("-") or f"part-{position}"
     anchor = base if base not in taken else f"{base}-{position}"
     taken.add(anchor)
