@@ -121,7 +121,7 @@ def _save_article(record, mentions, source) -> SaveResult:
     digest = content_hash(record)
     try:
         with transaction.atomic():
-            existing = Article.objects.filter(content_hash=digest).first()
+            existing = Article.objects.filter(content_hash=digest).only(*REFRESHED_FIELDS).first()
             if existing:
                 return SaveResult(_refresh(existing, record), existing.pk)
             previous = _previous_version(record)
@@ -147,7 +147,11 @@ def refresh_metadata(record: ArticleRecord) -> str:
     """Bring the article already saved with this record's content hash up to what the
     loader now finds: UPDATED when a title, outlet or date changed, else UNCHANGED."""
     with transaction.atomic():
-        article = Article.objects.filter(content_hash=content_hash(record)).first()
+        article = (
+            Article.objects.filter(content_hash=content_hash(record))
+            .only(*REFRESHED_FIELDS)
+            .first()
+        )
         return _refresh(article, record) if article else UNCHANGED
 
 
