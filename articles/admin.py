@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import models
 from django.db.models import Count
 from django.template.response import TemplateResponse
@@ -25,14 +26,30 @@ from articles.models import (
     SourceDocument,
     Topic,
 )
+from articles.quality import quality_report
 from articles.topics import retag_topic
+
+# Form fields whose edits the next load must not undo (save.refresh_metadata).
+_CURATED_BY_FORM_FIELD = {
+    "title": "title",
+    "outlet": "outlet",
+    "published_at": "published_at",
+    "date_source": "published_at",
+}
 
 
 @admin.register(Outlet)
 class OutletAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "domain", "article_count"]
-    search_fields = ["name", "domain"]
+    list_display = ["name", "slug", "domain", "is_canonical", "article_count"]
+    list_filter = ["is_canonical"]
+    search_fields = ["name", "domain", "aliases"]
     prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "domain", "aliases", "is_canonical"]
+
+    def save_model(self, request, obj, form, change):
+        if "name" in form.changed_data:
+            obj.is_canonical = True  # a curator named it
+        super().save_model(request, obj, form, change)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(article_total=Count("articles"))
@@ -134,7 +151,14 @@ class ArticleAdmin(ArticleActions, admin.ModelAdmin):
     date_hierarchy = "published_at"
     list_select_related = ["outlet"]
     autocomplete_fields = ["outlet"]
-    readonly_fields = ["content_hash", "source", "origin", "created_at", "updated_at"]
+    readonly_fields = [
+        "curated_fields",
+        "content_hash",
+        "source",
+        "origin",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [SectionInline, ArticleTopicInline]
     actions = ["publish", "hide", "mark_reviewed"]
     # A source URL typed without a scheme is https (Django 6's default).
@@ -148,6 +172,7 @@ class ArticleAdmin(ArticleActions, admin.ModelAdmin):
             "Provenance",
             {
                 "fields": [
+                    "curated_fields",
                     "source_url",
                     "source",
                     "origin",
@@ -161,6 +186,14 @@ class ArticleAdmin(ArticleActions, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("body")
+
+    def save_model(self, request, obj, form, change):
+        edited = {
+            _CURATED_BY_FORM_FIELD[f] for f in form.changed_data if f in _CURATED_BY_FORM_FIELD
+        }
+        if change and edited:
+            obj.curated_fields = sorted({*obj.curated_fields, *edited})
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ReviewQueueEntry)
@@ -323,3 +356,11 @@ class SectionTopicAdmin(admin.ModelAdmin):
     search_fields = ["section__heading", "section__article__title", "topic__name"]
     raw_id_fields = ["section"]
     list_select_related = ["section", "topic"]
+
+
+@staff_member_required
+def quality_report_view(request):
+    """The quality report (articles/quality.py) for staff, each finding linked to its fix."""
+    context = {**admin.site.each_context(request), "title": "Quality report"}
+    context["sections"] = quality_report()
+    return TemplateResponse(request, "admin/quality_report.html", context)

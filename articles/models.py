@@ -24,7 +24,20 @@ class OutletQuerySet(models.QuerySet):
 class Outlet(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200)
-    domain = models.CharField(max_length=200, blank=True)
+    domain = models.CharField(
+        max_length=200, blank=True, help_text="The registered domain it publishes on."
+    )
+    aliases = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        help_text="Other names pages give it (site names, taglines). Used on the next load.",
+    )
+    is_canonical = models.BooleanField(
+        "canonical name",
+        default=False,
+        help_text="The name is the outlet's own: from the outlet registry or checked by a curator.",
+    )
 
     objects = OutletQuerySet.as_manager()
 
@@ -131,6 +144,13 @@ class Article(models.Model):
     is_public = models.BooleanField(default=True)
     needs_review = models.BooleanField(default=False)
     review_reasons = models.TextField(blank=True)
+    curated_fields = ArrayField(
+        models.CharField(max_length=30),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Fields a curator edited (title, outlet, published_at): loads leave them.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     search_vector = models.GeneratedField(

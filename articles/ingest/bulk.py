@@ -44,7 +44,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -61,13 +61,17 @@ from articles.ingest.loader import FileOutcome, Loader
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import (
     CREATED,
+    REFRESHED_FIELDS,
     UNCHANGED,
-    _unique_anchor,
+    article_fields,
     content_hash,
     curated_stop_words,
+    metadata_differs,
     outlet_for,
     refresh_mentions,
+    refresh_metadata,
     save_article,
+    unique_anchor,
 )
 from articles.models import Article, Entity, Topic
 from articles.topics import tag_articles_with
@@ -311,7 +315,7 @@ class _WorkerState:
             digest=content_hash(record),
             slug=slugify(title)[:120] or "article",
             anchors=[
-                _unique_anchor(section.heading, position, anchors)
+                unique_anchor(section.heading, position, anchors)
                 for position, section in enumerate(record.sections, start=1)
             ],
             # save._save_mentions zips without strict: sections beyond the list get none.
@@ -663,12 +667,19 @@ class BulkLoader(Loader):
             return len(prepared)
         with self._timed("lookup"):
             digests = [item.digest for item in prepared]
-            found = Article.objects.filter(content_hash__in=set(digests)).values_list(
-                "content_hash", "pk", "entity_rules"
-            )
-            existing = {digest for digest, _, _ in found}
+            saved = {
+                row["content_hash"]: row
+                for row in Article.objects.filter(content_hash__in=set(digests)).values(
+                    "content_hash", "pk", "entity_rules", *REFRESHED_FIELDS
+                )
+            }
+            existing = set(saved)
             # Loaded before under older entity rules: the mentions are found anew.
-            stale = {d: pk for d, pk, rules in found if rules != checks.RULES_VERSION}
+            stale = {
+                digest: row["pk"]
+                for digest, row in saved.items()
+                if row["entity_rules"] != checks.RULES_VERSION
+            }
             updates = self._previous_versions([item.record for item in prepared])
         pending: list[_Pending] = []
         writing_digests, writing_origins, writing_urls = self._writing
@@ -677,10 +688,14 @@ class BulkLoader(Loader):
         seen_urls: set[str] = set()
         for item in prepared:
             record, digest = item.record, item.digest
+            row = saved.pop(digest, None)  # once: the same text twice in a batch
             if digest in stale:
                 self._write(pending)
                 pending = []
                 self._refresh(stale.pop(digest), item)
+                continue
+            if row is not None and metadata_differs(row, record, self._outlet_id(record)):
+                self.report.count(refresh_metadata(record))  # a better outlet or date found
                 continue
             if digest in existing or digest in seen or digest in writing_digests:
                 self.report.count(UNCHANGED)
@@ -713,6 +728,14 @@ class BulkLoader(Loader):
         found_origins = set(
             Article.objects.filter(origin__in=origins).values_list("origin", "title")
         )
+        # The only article from an origin is the record's earlier version whatever
+        # its title was (save._previous_version): a reload may have found a better one.
+        per_origin = Counter(origin for origin, _ in found_origins)
+        found_origins |= {
+            (r.origin, r.title)
+            for r in records
+            if r.origin and per_origin[r.origin] == 1 and not r.one_of_several
+        }
         found_urls = set(
             Article.objects.filter(source_url__in=urls).values_list("source_url", flat=True)
         )
@@ -732,7 +755,7 @@ class BulkLoader(Loader):
         """`Loader._load_record` on an article loaded under older entity rules."""
         self._wait_for_writer()
         self.entities.save_changes()
-        self.report.count(UNCHANGED)
+        self.report.count(refresh_metadata(item.record))
         self.report.mentions += refresh_mentions(article_id, item.entity_mentions())
         self._entities = None  # the normal path may have made or changed entities
 
@@ -830,30 +853,19 @@ class BulkLoader(Loader):
 
     def _article_row(self, article_id: int, pending: _Pending, now) -> tuple:
         record = pending.item.record
-        return (
-            article_id,
-            self._outlet_id(record),
-            pending.source_id,
-            record.origin,
-            record.title[:2000] or "(untitled)",
-            pending.item.slug,
-            record.kicker[:300],
-            record.dek,
-            record.byline[:500],
-            record.dateline[:100],
-            record.source_url[:2000],
-            record.published_at,
-            record.date_source if record.published_at else Article.DateSource.UNKNOWN,
-            record.kind,
-            record.body,
-            pending.item.digest,
-            checks.RULES_VERSION,
-            True,
-            bool(record.review_reasons),
-            "; ".join(record.review_reasons),
-            now,
-            now,
-        )
+        row = {
+            **article_fields(record, pending.item.digest),
+            "id": article_id,
+            "outlet_id": self._outlet_id(record),
+            "source_id": pending.source_id,
+            "slug": pending.item.slug,
+            "entity_rules": checks.RULES_VERSION,
+            "is_public": True,
+            "curated_fields": [],  # no curator has edited a new article
+            "created_at": now,
+            "updated_at": now,
+        }
+        return tuple(row[column] for column in ARTICLE_COLUMNS)
 
     def _outlet_id(self, record: ArticleRecord) -> int | None:
         key = (record.outlet, record.outlet_domain)
@@ -888,6 +900,7 @@ ARTICLE_COLUMNS = (
     "is_public",
     "needs_review",
     "review_reasons",
+    "curated_fields",
     "created_at",
     "updated_at",
 )

@@ -9,6 +9,7 @@ from typing import Any
 
 import trafilatura
 
+from articles.ingest import page_meta
 from articles.ingest.decode import decode_bytes
 from articles.ingest.records import Extracted, IngestError
 
@@ -46,18 +47,26 @@ def extract_html(html: str | bytes, origin: str, url: str = "", charset: str = "
     Raises IngestError naming ``origin`` when the page has no article text.
     """
     markup = decode_html(html, origin, charset) if isinstance(html, bytes) else html
-    document = _extract(markup, url)
+    tree = trafilatura.load_html(markup)  # parsed once, for the metadata and the text
+    page = page_meta.read_page_metadata(tree) if tree is not None else page_meta.PageMetadata()
+    document = _extract(tree, url) if tree is not None else None
     text = _paragraphs(document.text if document is not None else "")
     if document is None or not text:
         raise IngestError(f"{origin}: no article text found in the HTML page")
+    source_url = url or document.url or page.url
+    byline = _byline(document.author)
+    site_name = page_meta.publisher_name(page, source_url)
     return Extracted(
         origin=origin,
         text=text,
-        title=_one_line(document.title),
-        byline=_byline(document.author),
-        source_url=url or document.url or "",
-        site_name=_one_line(document.sitename or document.hostname),
-        published_at=parse_iso_datetime(document.date),
+        title=page_meta.headline(page, [site_name, *page.site_names], byline)
+        or _one_line(document.title),
+        byline=byline,
+        source_url=source_url,
+        site_name=site_name,
+        # The page's own statement first; htmldate's finding (which may come from
+        # the URL or a script) only when the page states none.
+        published_at=page_meta.published_at(page) or parse_iso_datetime(document.date),
         description=_one_line(document.description),
     )
 
@@ -94,9 +103,9 @@ def _codec_for(label: str) -> str | None:
     return _WIDER_ENCODING.get(name, name)
 
 
-def _extract(markup: str, url: str):
+def _extract(tree, url: str):
     return trafilatura.bare_extraction(
-        markup,
+        tree,
         url=url or None,
         with_metadata=True,
         favor_precision=True,  # a missing paragraph costs less than menus in the body

@@ -17,8 +17,8 @@ reported by The Washington Post" is still the Times'):
 - Al Jazeera captions end "[File: Name/Agency]" and its live blogs stamp
   entries "(HH:MM GMT)".
 
-``OUTLETS`` is the one table of known outlets; the save stage creates Outlet
-rows from it.
+Known outlets come from the registry (``articles/ingest/outlets.py``); the save
+stage creates Outlet rows from it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from articles.ingest.clean import (
     REPOST_NOTICE,
@@ -36,69 +35,8 @@ from articles.ingest.clean import (
     normalise_whitespace,
     split_run_together_kicker,
 )
+from articles.ingest.outlets import Outlet, find_outlet, name_key, outlet_for_domain
 from articles.ingest.split import is_title_line
-
-
-@dataclass(frozen=True)
-class Outlet:
-    name: str
-    slug: str
-    domain: str
-    other_domains: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()  # other names people and page metadata use
-
-    @property
-    def domains(self) -> tuple[str, ...]:
-        return (self.domain, *self.other_domains)
-
-
-OUTLETS: tuple[Outlet, ...] = (
-    Outlet("The New York Times", "new-york-times", "nytimes.com", ("nyti.ms",),
-           ("New York Times", "NYT", "NY Times")),
-    Outlet("The Washington Post", "washington-post", "washingtonpost.com", (),
-           ("Washington Post", "WaPo")),
-    Outlet("The Guardian", "guardian", "theguardian.com", ("guardian.co.uk",),
-           ("Guardian", "the Guardian")),
-    Outlet("CNN", "cnn", "cnn.com", (), ("CNN International", "CNNMoney")),
-    Outlet("Associated Press", "associated-press", "apnews.com", ("ap.org",),
-           ("AP", "The Associated Press", "AP News")),
-    Outlet("Al Jazeera", "al-jazeera", "aljazeera.com", ("aljazeera.net",),
-           ("Al Jazeera English", "Aljazeera")),
-    Outlet("Reuters", "reuters", "reuters.com", (), ("Thomson Reuters",)),
-    Outlet("BBC News", "bbc-news", "bbc.co.uk", ("bbc.com",), ("BBC",)),
-    Outlet("Bloomberg", "bloomberg", "bloomberg.com", (), ("Bloomberg News",)),
-    Outlet("Politico", "politico", "politico.com", ("politico.eu",), ("POLITICO",)),
-    Outlet("The Kyiv Independent", "kyiv-independent", "kyivindependent.com", (),
-           ("Kyiv Independent",)),
-    Outlet("Kyiv Post", "kyiv-post", "kyivpost.com"),
-    Outlet("Ukrainska Pravda", "ukrainska-pravda", "pravda.com.ua"),
-    Outlet("Agence France-Presse", "afp", "afp.com", (), ("AFP",)),
-    Outlet("The Wall Street Journal", "wall-street-journal", "wsj.com", (),
-           ("Wall Street Journal", "WSJ")),
-    Outlet("Financial Times", "financial-times", "ft.com", (), ("FT",)),
-    Outlet("The Economist", "economist", "economist.com"),
-    Outlet("The Telegraph", "telegraph", "telegraph.co.uk", (), ("Telegraph",)),
-    Outlet("The Independent", "independent", "independent.co.uk"),
-    Outlet("Sky News", "sky-news", "news.sky.com"),
-    Outlet("NPR", "npr", "npr.org"),
-    Outlet("NBC News", "nbc-news", "nbcnews.com"),
-    Outlet("CBS News", "cbs-news", "cbsnews.com"),
-    Outlet("ABC News", "abc-news", "abcnews.go.com"),
-    Outlet("Fox News", "fox-news", "foxnews.com"),
-    Outlet("Axios", "axios", "axios.com"),
-    Outlet("Deutsche Welle", "deutsche-welle", "dw.com", (), ("DW",)),
-    Outlet("Euronews", "euronews", "euronews.com"),
-    Outlet("France 24", "france-24", "france24.com"),
-    Outlet("Radio Free Europe/Radio Liberty", "rferl", "rferl.org", (), ("RFE/RL",)),
-    Outlet("The Moscow Times", "moscow-times", "themoscowtimes.com"),
-    Outlet("Meduza", "meduza", "meduza.io"),
-    Outlet("TASS", "tass", "tass.com"),
-    Outlet("Le Monde", "le-monde", "lemonde.fr", (), ("Le Monde.fr",)),
-    Outlet("Der Spiegel", "der-spiegel", "spiegel.de", (), ("Spiegel",)),
-    Outlet("Yahoo News", "yahoo-news", "news.yahoo.com"),
-)  # fmt: skip
-
-_OUTLETS_BY_SLUG = {outlet.slug: outlet for outlet in OUTLETS}
 
 # (outlet slug, mark it leaves in copied text, weight). Counts are capped so that a
 # page full of one mark does not drown a stronger single mark.
@@ -193,30 +131,6 @@ class Header:
     rest: list[Paragraph] = field(default_factory=list)
 
 
-def outlet_for_domain(domain_or_url: str) -> Outlet | None:
-    """The known outlet that publishes on this domain or URL ("edition.cnn.com" -> CNN)."""
-    host = _host(domain_or_url)
-    if not host:
-        return None
-    for outlet in OUTLETS:
-        if any(host == domain or host.endswith("." + domain) for domain in outlet.domains):
-            return outlet
-    return None
-
-
-def find_outlet(name: str) -> Outlet | None:
-    """The known outlet a name, slug, alias or domain refers to."""
-    wanted = _name_key(name)
-    if not wanted:
-        return None
-    if wanted in _OUTLETS_BY_SLUG:
-        return _OUTLETS_BY_SLUG[wanted]
-    for outlet in OUTLETS:
-        if wanted in {_name_key(known) for known in (outlet.name, *outlet.aliases)}:
-            return outlet
-    return outlet_for_domain(name) if "." in name else None
-
-
 def outlet_from_text(text: str) -> Outlet | None:
     """The outlet whose marks the text carries, or None when the marks are too weak."""
     scores: dict[str, int] = {}
@@ -230,7 +144,7 @@ def outlet_from_text(text: str) -> Outlet | None:
     if not scores:
         return None
     slug, score = max(scores.items(), key=lambda item: item[1])
-    return _OUTLETS_BY_SLUG[slug] if score >= _MIN_SIGNATURE_SCORE else None
+    return find_outlet(slug) if score >= _MIN_SIGNATURE_SCORE else None
 
 
 def read_header(paragraphs: list[Paragraph], known_title: str = "") -> Header:
@@ -251,7 +165,7 @@ def read_header(paragraphs: list[Paragraph], known_title: str = "") -> Header:
     if opening and opening[0].is_body:
         first = opening[0].text
         if known_title:
-            if _name_key(first) == _name_key(known_title):
+            if name_key(first) == name_key(known_title):
                 remaining.remove(opening[0])
         elif is_title_line(first):
             header.title = first
@@ -368,17 +282,3 @@ def _to_datetime(match: re.Match[str]) -> datetime | None:
         return datetime(int(groups["year"]), month, int(groups["day"]), tzinfo=UTC)
     except ValueError:
         return None
-
-
-def _host(domain_or_url: str) -> str:
-    text = domain_or_url.strip().casefold()
-    if "//" not in text:
-        text = "//" + text
-    host = urlsplit(text).hostname or ""
-    return host.removeprefix("www.").removeprefix("m.")
-
-
-def _name_key(name: str) -> str:
-    # "The New York Times", "the new york times" and "the-new-york-times" (a slug made
-    # from the name) are one key.
-    return re.sub(r"[^\w/]+", "-", name.strip().casefold()).strip("-")

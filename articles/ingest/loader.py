@@ -26,6 +26,7 @@ from articles.ingest.save import (
     known_aliases,
     record_outcome,
     refresh_mentions,
+    refresh_metadata,
     save_article,
     store_source,
 )
@@ -188,13 +189,18 @@ class Loader:
             .first()
         )
         if existing and existing[1] == RULES_VERSION:
-            self.report.count(UNCHANGED)  # skip NER for what the archive already has
+            # Skip NER for what the archive already has; its outlet and date may
+            # still be found better now.
+            outcome = UNCHANGED if self.options.dry_run else refresh_metadata(record)
+            self.report.count(outcome)
             return
         mentions = enrich.extract_mentions(record.sections, record.title, self._aliases)
         if existing:  # loaded before under older entity rules: find its entities anew
-            self.report.count(UNCHANGED)
-            if not self.options.dry_run:
-                self.report.mentions += refresh_mentions(existing[0], mentions)
+            if self.options.dry_run:
+                self.report.count(UNCHANGED)
+                return
+            self.report.count(refresh_metadata(record))
+            self.report.mentions += refresh_mentions(existing[0], mentions)
             return
         if self.options.dry_run:
             self.report.count(CREATED)

@@ -36,17 +36,15 @@ from pathlib import Path
 
 from articles.ingest.clean import clean_text
 from articles.ingest.identify import (
-    Outlet,
     clean_byline,
     find_byline,
     find_dateline,
-    find_outlet,
     find_text_date,
-    outlet_for_domain,
     outlet_from_text,
     read_header,
     signature_text,
 )
+from articles.ingest.outlets import Outlet, find_outlet, outlet_for_domain, registered_domain
 from articles.ingest.records import (
     DATE_ESTIMATED,
     DATE_METADATA,
@@ -183,6 +181,7 @@ def _parse_story(
         published_at=published_at,
         date_source=date_source,
         kind=split.kind,
+        one_of_several=is_compilation,
     )
     found_title = hinted_title or known_title or header.title
     record.review_reasons = _review_reasons(record, story, found_title)
@@ -215,19 +214,25 @@ def _resolve_outlet(
 
 
 def _page_outlet(extracted: Extracted, hints: Hints) -> _ResolvedOutlet | None:
-    """The outlet the operator named, else the one the page's URL or site name belongs to."""
+    """The outlet the operator named, else the registry's outlet for the page's site name or URL."""
     if hints.outlet:
         return _as_resolved(find_outlet(hints.outlet)) or _ResolvedOutlet(hints.outlet)
+    # The page's own name for its publisher, when the registry knows it, is more
+    # specific than its domain's ("Yahoo News" on us.yahoo.com).
+    if extracted.site_name and (outlet := find_outlet(extracted.site_name)):
+        return _as_resolved(outlet)
     for url in (hints.source_url, extracted.source_url):
         if url and (outlet := outlet_for_domain(url)):
             return _as_resolved(outlet)
-    return _as_resolved(find_outlet(extracted.site_name)) if extracted.site_name else None
+    return None
 
 
 def _unlisted_site(extracted: Extracted) -> _ResolvedOutlet | None:
     # A site name we do not know is still the page's own word on its outlet, but it
     # ranks below the text's marks: aggregators put their own name in that field.
-    return _ResolvedOutlet(extracted.site_name.strip()) if extracted.site_name.strip() else None
+    # Its registered domain finds the outlet a curator has named in admin.
+    name = extracted.site_name.strip()
+    return _ResolvedOutlet(name, registered_domain(extracted.source_url)) if name else None
 
 
 def _as_resolved(outlet: Outlet | None) -> _ResolvedOutlet | None:

@@ -74,6 +74,9 @@ class ArticleRecord:
     date_source: str = DATE_UNKNOWN
     kind: str = KIND_ARTICLE
     review_reasons: list[str] = field(default_factory=list)
+    # One of several stories split from one input record (a compilation): the
+    # stories share an origin, so the origin alone does not tell which is which.
+    one_of_several: bool = False
 
     @property
     def body(self) -> str:

@@ -18,7 +18,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils.text import slugify
 
 from articles.ingest.checks import RULES_VERSION, checked_mention, in_byline, stop_key
-from articles.ingest.identify import find_outlet
+from articles.ingest.outlets import find_outlet
 from articles.ingest.records import ArticleRecord, EntityMention
 from articles.models import (
     Article,
@@ -39,6 +39,11 @@ SAVE_ATTEMPTS = 3
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 _SPACES = re.compile(r"\s+")
+# The columns ``metadata_differs`` reads.
+REFRESHED_FIELDS = ("title", "outlet_id", "published_at", "date_source", "curated_fields")
+# How much each way of knowing a date is trusted: a reload never trades a date
+# for a less trusted one.
+_DATE_TRUST = {"metadata": 3, "text": 2, "estimated": 1, "unknown": 0}
 
 
 @dataclass
@@ -99,9 +104,10 @@ def save_article(
     mentions: list[list[EntityMention]],
     source: SourceDocument | None,
 ) -> SaveResult:
-    """Create the article, or update the text of the one loaded earlier from the
-    same record. Curators' fields (outlet, date, visibility, review state and
-    curated topics) of an article already in the archive are left as they are."""
+    """Create the article, or update the one loaded earlier from the same record:
+    its text, and its title, outlet and date where the loader now finds better
+    ones (``refresh_metadata``). Visibility, review state, curated topics and
+    every field a curator edited are left as they are."""
     for _ in range(SAVE_ATTEMPTS - 1):
         try:
             return _save_article(record, mentions, source)
@@ -124,9 +130,9 @@ def _save_article(record, mentions, source) -> SaveResult:
     digest = content_hash(record)
     try:
         with transaction.atomic():
-            existing = Article.objects.filter(content_hash=digest).only("pk").first()
+            existing = Article.objects.filter(content_hash=digest).only(*REFRESHED_FIELDS).first()
             if existing:
-                return SaveResult(UNCHANGED, existing.pk)
+                return SaveResult(_refresh(existing, record), existing.pk)
             previous = _previous_version(record)
             if previous:
                 article = _update_text(previous, record, digest, source)
@@ -146,73 +152,169 @@ def _save_article(record, mentions, source) -> SaveResult:
     return SaveResult(outcome, article.pk, len(sections), mention_count, topic_count)
 
 
+def refresh_metadata(record: ArticleRecord) -> str:
+    """Bring the article already saved with this record's content hash up to what the
+    loader now finds: UPDATED when a title, outlet or date changed, else UNCHANGED."""
+    with transaction.atomic():
+        article = (
+            Article.objects.filter(content_hash=content_hash(record))
+            .only(*REFRESHED_FIELDS)
+            .first()
+        )
+        return _refresh(article, record) if article else UNCHANGED
+
+
+def metadata_differs(article_row: dict, record: ArticleRecord, outlet_id: int | None) -> bool:
+    """Whether ``refresh_metadata`` would change an article, read from its row
+    (title, outlet_id, published_at, date_source, curated_fields) without a query."""
+    return bool(_metadata_changes(article_row, record, outlet_id))
+
+
+def _refresh(article: Article, record: ArticleRecord) -> str:
+    outlet = outlet_for(record)
+    row = {field: getattr(article, field) for field in REFRESHED_FIELDS}
+    changes = _metadata_changes(row, record, outlet.pk if outlet else None)
+    if not changes:
+        return UNCHANGED
+    for field, value in changes.items():
+        setattr(article, field, value)
+    article.save(update_fields=[*changes, "updated_at"])
+    return UPDATED
+
+
+def _metadata_changes(row: dict, record: ArticleRecord, outlet_id: int | None) -> dict:
+    curated = set(row["curated_fields"])
+    changes: dict = {}
+    title = record.title[:2000]
+    if "title" not in curated and title and title != row["title"]:
+        changes["title"] = title
+    if "outlet" not in curated and outlet_id is not None and outlet_id != row["outlet_id"]:
+        changes["outlet_id"] = outlet_id
+    new_date, new_source = record.published_at, record.date_source
+    if (
+        "published_at" not in curated
+        and new_date is not None
+        and (new_date, new_source) != (row["published_at"], row["date_source"])
+        and _DATE_TRUST.get(new_source, 0) >= _DATE_TRUST.get(row["date_source"], 0)
+    ):
+        changes["published_at"], changes["date_source"] = new_date, new_source
+    return changes
+
+
 def _previous_version(record: ArticleRecord) -> Article | None:
-    """The article this record was loaded as before, if its text has changed since."""
+    """The article this record was loaded as before, if its text has changed since:
+    the one from the same origin with the same title, or the only one from that
+    origin when the record is the whole input (its title may be what changed), or
+    the one from the same URL."""
     if record.origin:
-        match = Article.objects.filter(origin=record.origin, title=record.title).first()
-        if match:
-            return match
+        same_origin = list(Article.objects.filter(origin=record.origin)[:2])
+        match = next((a for a in same_origin if a.title == record.title), None)
+        if match or (len(same_origin) == 1 and not record.one_of_several):
+            return match or same_origin[0]
     if record.source_url:
         return Article.objects.filter(source_url=record.source_url).first()
     return None
+
+
+def article_fields(record: ArticleRecord, digest: str) -> dict:
+    """The columns of a new article made from a record, as both loaders write them
+    (bulk.py copies these values): the truncations to the columns' sizes, a title
+    for a story without one, and no date source without a date."""
+    return {
+        "origin": record.origin,
+        "title": record.title[:2000] or "(untitled)",
+        "kicker": record.kicker[:300],
+        "dek": record.dek,
+        "byline": record.byline[:500],
+        "dateline": record.dateline[:100],
+        "source_url": record.source_url[:2000],
+        "published_at": record.published_at,
+        "date_source": record.date_source if record.published_at else Article.DateSource.UNKNOWN,
+        "kind": record.kind,
+        "body": record.body,
+        "content_hash": digest,
+        "needs_review": bool(record.review_reasons),
+        "review_reasons": "; ".join(record.review_reasons),
+    }
 
 
 def _create(record: ArticleRecord, digest: str, source: SourceDocument | None) -> Article:
     return Article.objects.create(
         outlet=outlet_for(record),
         source=source,
-        origin=record.origin,
-        title=record.title[:2000] or "(untitled)",
-        kicker=record.kicker[:300],
-        dek=record.dek,
-        byline=record.byline[:500],
-        dateline=record.dateline[:100],
-        source_url=record.source_url[:2000],
-        published_at=record.published_at,
-        date_source=record.date_source if record.published_at else Article.DateSource.UNKNOWN,
-        kind=record.kind,
-        body=record.body,
-        content_hash=digest,
         entity_rules=RULES_VERSION,
-        needs_review=bool(record.review_reasons),
-        review_reasons="; ".join(record.review_reasons),
+        **article_fields(record, digest),
     )
 
 
 def _update_text(
     article: Article, record: ArticleRecord, digest: str, source: SourceDocument | None
 ) -> Article:
-    article.title = record.title[:2000] or article.title
-    article.kicker = record.kicker[:300]
-    article.dek = record.dek
-    article.byline = record.byline[:500]
-    article.body = record.body
-    article.kind = record.kind
-    article.content_hash = digest
+    fields = article_fields(record, digest)
+    if "title" not in article.curated_fields and record.title:
+        article.title = fields["title"]
+    _refresh_outlet_and_date(article, record)
+    for name in ("kicker", "dek", "byline", "body", "kind", "content_hash"):
+        setattr(article, name, fields[name])
     article.entity_rules = RULES_VERSION
     article.source = source or article.source
     article.save()
     return article
 
 
+def _refresh_outlet_and_date(article: Article, record: ArticleRecord) -> None:
+    outlet = outlet_for(record)
+    row = {field: getattr(article, field) for field in REFRESHED_FIELDS}
+    changes = _metadata_changes(row, record, outlet.pk if outlet else None)
+    changes.pop("title", None)  # the text update decides the title
+    for field, value in changes.items():
+        setattr(article, field, value)
+
+
 def outlet_for(record: ArticleRecord) -> Outlet | None:
-    """The outlet row for a record: found by name or domain, else created, with
-    the slug and domain of the known-outlets table when the outlet is in it."""
+    """The outlet row for a record: found by name, a curator's alias or domain, else
+    created, with the registry's slug, domain and aliases when it knows the outlet.
+
+    Rows win over the registry, so a curator's renaming or alias holds; a row
+    whose name is not canonical (a site name or domain a page gave) takes the
+    registry's name once the registry knows its domain."""
     if not record.outlet:
         return None
     known = find_outlet(record.outlet)
     domain = record.outlet_domain or (known.domain if known else "")
-    outlet = Outlet.objects.filter(name__iexact=record.outlet).first()
-    if outlet is None and domain:
-        outlet = Outlet.objects.filter(domain__iexact=domain).first()
+    outlet = (
+        Outlet.objects.filter(name__iexact=record.outlet).first()
+        or Outlet.objects.filter(aliases__contains=[record.outlet]).first()
+        or (Outlet.objects.filter(domain__iexact=domain).first() if domain else None)
+    )
     if outlet:
-        return outlet
+        return _canonical(outlet, known) if known and known.name == record.outlet else outlet
     name = record.outlet[:200]
     slug = known.slug if known else unique_slug(Outlet, name)
+    is_canonical = known is not None and known.name == name
     with transaction.atomic():
         outlet, _ = Outlet.objects.get_or_create(
-            name=name, defaults={"slug": slug, "domain": domain}
+            name=name,
+            defaults={
+                "slug": slug,
+                "domain": domain,
+                "is_canonical": is_canonical,
+                "aliases": list(known.aliases) if is_canonical else [],
+            },
         )
+    return outlet
+
+
+def _canonical(outlet: Outlet, known) -> Outlet:
+    """A row found by its domain, renamed as the registry names it unless its name
+    is canonical already (the registry's, or a curator's) or taken by another row."""
+    if outlet.is_canonical or outlet.name == known.name:
+        return outlet
+    if Outlet.objects.filter(name=known.name).exists():
+        return outlet
+    outlet.aliases = sorted({*outlet.aliases, outlet.name, *known.aliases})
+    outlet.name, outlet.is_canonical = known.name, True
+    outlet.save(update_fields=["name", "aliases", "is_canonical"])
     return outlet
 
 
@@ -240,14 +342,15 @@ def _replace_sections(article: Article, record: ArticleRecord) -> list[Section]:
             posted_at=section.posted_at,
             body=section.body,
             captions=section.captions,
-            anchor=_unique_anchor(section.heading, position, anchors),
+            anchor=unique_anchor(section.heading, position, anchors),
         )
         for position, section in enumerate(record.sections, start=1)
     ]
     return Section.objects.bulk_create(sections)
 
 
-def _unique_anchor(heading: str, position: int, taken: set[str]) -> str:
+def unique_anchor(heading: str, position: int, taken: set[str]) -> str:
+    """A section's anchor: its heading as a slug, numbered where one is taken."""
     base = slugify(heading)[:80].strip("-") or f"part-{position}"
     anchor = base if base not in taken else f"{base}-{position}"
     taken.add(anchor)

@@ -16,8 +16,14 @@ PAGES = sorted(path.name for path in PAGES_DIR.iterdir() if path.is_dir())
 # Pages whose extracted title differs from expected-metadata.json (Mozilla
 # Readability's output), and why.
 KNOWN_TITLE_DIFFERENCES = {
-    # Expected keeps the site suffix " - Breitbart"; trafilatura drops it, as we want.
+    # Expected keeps the site suffix " - Breitbart"; we drop it, as we want.
     "breitbart",
+    # Expected keeps the author " | Eleanor Ainge Roy"; the headline (h1) has none.
+    "guardian-1",
+    # Expected is the home page's og:title; the story's headline is its <title> and h1.
+    "yahoo-2",
+    # Expected keeps the source and the site; the headline (h1) has neither.
+    "yahoo-4",
 }
 # Pages whose extracted byline differs from the expected one, and why.
 KNOWN_BYLINE_DIFFERENCES = {
@@ -39,7 +45,7 @@ KNOWN_BYLINE_DIFFERENCES = {
     "yahoo-1",  # the job title runs in: "Ben Silverman Games Editor"
     "yahoo-3",  # the date runs in: "GILLIAN MOHNEY March"
 }
-MIN_TITLE_MATCHES = 24  # of 25
+MIN_TITLE_MATCHES = 21  # of 25
 MIN_BYLINE_MATCHES = 10  # of 25
 
 PROSE = (
@@ -116,13 +122,16 @@ def test_the_publication_date_is_the_pages_own(extracted, page):
     assert found is not None
     assert found.tzinfo is not None
     assert found.date() == stated.date()
-    if page != "guardian-1":  # htmldate keeps only the day of the Guardian's time
-        assert found == stated
+    assert found == stated
 
 
-@pytest.mark.parametrize("page", ["la-nacion", "yahoo-4"])
-def test_a_page_without_a_date_gets_none_not_today(extracted, page):
-    assert extracted[page].published_at is None
+def test_a_page_without_a_date_gets_none_not_today(extracted):
+    assert extracted["yahoo-4"].published_at is None  # only its URL's article id has one
+
+
+def test_a_date_the_page_title_states_is_the_pages_date(extracted):
+    # "Una solución no violenta para la cuestión mapuche - 07.12.2017 - LA NACION"
+    assert extracted["la-nacion"].published_at == datetime(2017, 12, 7, tzinfo=UTC)
 
 
 def test_a_page_with_no_date_anywhere_gets_none():

@@ -5,15 +5,13 @@ from datetime import UTC, datetime
 import pytest
 
 from articles.ingest.identify import (
-    OUTLETS,
     clean_byline,
     find_byline,
     find_dateline,
-    find_outlet,
     find_text_date,
-    outlet_for_domain,
     outlet_from_text,
 )
+from articles.ingest.outlets import OUTLETS, find_outlet, outlet_for_domain
 from articles.ingest.pipeline import REVIEW_NO_DATE, REVIEW_NO_OUTLET, parse_extracted
 from articles.ingest.records import (
     DATE_METADATA,

@@ -50,7 +50,7 @@ def restore_starting_queries(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0008_term_statistics"),
+        ("articles", "0010_outlet_registry_and_curated_fields"),
     ]
 
     operations = [
