@@ -68,6 +68,7 @@ from articles.ingest.save import (
     save_article,
 )
 from articles.models import Article, Entity
+from articles.search import outbox
 from articles.search_vectors import SEARCH_CONFIG
 from articles.topics import MIN_ARTICLE_SCORE
 
@@ -556,6 +557,9 @@ class BulkLoader(Loader):
                         ensure_indexes()
                 with connection.cursor() as cursor:
                     cursor.execute("RESET synchronous_commit")
+        if not self.options.dry_run:
+            with self._timed("search_index"):
+                outbox.catch_up()  # the batches the writer committed after Loader.load
         self.report.finished = time.monotonic()
         self.timings["total_s"] = time.monotonic() - started
         self.timings["ner_cache_hits"] = self.cache.hits

@@ -29,6 +29,7 @@ from articles.ingest.save import (
 )
 from articles.models import Article
 from articles.ranking import refresh_term_statistics, statistics_are_stale
+from articles.search import outbox
 
 # A file over the size limit is still kept verbatim, as every input is, up to this
 # size; a larger one is refused unread: the loader reads a file whole, and
@@ -111,6 +112,8 @@ class Loader:
             self.load_file(path)
             cache.changed()  # pages show what each file added without waiting
             self.progress(path)
+        if not self.options.dry_run:
+            outbox.catch_up()  # the search index holds what was loaded before we report
         changed = self.report.created or self.report.updated
         if not self.options.dry_run and (changed or statistics_are_stale()):
             refresh_term_statistics()  # what BM25 ranks by: ~0.5 s per 10,000 articles

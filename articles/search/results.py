@@ -29,6 +29,7 @@ class Selection:
     entities: frozenset[str] = frozenset()
     date_from: date | None = None
     date_to: date | None = None
+    kind: str = ""
 
 
 @dataclass

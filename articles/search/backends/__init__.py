@@ -21,6 +21,7 @@ from articles.search.results import Facets, Selection
 
 BACKENDS = {
     "postgres": "articles.search.backends.postgres.PostgresBackend",
+    "tantivy": "articles.search.backends.tantivy.TantivyBackend",
 }
 
 
