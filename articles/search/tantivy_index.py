@@ -152,8 +152,8 @@ def replace(handle: tantivy.IndexWriter, ids: Iterable[int]) -> int:
     added = 0
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        for pk in batch:
-            handle.delete_documents_by_term("id", pk)
+        # By query, which types the ids by the schema (a plain term would be i64).
+        handle.delete_documents_by_query(tantivy.Query.term_set_query(SCHEMA, "id", batch))
         for document in documents(batch):
             handle.add_document(document)
             added += 1

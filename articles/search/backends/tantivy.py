@@ -61,6 +61,7 @@ class TantivyBackend(SearchBackend):
             result = searcher.search(query, 1, count=True)
             ids = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
         counts = searcher.aggregate(query, facet_aggregations())
+        _widen_tied_entities(searcher, query, counts)
         if request.selection.outlets:
             base = searcher.aggregate(_all_of([text, *filters.all(outlets=False)]), OUTLETS)
         else:
@@ -234,6 +235,18 @@ def facet_aggregations() -> dict:
             for kind in tantivy_index.ENTITY_KINDS
         },
     }
+
+
+def _widen_tied_entities(searcher, query, counts: dict) -> None:
+    """Entities are ordered by count and then name. When the candidates of a kind
+    end in a tie with its last place shown, an entity left out of them could come
+    first by name: count that kind's every entity instead."""
+    for kind in tantivy_index.ENTITY_KINDS:
+        name = f"entity_{kind}"
+        found = sorted(_buckets(counts, name).values(), reverse=True)
+        if len(found) == ENTITY_CANDIDATES and found[-1] == found[ENTITIES_PER_KIND - 1]:
+            wider = {name: _terms(entity_field(kind), SEGMENT_TERMS)}
+            counts[name] = searcher.aggregate(query, wider)[name]
 
 
 def _buckets(result: dict, name: str) -> dict:
