@@ -19,6 +19,7 @@ from articles.models import (
     Mention,
     Outlet,
     ReviewQueueEntry,
+    SearchOutbox,
     Section,
     SectionTopic,
     SourceDocument,
@@ -305,3 +306,20 @@ class SectionTopicAdmin(admin.ModelAdmin):
     search_fields = ["section__heading", "section__article__title", "topic__name"]
     raw_id_fields = ["section"]
     list_select_related = ["section", "topic"]
+
+
+@admin.register(SearchOutbox)
+class SearchOutboxAdmin(admin.ModelAdmin):
+    """Changes the search index has yet to take in (SEARCH_BACKEND=tantivy): read only,
+    written by the database's triggers and emptied by the index."""
+
+    list_display = ["article_id", "queued_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -57,9 +57,24 @@ DROP_TRIGGERS = (
 )
 
 
+def let_curators_see_the_outbox(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    app_config = apps.get_app_config("articles")
+    app_config.models_module = True  # permissions are made after migrations otherwise
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    view = Permission.objects.get(content_type__app_label="articles", codename="view_searchoutbox")
+    for group in Group.objects.filter(name="curators"):
+        group.permissions.add(view)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("articles", "0008_term_statistics"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
@@ -80,4 +95,5 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunSQL(sql=TRIGGERS, reverse_sql=DROP_TRIGGERS),
+        migrations.RunPython(let_curators_see_the_outbox, migrations.RunPython.noop),
     ]
