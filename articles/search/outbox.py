@@ -26,14 +26,15 @@ def external_index() -> bool:
     return settings.SEARCH_BACKEND == "tantivy"
 
 
-def catch_up(*, wait: bool = True) -> int:
+def catch_up(*, wait: bool = True, most: int | None = None) -> int:
     """Index the articles the outbox names, then remove their rows. Returns how many
     rows were done. Without `wait`, gives up at once when another process is writing
-    the index (it is catching up itself)."""
+    the index (it is catching up itself). `most`: stop after about this many rows
+    (a search does a bounded share; a load does everything)."""
     from articles.search import tantivy_index
 
     done = 0
-    while rows := _pending():
+    while (most is None or done < most) and (rows := _pending(most)):
         if external_index():
             try:
                 seconds = tantivy_index.WRITER_WAIT_SECONDS if wait else 0
@@ -49,11 +50,11 @@ def catch_up(*, wait: bool = True) -> int:
     return done
 
 
-def _pending() -> list[tuple[int, int]]:
+def _pending(most: int | None) -> list[tuple[int, int]]:
     return list(
         SearchOutbox.objects.using(DEFAULT_DB_ALIAS)
         .order_by("pk")
-        .values_list("pk", "article_id")[:BATCH]
+        .values_list("pk", "article_id")[: min(BATCH, most or BATCH)]
     )
 
 

@@ -40,6 +40,8 @@ ARTICLE_FIELDS = ("title", "kicker_dek", "body")
 # segment for this many terms makes the merged counts exact for every facet value
 # an archive has in practice (months, outlets, topics; entities of one kind).
 SEGMENT_TERMS = 65_536
+# A search indexes at most this many queued changes before it answers.
+CATCH_UP_PER_SEARCH = 2000
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
 
 
@@ -47,7 +49,9 @@ class TantivyBackend(SearchBackend):
     name = "tantivy"
 
     def search(self, request: SearchRequest) -> Answer:
-        outbox.catch_up(wait=False)  # committed changes are searchable at once
+        # Committed changes are searchable at once; of a backlog (a load still
+        # running) each search takes a bounded share, so none does a load's work.
+        outbox.catch_up(wait=False, most=CATCH_UP_PER_SEARCH)
         searcher = tantivy_index.searcher()
         filters = Filters.of(request.selection)
         text = text_query(request.text_query) if request.text_query else None
