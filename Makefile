@@ -26,8 +26,13 @@ run: install
 	@echo "Serving the archive at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) archive.wsgi
 
+# The tests of everything that searches, run a second time on the tantivy backend.
+SEARCH_TESTS := tests/test_search.py tests/test_search_api.py tests/test_api.py \
+	tests/test_exports.py tests/test_feeds.py tests/test_pages.py tests/browser
+
 test: install browser
 	$(BIN)/python -m pytest
+	SEARCH_BACKEND=tantivy $(BIN)/python -m pytest $(SEARCH_TESTS)
 
 lint: install
 	$(BIN)/ruff check .

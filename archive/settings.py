@@ -210,10 +210,15 @@ CACHES = {
 }
 
 # Which search backend answers searches (articles/search/backends/): "postgres",
-# PostgreSQL full-text search in the archive's own database.
+# PostgreSQL full-text search in the archive's own database, or "tantivy", an
+# embedded search engine whose index (in SEARCH_INDEX_DIR) follows the database.
+# After switching to tantivy, run `manage.py rebuild_search_index` once.
 SEARCH_BACKEND = env_str("SEARCH_BACKEND", "postgres")
-if SEARCH_BACKEND not in {"postgres"}:
-    raise ImproperlyConfigured(f"SEARCH_BACKEND must be postgres, not {SEARCH_BACKEND!r}")
+if SEARCH_BACKEND not in {"postgres", "tantivy"}:
+    raise ImproperlyConfigured(
+        f"SEARCH_BACKEND must be postgres or tantivy, not {SEARCH_BACKEND!r}"
+    )
+SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR") or BASE_DIR / ".search-index")
 
 # Inputs larger than this are refused by the loader (the raw bytes are still kept).
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 50 * 1024 * 1024)

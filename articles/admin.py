@@ -21,6 +21,7 @@ from articles.models import (
     Mention,
     Outlet,
     ReviewQueueEntry,
+    SearchOutbox,
     Section,
     SectionTopic,
     SourceDocument,
@@ -364,3 +365,20 @@ def quality_report_view(request):
     context = {**admin.site.each_context(request), "title": "Quality report"}
     context["sections"] = quality_report()
     return TemplateResponse(request, "admin/quality_report.html", context)
+
+
+@admin.register(SearchOutbox)
+class SearchOutboxAdmin(admin.ModelAdmin):
+    """Changes the search index has yet to take in (SEARCH_BACKEND=tantivy): read only,
+    written by the database's triggers and emptied by the index."""
+
+    list_display = ["article_id", "queued_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

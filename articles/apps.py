@@ -8,7 +8,7 @@ class ArticlesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from articles import cache
+        from articles import cache, checks  # noqa: F401 - registers the system check
 
         # Curators' saves and deletes (admin, shell) make cached pages out of date;
         # the loaders and bulk admin actions call cache.changed() themselves.

@@ -145,6 +145,7 @@ class ArticleListFilter(django_filters.FilterSet):
             entities=frozenset(e.slug for e in data.get("entity") or ()),
             date_from=data.get("from"),
             date_to=data.get("to"),
+            kind=data.get("kind") or "",
         )
 
 

@@ -7,7 +7,7 @@ from django.contrib.postgres.indexes import GinIndex, HashIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Upper
+from django.db.models.functions import Now, Upper
 from django.urls import reverse
 from django.utils.text import slugify
 
@@ -418,3 +418,18 @@ class ReviewQueueEntry(Article):
         proxy = True
         verbose_name = "review queue entry"
         verbose_name_plural = "review queue"
+
+
+class SearchOutbox(models.Model):
+    """Articles whose search index entry is out of date (articles/search/outbox.py).
+
+    Written by triggers on the article tables in the same transaction as the
+    change (migration 0009), whatever made it: a load, an admin edit, a merge; the
+    search index takes the rows away once it has indexed those articles. Not a
+    foreign key: a deleted article's row says to remove it from the index."""
+
+    article_id = models.BigIntegerField()
+    queued_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self):
+        return f"article {self.article_id}"

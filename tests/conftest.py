@@ -6,9 +6,12 @@ them (`load_articles fixtures/seeds`), so tests see the archive a user sees.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,7 +39,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if not connection.settings_dict["NAME"].startswith("test_"):
         return
     with django_db_blocker.unblock():
+        if _tantivy():
+            django_settings.SEARCH_INDEX_DIR = SEED_INDEX
         load_seeds()
+        if _tantivy():
+            _build_seed_index()
 
 
 @pytest.fixture
@@ -65,3 +72,50 @@ def _static_files_without_collectstatic(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+# --- The search backend --------------------------------------------------------
+# The suite runs with SEARCH_BACKEND from the environment; CI runs the search,
+# API, export, feed and browser tests a second time with SEARCH_BACKEND=tantivy.
+# The tantivy index lives outside the database, so it cannot roll back with a
+# test: each test gets its own copy of the seed archive's index (or, when its data
+# is committed, one rebuilt from the database), and what a test changes reaches it
+# through the outbox, as in production.
+
+SEED_INDEX = Path(tempfile.mkdtemp(prefix="seed-search-index-"))
+
+
+def _tantivy() -> bool:
+    return django_settings.SEARCH_BACKEND == "tantivy"
+
+
+def _build_seed_index() -> None:
+    from articles.search import outbox
+
+    outbox.rebuild()  # a reused test database has its seeds already
+
+
+def pytest_collection_modifyitems(config, items):
+    if not _tantivy():
+        return
+    skip = pytest.mark.skip(reason="about the postgres backend (SEARCH_BACKEND=tantivy)")
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _search_index(request, settings, tmp_path):
+    """With the tantivy backend, an index of this test's own."""
+    if not _tantivy():
+        return
+    settings.SEARCH_INDEX_DIR = tmp_path / "search-index"
+    marker = request.node.get_closest_marker("django_db")
+    committed = marker is not None and marker.kwargs.get("transaction")
+    if committed or {"transactional_db", "live_server"} & set(request.fixturenames):
+        from articles.search import outbox
+
+        request.getfixturevalue("transactional_db")
+        outbox.rebuild()
+    elif marker is not None or "db" in request.fixturenames:
+        shutil.copytree(SEED_INDEX, settings.SEARCH_INDEX_DIR)

@@ -246,6 +246,7 @@ def test_only_get_is_allowed(client):
     assert client.post("/api/search/", {"q": "Kyiv"}).status_code == 405
 
 
+@pytest.mark.postgres_only
 def test_past_the_sample_size_the_count_is_a_floor_and_says_so(client, monkeypatch):
     exact = client.get("/api/search/", {"q": "ukraine", "sort": "newest"}).json()
     assert exact["count"] > 3

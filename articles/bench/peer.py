@@ -17,12 +17,12 @@ from django.utils.text import slugify
 
 try:
     import tantivy
-except ImportError:  # pragma: no cover - depends on the optional "bench" extra
+except ImportError:  # pragma: no cover - tantivy is a dependency; an old venv may lack it
     tantivy = None
 
 MISSING = (
-    "The BM25 peer needs the tantivy package: pip install -e '.[bench]' "
-    "(or pip install tantivy). Run with --no-peer to skip it."
+    "The BM25 peer needs the tantivy package (a dependency: make install). "
+    "Run with --no-peer to skip it."
 )
 
 

@@ -74,6 +74,7 @@ from articles.ingest.save import (
     unique_anchor,
 )
 from articles.models import Article, Entity, Topic
+from articles.search import outbox
 from articles.topics import tag_articles_with
 
 BATCH_SIZE = 2000  # records per transaction
@@ -575,6 +576,9 @@ class BulkLoader(Loader):
                         ensure_indexes()
                 with connection.cursor() as cursor:
                     cursor.execute("RESET synchronous_commit")
+        if not self.options.dry_run:
+            with self._timed("search_index"):
+                outbox.catch_up()  # the batches the writer committed after Loader.load
         self.report.finished = time.monotonic()
         self.timings["total_s"] = time.monotonic() - started
         self.timings["ner_cache_hits"] = self.cache.hits

@@ -22,13 +22,15 @@ class PageOutOfRange(ValueError):
 
 @dataclass
 class Selection:
-    """The filters in force, for marking facet values as selected."""
+    """Every filter the user gave but the text: how facet values are marked selected,
+    and what a backend without the database's queryset (tantivy) filters by."""
 
     outlets: frozenset[str] = frozenset()
     topics: frozenset[str] = frozenset()
     entities: frozenset[str] = frozenset()
     date_from: date | None = None
     date_to: date | None = None
+    kind: str = ""
 
 
 @dataclass

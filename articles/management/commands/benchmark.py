@@ -58,15 +58,22 @@ class Command(BaseCommand):
             "--enrich-sample", type=int, default=100, help="Articles for the full-NER load rate."
         )
         parser.add_argument("--ir", action="store_true", help="Ranking quality (nDCG, MAP) only.")
+        parser.add_argument(
+            "--backend",
+            choices=["postgres", "tantivy"],
+            default=settings.SEARCH_BACKEND,
+            help="The search backend measured (default: SEARCH_BACKEND).",
+        )
 
     def handle(self, *args, **options):
         # Measure the work itself: a repeated query would otherwise be answered from
         # the result cache (articles/cache.py) after its first run.
         settings.RESULT_CACHE_SECONDS = 0
+        settings.SEARCH_BACKEND = options["backend"]
         if not options["no_peer"] and not peer.available():
             raise CommandError(peer.MISSING)
         if options["ir"]:
-            figures = {"machine": machine(), "ir": self.ir(options)}
+            figures = {"machine": machine(), "backend": options["backend"], "ir": self.ir(options)}
         else:
             figures = self.run(options)
         if options["json"]:
@@ -91,6 +98,10 @@ class Command(BaseCommand):
             "entities": Entity.objects.count(),
         }
         figures["sizes"] = measure.database_sizes()
+        figures["backend"] = options["backend"]
+        if options["backend"] == "tantivy":
+            self.say("Search index from the database (rebuild_search_index) ...")
+            figures["index"] = self.build_index()
         terms = measure.pick_terms(peer.read_jsonl(corpus_dir))
         figures["terms"] = terms
         classes = query_classes(terms)
@@ -133,6 +144,20 @@ class Command(BaseCommand):
             "bulk_rate": report.created / report.elapsed if report.elapsed else None,
             "failures": len(report.failures),
             **loader.timings,
+        }
+
+    def build_index(self) -> dict:
+        from articles.search import outbox, tantivy_index
+
+        started = time.monotonic()
+        indexed = outbox.rebuild()
+        seconds = time.monotonic() - started
+        files = [p for p in tantivy_index.index_dir().rglob("*") if p.is_file()]
+        return {
+            "articles": indexed,
+            "seconds": seconds,
+            "rate": indexed / seconds if seconds else None,
+            "bytes": sum(p.stat().st_size for p in files),
         }
 
     def enrichment_rate(self, sample: int, seed: int) -> dict:
@@ -235,6 +260,8 @@ class Command(BaseCommand):
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": "3",
             "RESULT_CACHE_SECONDS": "0",
+            "SEARCH_BACKEND": settings.SEARCH_BACKEND,
+            "SEARCH_INDEX_DIR": str(settings.SEARCH_INDEX_DIR),
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "archive.wsgi"],
@@ -304,6 +331,8 @@ class Command(BaseCommand):
                     f"{load['documents']} documents: is another collection using its outlet?"
                 )
             figures = {"load": load}
+            if settings.SEARCH_BACKEND == "tantivy":
+                figures["index"] = self.build_index()
             self.say(f"{name}: {len(collection.queries)} queries through run_search ...")
             started = time.monotonic()
             rankings = ir.archive_rankings(collection)
@@ -367,6 +396,9 @@ class Command(BaseCommand):
             f"sizes (MB): database {figures['sizes']['database'] / 1e6:.0f}, "
             f"corpus text {figures['corpus']['text_chars'] / 1e6:.0f}"
         )
+        self.stdout.write(f"backend: {figures['backend']}")
+        if "index" in figures:
+            self.stdout.write(f"index: {json.dumps(figures['index'])}")
         if "http" in figures:
             self.stdout.write(f"http: {json.dumps(figures['http'])}")
 

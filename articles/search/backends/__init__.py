@@ -21,6 +21,7 @@ from articles.search.results import Facets, Selection
 
 BACKENDS = {
     "postgres": "articles.search.backends.postgres.PostgresBackend",
+    "tantivy": "articles.search.backends.tantivy.TantivyBackend",
 }
 
 
@@ -34,6 +35,8 @@ class SearchRequest:
     # The same articles without the outlet filter: outlets are alternatives, so
     # their facet counts every outlet. None when no outlet is selected.
     outlet_facet_base: QuerySet | None = None
+    # The same filters as values (what `articles` was filtered by), for a backend
+    # that filters in its own index.
     selection: Selection = field(default_factory=Selection)
 
 

@@ -1,0 +1,314 @@
+"""The tantivy backend: an embedded search engine over an index of the public
+articles (articles/search/tantivy_index.py) kept in step with PostgreSQL through the
+outbox (articles/search/outbox.py).
+
+Relevance (BM25 over title, kicker/dek, entry headings and body, weighted like the
+database's), newest and oldest run over every match; the count and the facets are
+exact. The query is built from the shared TextQuery, never from the typed text, so
+phrases, prefixes, exclusions, `or` groups and spellings mean what they mean on the
+postgres backend. Every filter the search form offers is a tantivy filter. Facets
+are requested as Elasticsearch-style aggregation JSON (`facet_aggregations`), which
+an OpenSearch backend would send as it is."""
+
+from __future__ import annotations
+
+import re
+
+import tantivy
+from django.db.models import Model
+
+from articles.models import Entity, Outlet, Topic
+from articles.search import outbox, tantivy_index
+from articles.search.backends import Answer, SearchBackend, SearchRequest
+from articles.search.dates import day_end, day_start
+from articles.search.facets import (
+    ENTITIES_PER_KIND,
+    FACET_SIZE,
+    kind_values,
+    month_values,
+    outlet_values,
+)
+from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery
+from articles.search.results import Facets, FacetValue, Selection
+from articles.search.tantivy_index import BOOSTS, SCHEMA, TEXT_FIELDS, entity_field
+
+Occur = tantivy.Occur
+# The fields an excluded word is looked for in: the article's own text, as the
+# database's article vector (an entry heading only ever adds a match there).
+ARTICLE_FIELDS = ("title", "kicker_dek", "body")
+# Terms aggregations are counted per index segment and then merged; asking each
+# segment for this many terms makes the merged counts exact for every facet value
+# an archive has in practice (months, outlets, topics; entities of one kind).
+SEGMENT_TERMS = 65_536
+# A search indexes at most this many queued changes before it answers.
+CATCH_UP_PER_SEARCH = 2000
+ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
+
+
+class TantivyBackend(SearchBackend):
+    name = "tantivy"
+
+    def search(self, request: SearchRequest) -> Answer:
+        # Committed changes are searchable at once; of a backlog (a load still
+        # running) each search takes a bounded share, so none does a load's work.
+        outbox.catch_up(wait=False, most=CATCH_UP_PER_SEARCH)
+        searcher = tantivy_index.searcher()
+        filters = Filters.of(request.selection)
+        text = text_query(request.text_query) if request.text_query else None
+        query = _all_of([text, *filters.all()])
+        stop = request.offset + request.limit
+        if text is not None and request.sort == "relevance":
+            result = searcher.search(query, stop, count=True)
+            addresses = [address for _, address in result.hits]
+            ids = searcher.fast_field_values("id", addresses)
+        else:
+            result = searcher.search(query, 1, count=True)
+            ids = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
+        counts = searcher.aggregate(query, facet_aggregations())
+        _widen_tied_entities(searcher, query, counts)
+        if request.selection.outlets:
+            base = searcher.aggregate(_all_of([text, *filters.all(outlets=False)]), OUTLETS)
+        else:
+            base = counts
+        return Answer(
+            ids=ids[request.offset : stop],
+            count=result.count,
+            reachable=result.count,
+            facets=_facets(counts, base, request.selection),
+        )
+
+
+# --- The text query ----------------------------------------------------------
+
+
+def text_query(text: TextQuery) -> tantivy.Query:
+    """The TextQuery as a tantivy query: OR-ed groups of AND-ed terms."""
+    groups = []
+    for group in text.parsed.groups:
+        clauses = []
+        for term in group:
+            matches = _term(text, term, ARTICLE_FIELDS if term.negated else TEXT_FIELDS)
+            if matches is not None:
+                clauses.append((Occur.MustNot if term.negated else Occur.Must, matches))
+        if any(occur == Occur.Must for occur, _ in clauses):
+            groups.append((Occur.Should, tantivy.Query.boolean_query(clauses)))
+    if not groups:
+        return tantivy.Query.empty_query()
+    return tantivy.Query.boolean_query(groups)
+
+
+def _term(text: TextQuery, term: Term, fields: tuple[str, ...]) -> tantivy.Query | None:
+    """A term in any of `fields`, in any of its spellings; None when it has no word
+    the index keeps (only stop words: the database leaves such a term out too)."""
+    if term.kind == PREFIX:
+        stems = tantivy_index.ANALYZE.analyze(term.text)
+        if not stems:
+            return None
+        pattern = re.escape(stems[0]) + ".*"
+        each = [(f, tantivy.Query.regex_query(SCHEMA, f, pattern)) for f in fields]
+    else:
+        assert term.kind in (WORD, PHRASE)
+        each = [
+            (f, query)
+            for form in text.forms(term)
+            if (positioned := _positioned(form))
+            for f in fields
+            if (query := _words(f, positioned)) is not None
+        ]
+    if not each:
+        return None
+    return tantivy.Query.boolean_query(
+        [(Occur.Should, tantivy.Query.boost_query(q, BOOSTS[f])) for f, q in each]
+    )
+
+
+def _positioned(form: str) -> list[tuple[int, str]]:
+    """The indexed words of a spelling with their positions: a stop word leaves a
+    gap, as in the database's phrase queries ("war in Ukraine": war, 2 later ukrain)."""
+    words = re.findall(r"\w+", form)
+    found = []
+    for position, word in enumerate(words):
+        for stem in tantivy_index.ANALYZE.analyze(word):
+            found.append((position, stem))
+    return found
+
+
+def _words(field: str, positioned: list[tuple[int, str]]) -> tantivy.Query | None:
+    if len(positioned) == 1:
+        return tantivy.Query.term_query(SCHEMA, field, positioned[0][1])
+    return tantivy.Query.phrase_query(SCHEMA, field, positioned)
+
+
+# --- Filters -----------------------------------------------------------------
+
+
+class Filters:
+    """The user's filters as tantivy queries (all of them: none needs PostgreSQL)."""
+
+    def __init__(self, outlets, others):
+        self.outlets = outlets
+        self.others = others
+
+    @classmethod
+    def of(cls, selection: Selection) -> Filters:
+        others = [tantivy.Query.term_query(SCHEMA, "public", True)]
+        for topic_id in _ids(Topic, selection.topics):
+            others.append(tantivy.Query.term_query(SCHEMA, "topics", topic_id))
+        for entity_id in _ids(Entity, selection.entities):
+            others.append(tantivy.Query.term_query(SCHEMA, "entities", entity_id))
+        if selection.date_from or selection.date_to:
+            others.append(_published_between(selection))
+        if selection.kind:
+            others.append(tantivy.Query.term_query(SCHEMA, "kind", selection.kind))
+        outlets = None
+        if selection.outlets:
+            ids = _ids(Outlet, selection.outlets)
+            outlets = tantivy.Query.term_set_query(SCHEMA, "outlet", ids)
+        return cls(outlets, others)
+
+    def all(self, *, outlets: bool = True) -> list[tantivy.Query]:
+        return [*self.others, self.outlets] if outlets and self.outlets else list(self.others)
+
+
+def _ids(model: type[Model], slugs: frozenset[str]) -> list[int]:
+    if not slugs:
+        return []
+    found = list(model.objects.filter(slug__in=slugs).values_list("pk", flat=True))
+    # A slug that names nothing matches no article (the form refuses one anyway).
+    return found if len(found) == len(slugs) else [*found, 0]
+
+
+def _published_between(selection: Selection) -> tantivy.Query:
+    lower = day_start(selection.date_from) if selection.date_from else None
+    upper = day_end(selection.date_to) if selection.date_to else None
+    return tantivy.Query.range_query(
+        SCHEMA,
+        "published",
+        tantivy.FieldType.Integer,
+        tantivy_index.microseconds(lower) if lower else None,
+        tantivy_index.microseconds(upper) if upper else None,
+    )
+
+
+def _all_of(queries) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(Occur.Must, q) for q in queries if q is not None])
+
+
+# --- Date order ----------------------------------------------------------------
+
+
+def _by_date(searcher, query, *, oldest: bool, stop: int) -> list[int]:
+    """The first `stop` ids newest (or oldest) first, ties by id as in the database:
+    tantivy orders by the date key alone, so the articles sharing the last key
+    taken are read whole and put in order."""
+    field = "oldest" if oldest else "newest"
+    order = tantivy.Order.Asc if oldest else tantivy.Order.Desc
+    hits = searcher.search(query, stop, count=False, order_by_field=field, order=order).hits
+    keyed = [(key, address) for key, address in hits]
+    if len(keyed) == stop:
+        last = keyed[-1][0]
+        tie = tantivy.Query.range_query(SCHEMA, field, tantivy.FieldType.Integer, last, last)
+        tied_query = _all_of([query, tie])
+        size = searcher.search(tied_query, 1, count=True).count
+        tied = searcher.search(tied_query, size, count=False).hits
+        keyed = [(k, a) for k, a in keyed if k != last] + [(last, a) for _, a in tied]
+    ids = searcher.fast_field_values("id", [address for _, address in keyed])
+    rows = sorted(zip((k for k, _ in keyed), ids, strict=True), reverse=not oldest)
+    return [pk for _, pk in rows[:stop]]
+
+
+# --- Facets --------------------------------------------------------------------
+
+
+def _terms(field: str, size: int) -> dict:
+    return {"terms": {"field": field, "size": size, "segment_size": SEGMENT_TERMS}}
+
+
+OUTLETS = {"outlet": _terms("outlet", SEGMENT_TERMS)}
+
+
+def facet_aggregations() -> dict:
+    """Every facet as one Elasticsearch-style aggregation request."""
+    return {
+        **OUTLETS,
+        "month": _terms("month", SEGMENT_TERMS),
+        "kind": _terms("kind", 10),
+        "topic": _terms("topics", SEGMENT_TERMS),
+        **{
+            f"entity_{kind}": _terms(entity_field(kind), ENTITY_CANDIDATES)
+            for kind in tantivy_index.ENTITY_KINDS
+        },
+    }
+
+
+def _widen_tied_entities(searcher, query, counts: dict) -> None:
+    """Entities are ordered by count and then name. When the candidates of a kind
+    end in a tie with its last place shown, an entity left out of them could come
+    first by name: count that kind's every entity instead."""
+    for kind in tantivy_index.ENTITY_KINDS:
+        name = f"entity_{kind}"
+        found = sorted(_buckets(counts, name).values(), reverse=True)
+        if len(found) == ENTITY_CANDIDATES and found[-1] == found[ENTITIES_PER_KIND - 1]:
+            wider = {name: _terms(entity_field(kind), SEGMENT_TERMS)}
+            counts[name] = searcher.aggregate(query, wider)[name]
+
+
+def _buckets(result: dict, name: str) -> dict:
+    return {bucket["key"]: bucket["doc_count"] for bucket in result[name]["buckets"]}
+
+
+def _facets(counts: dict, base: dict, selection: Selection) -> Facets:
+    outlets = _buckets(base, "outlet")
+    topics = _buckets(counts, "topic")
+    entities = {}
+    for kind in tantivy_index.ENTITY_KINDS:
+        entities.update(_buckets(counts, f"entity_{kind}"))
+    return Facets(
+        outlet=outlet_values(
+            [
+                (slug, name, outlets[pk])
+                for pk, slug, name in _named(Outlet, outlets, "slug", "name")
+            ],
+            selection,
+        ),
+        topic=_top(
+            [
+                FacetValue(slug, name, topics[pk], slug in selection.topics)
+                for pk, slug, name in _named(Topic, topics, "slug", "name")
+            ],
+            FACET_SIZE,
+        ),
+        entity=_entity_values(entities, selection),
+        month=month_values(
+            {
+                f"{int(m) // 100:04d}-{int(m) % 100:02d}": n
+                for m, n in _buckets(counts, "month").items()
+            },
+            selection,
+        ),
+        kind=kind_values(_buckets(counts, "kind")),
+    )
+
+
+def _named(model: type[Model], counts: dict, *fields: str) -> list[tuple]:
+    if not counts:
+        return []
+    ids = [int(pk) for pk in counts]
+    return [
+        (pk, *rest) for pk, *rest in model.objects.filter(pk__in=ids).values_list("pk", *fields)
+    ]
+
+
+def _top(values: list[FacetValue], size: int) -> list[FacetValue]:
+    return sorted(values, key=lambda v: (-v.count, v.label))[:size]
+
+
+def _entity_values(counts: dict, selection: Selection) -> list[FacetValue]:
+    values = [
+        FacetValue(slug, name, counts[pk], slug in selection.entities, kind=kind)
+        for pk, slug, name, kind in _named(Entity, counts, "slug", "name", "kind")
+    ]
+    by_kind = []
+    for kind in sorted(tantivy_index.ENTITY_KINDS):  # as the database's facet: by kind
+        by_kind += _top([v for v in values if v.kind == kind], ENTITIES_PER_KIND)
+    return by_kind

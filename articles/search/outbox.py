@@ -1,0 +1,105 @@
+"""How the search index follows PostgreSQL, the system of record.
+
+Triggers put the id of every changed article in the outbox (SearchOutbox) in the
+same transaction as the change (migration 0009). `catch_up` indexes what the
+outbox names and then removes those rows: a load calls it before it reports
+success, the tantivy backend before it answers a search, so a curator's edit is
+searchable at the next search once committed. A catch-up that dies half-way
+leaves its rows in place, and the next one does them again (indexing an article
+twice gives the same document). With the postgres backend there is no index to
+keep and the rows are simply dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+
+from articles.models import Article, SearchOutbox
+
+BATCH = 20_000  # outbox rows taken at a time
+
+
+def external_index() -> bool:
+    """Whether the backend keeps an index of its own that must follow the database."""
+    return settings.SEARCH_BACKEND == "tantivy"
+
+
+def catch_up(*, wait: bool = True, most: int | None = None) -> int:
+    """Index the articles the outbox names, then remove their rows. Returns how many
+    rows were done. Without `wait`, gives up at once when another process is writing
+    the index (it is catching up itself). `most`: stop after about this many rows
+    (a search does a bounded share; a load does everything)."""
+    from articles.search import tantivy_index
+
+    done = 0
+    while (most is None or done < most) and (rows := _pending(most)):
+        if external_index():
+            try:
+                seconds = tantivy_index.WRITER_WAIT_SECONDS if wait else 0
+                with tantivy_index.writer(wait=seconds) as w:
+                    tantivy_index.replace(w, {article_id for _, article_id in rows})
+            except tantivy_index.IndexBusy:
+                if wait:
+                    raise
+                return done
+        # Only the rows read: a transaction committing meanwhile keeps its own.
+        SearchOutbox.objects.using(DEFAULT_DB_ALIAS).filter(pk__in=[pk for pk, _ in rows]).delete()
+        done += len(rows)
+    return done
+
+
+def _pending(most: int | None) -> list[tuple[int, int]]:
+    return list(
+        SearchOutbox.objects.using(DEFAULT_DB_ALIAS)
+        .order_by("pk")
+        .values_list("pk", "article_id")[: min(BATCH, most or BATCH)]
+    )
+
+
+def pending_count() -> int:
+    return SearchOutbox.objects.using(DEFAULT_DB_ALIAS).count()
+
+
+def rebuild(progress: Callable[[int], None] = lambda n: None) -> int:
+    """Index every public article again from the database; `progress(n)` after each
+    batch of n. Changes made meanwhile stay in the outbox for the next catch-up."""
+    from articles.search import tantivy_index
+
+    # The rows committed before the articles are read, which the rebuild covers; a
+    # row committed later may be for a change the rebuild missed, so it stays.
+    covered = list(SearchOutbox.objects.using(DEFAULT_DB_ALIAS).values_list("pk", flat=True))
+    indexed = 0
+    with tantivy_index.writer(heap=tantivy_index.REBUILD_HEAP, threads=2) as w:
+        w.delete_all_documents()
+        for batch in tantivy_index.public_ids():
+            for document in tantivy_index.documents(batch):
+                w.add_document(document)
+            indexed += len(batch)
+            progress(len(batch))
+    for start in range(0, len(covered), BATCH):
+        chunk = covered[start : start + BATCH]
+        SearchOutbox.objects.using(DEFAULT_DB_ALIAS).filter(pk__in=chunk).delete()
+    return indexed
+
+
+def disagreement() -> str | None:
+    """What is wrong when the index does not hold exactly the public articles
+    (their number), or None. Only for a backend with an index of its own."""
+    if not external_index():
+        return None
+    from articles.search import tantivy_index
+
+    try:
+        in_index = tantivy_index.document_count()
+    except (OSError, ValueError) as exc:
+        return f"the search index at {tantivy_index.index_dir()} cannot be read: {exc}"
+    public = Article.objects.using(DEFAULT_DB_ALIAS).public().count()
+    if in_index != public:
+        waiting = pending_count()
+        return (
+            f"the search index holds {in_index:,} articles, the database {public:,} public "
+            f"ones ({waiting:,} changes waiting): run manage.py rebuild_search_index"
+        )
+    return None

@@ -1,0 +1,265 @@
+"""The tantivy backend against the postgres one on the seed archive (same matches,
+orders, counts and facets), and its index following PostgreSQL: hidden articles,
+curators' edits, a killed load, two writers, and /healthz and `manage.py check`
+when the index disagrees. These switch to tantivy themselves, whatever
+SEARCH_BACKEND the suite runs with."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+import tantivy
+from django.core.management import call_command
+
+from articles.entities import merge_entities
+from articles.filters import SearchFilter
+from articles.models import Article, Entity, Mention, Outlet
+from articles.search import outbox, tantivy_index
+from tests.conftest import BASE_DIR
+from tests.test_reliability import (
+    BBC,
+    _copy,
+    _distinct,
+    _env,
+    _load_command,
+    _wait_for_its_connection_to_close,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tantivy_backend(settings, tmp_path):
+    """SEARCH_BACKEND=tantivy with an index rebuilt from this test's database."""
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "tantivy-index"
+    outbox.rebuild()
+    return settings
+
+
+def run(settings, backend: str, **params):
+    settings.SEARCH_BACKEND = backend
+    filterset = SearchFilter(params, queryset=Article.objects.public())
+    assert filterset.is_valid(), filterset.errors
+    return filterset.run_search(per_page=100)
+
+
+def ids(results) -> list[int]:
+    return [hit.article.pk for hit in results.hits]
+
+
+def facet_counts(results) -> dict:
+    facets = results.facets
+    return {
+        name: [(v.value, v.count) for v in getattr(facets, name)]
+        for name in ("outlet", "topic", "entity", "month", "kind")
+    }
+
+
+def index_ids() -> list[int]:
+    searcher = tantivy_index.searcher()
+    hits = searcher.search(tantivy.Query.all_query(), max(searcher.num_docs, 1)).hits
+    return sorted(searcher.fast_field_values("id", [address for _, address in hits]))
+
+
+def public_ids() -> list[int]:
+    return sorted(Article.objects.public().values_list("pk", flat=True))
+
+
+# --- The same answers as the postgres backend ------------------------------------
+
+QUERIES = [
+    "Ukraine",
+    "tanks",
+    '"western tanks"',
+    "tank*",
+    "Kyiv -Blinken",
+    "Kiev",  # a spelling: the archive writes Kyiv
+    "Zelenskyy",  # an entity's alias
+    "Pistorius or Blinken",
+    "Estonia",
+    '"war in Ukraine"',  # a stop word inside a phrase
+    "the",  # only a stop word: nothing
+]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_both_backends_find_the_same_articles_in_the_same_date_order(tantivy_backend, q):
+    for sort in ("newest", "oldest"):
+        postgres = run(tantivy_backend, "postgres", q=q, sort=sort)
+        tantivy_results = run(tantivy_backend, "tantivy", q=q, sort=sort)
+        assert ids(tantivy_results) == ids(postgres), (q, sort)
+        assert tantivy_results.count == postgres.count
+        assert facet_counts(tantivy_results) == facet_counts(postgres), (q, sort)
+    relevance = run(tantivy_backend, "tantivy", q=q)
+    assert sorted(ids(relevance)) == sorted(ids(postgres))
+    assert not (relevance.count_capped or relevance.bounded or relevance.facets_sampled)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"outlet": ["cnn", "guardian", "al-jazeera"]},
+        {"topic": ["battlefield"], "entity": ["russia"]},
+        {"from": "2023-01-01", "to": "2023-01-31"},
+        {"kind": "live"},
+    ],
+    ids=["outlets", "topic-and-entity", "dates", "kind"],
+)
+def test_every_filter_means_the_same_on_both_backends(tantivy_backend, filters):
+    for q in ("Ukraine", ""):
+        postgres = run(tantivy_backend, "postgres", q=q, sort="newest", **filters)
+        tantivy_results = run(tantivy_backend, "tantivy", q=q, sort="newest", **filters)
+        assert ids(tantivy_results) == ids(postgres), (q, filters)
+        assert facet_counts(tantivy_results) == facet_counts(postgres), (q, filters)
+
+
+def test_relevance_puts_a_title_match_first(tantivy_backend):
+    results = run(tantivy_backend, "tantivy", q="Blinken Kyiv")
+    assert results.hits[0].article.title.startswith("Blinken arrives in Kyiv")
+
+
+# --- The index follows the database ---------------------------------------------
+
+
+def test_hidden_articles_never_appear(tantivy_backend, client):
+    before = run(tantivy_backend, "tantivy", q="Ukraine")
+    hidden = before.hits[0].article
+    Article.objects.filter(pk=hidden.pk).update(is_public=False)  # as the admin's "hide"
+
+    after = run(tantivy_backend, "tantivy", q="Ukraine")
+    assert hidden.pk not in ids(after)
+    assert after.count == before.count - 1
+    assert sum(v.count for v in after.facets.kind) == after.count
+    tantivy_backend.SEARCH_BACKEND = "tantivy"
+    api = client.get("/api/search/", {"q": hidden.title}).json()
+    assert hidden.pk not in [r["id"] for r in api["results"]]
+    assert index_ids() == public_ids()
+
+
+def test_a_curators_edits_reach_search(tantivy_backend):
+    article = run(tantivy_backend, "tantivy", q="Estonia").hits[0].article
+    desk = Outlet.objects.create(name="Curated Desk", slug="curated-desk")
+    article.outlet = desk
+    article.published_at = datetime(2019, 5, 17, 9, tzinfo=UTC)
+    article.save()
+    by_outlet = run(tantivy_backend, "tantivy", outlet=["curated-desk"])
+    assert ids(by_outlet) == [article.pk]
+    in_may = run(tantivy_backend, "tantivy", **{"from": "2019-05-01", "to": "2019-05-31"})
+    assert ids(in_may) == [article.pk]
+    assert [v.value for v in in_may.facets.month] == ["2019-05"]
+
+    # An entity merge moves the mentions: the kept entity now names the article.
+    keep = Entity.objects.create(name="Curated Person", kind="person", slug="curated-person")
+    named = Mention.objects.filter(article=article).select_related("entity").first()
+    merge_entities(keep, [named.entity])
+    by_entity = run(tantivy_backend, "tantivy", entity=["curated-person"])
+    assert article.pk in ids(by_entity)
+    assert index_ids() == public_ids()
+
+
+def test_the_outbox_is_empty_once_searched(tantivy_backend):
+    Article.objects.filter(pk__in=public_ids()[:3]).update(kicker="Checked")
+    assert outbox.pending_count() >= 3
+    run(tantivy_backend, "tantivy", q="Ukraine")
+    assert outbox.pending_count() == 0
+
+
+def test_a_second_writer_waits_for_the_first(tantivy_backend):
+    held = threading.Event()
+
+    def hold():
+        with tantivy_index.writer():
+            held.set()
+            time.sleep(1.5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    with pytest.raises(tantivy_index.IndexBusy), tantivy_index.writer(wait=0):
+        pass
+    started = time.monotonic()
+    with tantivy_index.writer(wait=30) as second:
+        second.delete_documents_by_query(tantivy.Query.term_query(tantivy_index.SCHEMA, "id", 0))
+    holder.join()
+    assert time.monotonic() - started > 0.5  # it waited, then wrote
+    assert index_ids() == public_ids()
+
+
+def test_healthz_and_check_report_an_index_that_disagrees(tantivy_backend, client):
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "search": "ok"}
+    with tantivy_index.writer() as handle:  # an article the database does not have
+        stray = tantivy.Document()
+        stray.add_unsigned("id", 10**9)
+        stray.add_boolean("public", True)
+        handle.add_document(stray)
+
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert "rebuild_search_index" in health["search"]
+    out = io.StringIO()
+    call_command("check", stdout=out, stderr=out)
+    assert "articles.W001" in out.getvalue()
+
+    call_command("rebuild_search_index", verbosity=0)
+    assert client.get("/healthz").json()["status"] == "ok"
+    out = io.StringIO()
+    call_command("check", stdout=out, stderr=out)
+    assert "articles.W001" not in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_load_rerun_leaves_database_and_index_in_agreement(
+    seed_archive, settings, tmp_path
+):
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "tantivy-index"
+    outbox.rebuild()
+    index = tantivy_index.open_index()  # this process keeps its handle throughout
+    assert index_ids() == public_ids()
+    _copy(_distinct(sorted((BBC / "business").glob("*.txt")), 30), tmp_path / "batch")
+    env = _env(SEARCH_BACKEND="tantivy", SEARCH_INDEX_DIR=str(settings.SEARCH_INDEX_DIR))
+    mine = Article.objects.filter(origin__startswith=str(tmp_path))
+    loader = subprocess.Popen(
+        _load_command(tmp_path / "batch"),
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while mine.count() < 8:
+            assert loader.poll() is None, "the loader finished before it could be killed"
+            assert time.monotonic() < deadline, "the loader made no progress"
+            time.sleep(0.1)
+        os.kill(loader.pid, signal.SIGKILL)
+    finally:
+        if loader.poll() is None:
+            loader.kill()
+        loader.wait(timeout=60)
+    _wait_for_its_connection_to_close()
+    assert mine.count() < 30
+    assert index_ids() != public_ids()  # the killed load never caught the index up
+
+    rerun = subprocess.run(
+        _load_command(tmp_path / "batch"),
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert mine.count() == 30
+    # This process sees the other process's commits without reopening the index.
+    assert tantivy_index.open_index() is index
+    assert index_ids() == public_ids()
+    assert outbox.pending_count() == 0
