@@ -1,6 +1,7 @@
 """A reload of the same inputs applies the loader's better titles, outlets and dates
 to what was loaded before, and never undoes a curator's edit."""
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
@@ -156,3 +157,15 @@ def test_an_outlet_a_curator_added_for_a_domain_takes_its_pages(tmp_path):
     article = Article.objects.get(origin=str(page))
     assert article.outlet == curated
     assert article.title == "Shelling resumes"
+
+
+def test_edits_made_before_the_migration_are_read_from_the_admins_history():
+    migration = importlib.import_module(
+        "articles.migrations.0009_outlet_registry_and_curated_fields"
+    )
+    history = (
+        '[{"changed": {"fields": ["Title", "Date source", "Is public"]}},'
+        ' {"changed": {"name": "section", "object": "Part 1", "fields": ["Title"]}}]'
+    )
+    assert migration._changed_fields(history) == {"title", "published_at"}
+    assert migration._changed_fields("Changed title.") == set()  # an old free-text entry

@@ -52,6 +52,7 @@ _DATE_SEGMENT = re.compile(
 )
 # A title segment "07.12.2017": dotted dates are day first wherever they are written.
 _DOTTED_DATE = re.compile(r"^(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>(?:19|20)\d{2})$")
+_WEB_ADDRESS = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
 # A site named by its domain: "Globalnews.ca", "Salon.com" (not "U.S.").
 _DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}$", re.IGNORECASE)
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\xa0": " "})
@@ -87,7 +88,9 @@ def read_page_metadata(document: lxml.html.HtmlElement) -> PageMetadata:
         *map(_date_in_title, [page.title_tag, meta.get("title", "")]),
     )
     canonical = document.find(".//link[@rel='canonical']")
-    page.url = meta.get("og:url") or (canonical.get("href", "") if canonical is not None else "")
+    links = (meta.get("og:url", ""), canonical.get("href", "") if canonical is not None else "")
+    # Only a web address: a page's "javascript:" link must never become a source URL.
+    page.url = next((link for link in links if _WEB_ADDRESS.match(link)), "")
     return page
 
 

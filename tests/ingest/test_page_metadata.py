@@ -136,3 +136,14 @@ def test_the_registry_names_each_domain_and_slug_once():
     slugs = [outlet.slug for outlet in OUTLETS]
     assert len(domains) == len(set(domains))
     assert len(slugs) == len(set(slugs))
+
+
+def test_only_a_web_address_becomes_the_pages_url():
+    page = (
+        "<html><head><meta property='og:url' content=\"javascript:alert('xss')\">"
+        "<link rel='canonical' href='https://www.example.org/story'></head><body><article>"
+        "<h1>Talks resume</h1><p>Negotiators met for a third day on Tuesday without agreeing "
+        "on a ceasefire, officials said.</p><p>Both delegations said they would return to the "
+        "table next week.</p></article></body></html>"
+    )
+    assert extract_html(page, "page.html").source_url == "https://www.example.org/story"
