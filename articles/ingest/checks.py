@@ -286,8 +286,9 @@ def in_byline(name: str, kind: str, byline: str) -> bool:
     return f" {' '.join(_name_words(name))} " in f" {' '.join(_name_words(byline))} "
 
 
-def _name_words(text: str) -> list[str]:
-    return re.findall(r"[^\W\d_]+(?:['-][^\W\d_]+)*", spelling_key(text))
+@lru_cache(maxsize=4096)  # an article's byline is read once for each of its mentions
+def _name_words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[^\W\d_]+(?:['-][^\W\d_]+)*", spelling_key(text)))
 
 
 def _only_credit_words(line: str) -> bool:
