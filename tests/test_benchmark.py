@@ -29,6 +29,17 @@ def test_it_measures_every_query_class(tmp_path):
     for row in figures["api"].values():
         assert row["runs"] == 2 and row["p50_ms"] > 0
     assert figures["sizes"]["database"] > 0
+    # Every class set against the exact answer; on 30 articles the postgres backend is exact.
+    assert set(figures["exact"]) == set(figures["api"])
+    for name, row in figures["exact"].items():
+        assert row["count"] == figures["api"][name]["count"]
+        assert row["count_exact"] and row["all_facets_exact"], name
+    assert figures["exact"]["common (said)"]["top10_agreement"] == 1.0
+    assert figures["exact"]["entity filter"]["top10_agreement"] is None  # no text to rank
+    # The backend's index was rebuilt and measured.
+    assert figures["backend"] == "postgres"
+    assert len(figures["index"]["indexes"]) == 2
+    assert figures["index"]["bytes"] > 0 and figures["index"]["build_seconds"] > 0
     # The tantivy peer answered the same query classes from the same corpus.
     peer = figures.pop("peer")
     assert peer.pop("index")["documents"] == 30
@@ -36,3 +47,14 @@ def test_it_measures_every_query_class(tmp_path):
     for row in peer.values():
         assert row["runs"] == 2 and row["p50_ms"] > 0
     assert peer["common (said)"]["count"] > 15
+
+
+def test_a_backend_it_cannot_build_is_reported_unavailable(tmp_path):
+    from django.core.management import CommandError, get_commands
+
+    from articles.search.backends import BACKENDS
+
+    if "tantivy" in BACKENDS and "rebuild_search_index" in get_commands():
+        pytest.skip("this checkout has the tantivy backend")
+    with pytest.raises(CommandError, match="tantivy search backend is unavailable"):
+        call_command("benchmark", "--backend", "tantivy", "--articles", "5", verbosity=0)
