@@ -199,7 +199,7 @@ class Command(BaseCommand):
         """Build time and size of the backend's index: tantivy's own directory, or the
         full-text GIN indexes of articles and sections (REINDEX)."""
         if backend == "tantivy":
-            index_dir = Path(getattr(settings, "SEARCH_INDEX_DIR", ".search-index"))
+            index_dir = _search_index_dir()
             seconds = None
             if rebuild or not index_dir.exists():
                 self.say("Building the tantivy index (rebuild_search_index) ...")
@@ -311,6 +311,7 @@ class Command(BaseCommand):
             "GUNICORN_WORKERS": "3",
             "RESULT_CACHE_SECONDS": "0",
             "SEARCH_BACKEND": backend,
+            "SEARCH_INDEX_DIR": str(_search_index_dir()),
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "archive.wsgi"],
@@ -461,6 +462,11 @@ def use_backend(name: str) -> None:
             f"(backends: {', '.join(BACKENDS)}; tantivy also needs rebuild_search_index)."
         )
     settings.SEARCH_BACKEND = name
+
+
+def _search_index_dir() -> Path:
+    """Where the tantivy backend keeps its index (its setting, where the backend exists)."""
+    return Path(getattr(settings, "SEARCH_INDEX_DIR", Path(settings.BASE_DIR) / ".search-index"))
 
 
 def _build_figures(seconds: float | None, size: int) -> dict:
