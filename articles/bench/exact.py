@@ -2,10 +2,10 @@
 
 The exact answer uses the archive's own definitions: the match is
 `search.matching` (an article's own vector or one of its headed sections), the
-relevance is the archive's BM25 (articles/ranking.py) over every match, ties newest
-first, and the facets are counted over every match with the archive's facet
-queries. The backend is asked exactly what `/api/search/` asks it, through the
-same filters (`SearchFilter`)."""
+relevance is the archive's BM25 (articles/ranking.py, as the postgres backend orders
+its candidates) over every match, ties newest first, and the facets are counted
+over every match with the archive's facet queries. The backend is asked exactly
+what `/api/search/` asks it, through the same filters (`SearchFilter`)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,15 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, F
+from django.db.models import Count
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict
 
 from articles.filters import SearchFilter
 from articles.models import Article
-from articles.ranking import BM25Rank
-from articles.search import entity_facet, matching, newest_first, topic_facet
+from articles.search import entity_facet, matching, topic_facet
 from articles.search.backends import SearchRequest, get_backend
-from articles.search.backends.postgres import SECTION_BONUS
+from articles.search.backends.postgres import by_relevance
 from articles.search.facets import kind_values, month_values, outlet_values
 from articles.search.results import Facets
 
@@ -58,11 +57,9 @@ class Exact:
 def exact_answer(request: SearchRequest) -> Exact:
     matches = _matches(request.articles, request)
     top = None
-    if (text_query := request.text_query) is not None:
-        terms = [(text_query.term_query(term), term.text) for term in text_query.wanted_terms]
-        rank = BM25Rank(text_query.search_query, terms, section_bonus=SECTION_BONUS)
-        by_relevance = matches.alias(rank=rank).order_by(F("rank").desc(), *newest_first())
-        top = list(by_relevance.values_list("pk", flat=True)[: request.limit])
+    if request.text_query is not None:
+        ordered = by_relevance(matches, request.text_query)
+        top = list(ordered.values_list("pk", flat=True)[: request.limit])
     selection = request.selection
     any_outlet = matches
     if selection.outlets and request.outlet_facet_base is not None:
