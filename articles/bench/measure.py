@@ -82,3 +82,24 @@ def database_sizes() -> dict[str, int]:
         for name, size in cursor.fetchall():
             sizes[f"index.{name}"] = size
     return sizes
+
+
+def full_text_indexes() -> list[str]:
+    """The GIN indexes over the stored search vectors of articles and sections."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN "
+            "('articles_article', 'articles_section') AND indexdef ILIKE %s ORDER BY indexname",
+            ["%USING gin (search_vector)%"],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def relation_bytes(names: list[str]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(pg_relation_size(c.oid)), 0) FROM pg_class c "
+            "WHERE c.relname = ANY(%s)",
+            [names],
+        )
+        return int(cursor.fetchone()[0])

@@ -1,10 +1,15 @@
-"""`manage.py benchmark [--articles N] [--json PATH]`: measured figures, side by side
-with the raw SQL match (the floor) and a BM25 peer (tantivy) on the same corpus.
+"""`manage.py benchmark [--articles N] [--backend postgres|tantivy] [--json PATH]`:
+measured figures, side by side with the raw SQL match (the floor) and a BM25 peer
+(tantivy) on the same corpus.
 
 Builds (or reuses) the corpus, loads it with the bulk path when the archive does
 not hold it yet, then measures warm latency through `/api/search/` (Django's test
 Client: URL routing, filters, search, JSON), the full search page over HTTP with
-concurrent clients against gunicorn on 127.0.0.1, load rates, and sizes.
+concurrent clients against gunicorn on 127.0.0.1, load rates, and sizes. For each
+query class it also sets the backend's answer against the exact one computed in SQL
+over every match (articles/bench/exact.py): top-10 agreement with the archive's BM25,
+exact count, exact facets. `--backend` chooses the search backend for the run and
+times the build of its index.
 `--ir` adds ranking quality on the judged collections (loads them into this
 database under their own outlets; use a separate PGDATA_DIR).
 """
@@ -28,11 +33,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test import Client
 
-from articles.bench import measure, peer
-from articles.bench.corpus import build_corpus, default_corpora, default_pool_size
+from articles.bench import exact, measure, peer
+from articles.bench.corpus import build_corpus, default_corpora
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article, Entity
 from articles.ranking import refresh_term_statistics, statistics_are_stale
+from articles.search.backends import BACKENDS
 
 FILTER = {"outlet": "bbc-news", "from": "2018-01-01", "to": "2021-12-31"}
 FILTER_SECONDS = (1514764800, 1640995199)
@@ -48,7 +54,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--articles", type=int, default=100_000)
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--corpus", type=Path, help="Corpus directory (default: bench/).")
+        parser.add_argument("--corpus", type=Path, help="Corpus directory (default: DATA/).")
+        parser.add_argument(
+            "--data",
+            type=Path,
+            help="Directory for the corpus, NER cache and peer index (default: bench/).",
+        )
+        parser.add_argument(
+            "--backend",
+            choices=list(BACKENDS),
+            default=settings.SEARCH_BACKEND,
+            help="Search backend for the run (default: settings.SEARCH_BACKEND).",
+        )
+        parser.add_argument(
+            "--no-index-build",
+            action="store_true",
+            help="Do not time the (re)build of the backend's index; reuse it as it is.",
+        )
         parser.add_argument("--json", type=Path, help="Also write the figures here.")
         parser.add_argument("--runs", type=int, default=30, help="Timed runs per query class.")
         parser.add_argument("--clients", type=int, default=8, help="Concurrent HTTP clients.")
@@ -58,18 +80,12 @@ class Command(BaseCommand):
             "--enrich-sample", type=int, default=100, help="Articles for the full-NER load rate."
         )
         parser.add_argument("--ir", action="store_true", help="Ranking quality (nDCG, MAP) only.")
-        parser.add_argument(
-            "--backend",
-            choices=["postgres", "tantivy"],
-            default=settings.SEARCH_BACKEND,
-            help="The search backend measured (default: SEARCH_BACKEND).",
-        )
 
     def handle(self, *args, **options):
         # Measure the work itself: a repeated query would otherwise be answered from
         # the result cache (articles/cache.py) after its first run.
         settings.RESULT_CACHE_SECONDS = 0
-        settings.SEARCH_BACKEND = options["backend"]
+        use_backend(options["backend"])
         if not options["no_peer"] and not peer.available():
             raise CommandError(peer.MISSING)
         if options["ir"]:
@@ -84,29 +100,37 @@ class Command(BaseCommand):
 
     def run(self, options) -> dict:
         n, seed = options["articles"], options["seed"]
-        root = Path(settings.BASE_DIR) / "bench"
+        root = options["data"] or Path(settings.BASE_DIR) / "bench"
         corpus_dir = options["corpus"] or root / f"corpus-{n}-s{seed}"
         self.say(f"Corpus {corpus_dir} ...")
-        corpus = build_corpus(corpus_dir, n, seed=seed, pool_size=default_pool_size(n))
+        corpus = build_corpus(corpus_dir, n, seed=seed)
         jsonl_bytes = sum(p.stat().st_size for p in corpus_dir.glob("*.jsonl"))
-        figures = {"machine": machine(), "corpus": {**corpus, "jsonl_bytes": jsonl_bytes}}
+        figures = {
+            "machine": machine(),
+            "backend": options["backend"],
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "corpus": {**corpus, "jsonl_bytes": jsonl_bytes},
+        }
         figures["load"] = self.load(corpus_dir, root, n)
-        figures["load"]["full_enrichment"] = self.enrichment_rate(options["enrich_sample"], seed)
+        figures["load"]["full_enrichment"] = self.enrichment_rate(
+            options["enrich_sample"], seed, root
+        )
+        figures["index"] = self.index_build(
+            options["backend"], rebuild=not options["no_index_build"]
+        )
         figures["archive"] = {
             "articles": Article.objects.count(),
             "sections": Article.sections.rel.related_model.objects.count(),
             "entities": Entity.objects.count(),
         }
         figures["sizes"] = measure.database_sizes()
-        figures["backend"] = options["backend"]
-        if options["backend"] == "tantivy":
-            self.say("Search index from the database (rebuild_search_index) ...")
-            figures["index"] = self.build_index()
         terms = measure.pick_terms(peer.read_jsonl(corpus_dir))
         figures["terms"] = terms
         classes = query_classes(terms)
-        self.say("Latency through /api/search/ ...")
+        self.say(f"Latency through /api/search/ ({options['backend']} backend) ...")
         figures["api"] = self.api_latency(classes, options["runs"])
+        self.say("Against the exact answer (BM25 over every match, exact counts and facets) ...")
+        figures["exact"] = self.exactness(classes)
         self.say("Floor (raw SQL match) ...")
         figures["floor"] = self.floor_latency(classes, options["runs"])
         if not options["no_peer"]:
@@ -116,7 +140,9 @@ class Command(BaseCommand):
             )
         if not options["no_http"]:
             self.say("Search page over HTTP (gunicorn) ...")
-            figures["http"] = self.http_throughput(classes, options["clients"], options["runs"])
+            figures["http"] = self.http_throughput(
+                classes, options["clients"], options["runs"], options["backend"]
+            )
         self.print_table(figures)
         return figures
 
@@ -146,27 +172,13 @@ class Command(BaseCommand):
             **loader.timings,
         }
 
-    def build_index(self) -> dict:
-        from articles.search import outbox, tantivy_index
-
-        started = time.monotonic()
-        indexed = outbox.rebuild()
-        seconds = time.monotonic() - started
-        files = [p for p in tantivy_index.index_dir().rglob("*") if p.is_file()]
-        return {
-            "articles": indexed,
-            "seconds": seconds,
-            "rate": indexed / seconds if seconds else None,
-            "bytes": sum(p.stat().st_size for p in files),
-        }
-
-    def enrichment_rate(self, sample: int, seed: int) -> dict:
+    def enrichment_rate(self, sample: int, seed: int, root: Path) -> dict:
         """The normal path (full NER, one transaction per article) on articles the archive
         does not have, rolled back afterwards."""
         if sample <= 0:
             return {}
-        out = Path(settings.BASE_DIR) / "bench" / f"enrich-sample-{sample}-s{seed + 1000}"
-        build_corpus(out, sample, seed=seed + 1000, pool_size=sample)
+        out = root / f"enrich-sample-{sample}-s{seed + 1000}"
+        build_corpus(out, sample, seed=seed + 1000)
         self.say(f"Normal path with full NER on {sample} new articles ...")
         report = None
         try:
@@ -180,6 +192,44 @@ class Command(BaseCommand):
             "seconds": report.elapsed,
             "rate": report.created / report.elapsed if report.elapsed else None,
         }
+
+    # -- the backend's index --------------------------------------------------------
+
+    def index_build(self, backend: str, *, rebuild: bool) -> dict:
+        """Build time and size of the backend's index: tantivy's own directory, or the
+        full-text GIN indexes of articles and sections (REINDEX)."""
+        if backend == "tantivy":
+            index_dir = _search_index_dir()
+            seconds = None
+            if rebuild or not index_dir.exists():
+                self.say("Building the tantivy index (rebuild_search_index) ...")
+                started = time.perf_counter()
+                call_command("rebuild_search_index", verbosity=0)
+                seconds = time.perf_counter() - started
+            size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+            return _build_figures(seconds, size)
+        indexes = measure.full_text_indexes()
+        seconds = None
+        if rebuild:
+            self.say(f"Rebuilding the full-text indexes ({', '.join(indexes)}) ...")
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for name in indexes:
+                    cursor.execute(f'REINDEX INDEX "{name}"')
+            seconds = time.perf_counter() - started
+        return {**_build_figures(seconds, measure.relation_bytes(indexes)), "indexes": indexes}
+
+    def exactness(self, classes: dict[str, dict]) -> dict:
+        results = {}
+        for name, params in classes.items():
+            results[name] = row = exact.agreement(params)
+            share = row["top10_agreement"]
+            self.say(
+                f"  {name:28} top 10 {'-' if share is None else f'{share:.1f}':>4}  "
+                f"count {'exact' if row['count_exact'] else 'OFF'}  "
+                f"facets {'exact' if row['all_facets_exact'] else 'OFF'}"
+            )
+        return results
 
     # -- latency ----------------------------------------------------------------------
 
@@ -251,7 +301,7 @@ class Command(BaseCommand):
             }
         return results
 
-    def http_throughput(self, classes: dict[str, dict], clients: int, runs: int) -> dict:
+    def http_throughput(self, classes: dict[str, dict], clients: int, runs: int, backend) -> dict:
         # Production serves hashed static files: the page needs them collected first.
         call_command("collectstatic", interactive=False, verbosity=0)
         port = _free_port()
@@ -260,8 +310,8 @@ class Command(BaseCommand):
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_WORKERS": "3",
             "RESULT_CACHE_SECONDS": "0",
-            "SEARCH_BACKEND": settings.SEARCH_BACKEND,
-            "SEARCH_INDEX_DIR": str(settings.SEARCH_INDEX_DIR),
+            "SEARCH_BACKEND": backend,
+            "SEARCH_INDEX_DIR": str(_search_index_dir()),
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "archive.wsgi"],
@@ -332,7 +382,7 @@ class Command(BaseCommand):
                 )
             figures = {"load": load}
             if settings.SEARCH_BACKEND == "tantivy":
-                figures["index"] = self.build_index()
+                figures["index"] = self.index_build("tantivy", rebuild=True)
             self.say(f"{name}: {len(collection.queries)} queries through run_search ...")
             started = time.monotonic()
             rankings = ir.archive_rankings(collection)
@@ -375,23 +425,29 @@ class Command(BaseCommand):
 
     def print_table(self, figures: dict) -> None:
         api, floor, other = figures["api"], figures.get("floor", {}), figures.get("peer", {})
+        exactness = figures.get("exact", {})
         lines = [
             f"{'query class':30} {'matches':>8} {'api p50':>9} {'p95':>8} {'max':>8} "
-            f"{'floor p50':>10} {'peer p50':>9} {'peer p95':>9} {'api/peer':>9}"
+            f"{'floor p50':>10} {'peer p50':>9} {'peer p95':>9} {'api/peer':>9} "
+            f"{'top10':>6} {'count':>6} {'facets':>6}"
         ]
         for name, row in api.items():
             f = floor.get(name, {})
             p = other.get(name, {})
+            e = exactness.get(name, {})
             ratio = row["p50_ms"] / p["p50_ms"] if p.get("p50_ms") else float("nan")
+            top = e.get("top10_agreement")
             lines.append(
                 f"{name:30} {row['count']:>8} {row['p50_ms']:9.1f} {row['p95_ms']:8.1f} "
                 f"{row['max_ms']:8.1f} {f.get('p50_ms', float('nan')):10.1f} "
                 f"{p.get('p50_ms', float('nan')):9.2f} {p.get('p95_ms', float('nan')):9.2f} "
-                f"{ratio:9.0f}"
+                f"{ratio:9.0f} {'-' if top is None else f'{top:.1f}':>6} "
+                f"{_yes(e.get('count_exact')):>6} {_yes(e.get('all_facets_exact')):>6}"
             )
         self.stdout.write("\n".join(lines))
         load = figures["load"]
         self.stdout.write(f"load: {json.dumps(load, default=str)}")
+        self.stdout.write(f"index ({figures['backend']}): {json.dumps(figures['index'])}")
         self.stdout.write(
             f"sizes (MB): database {figures['sizes']['database'] / 1e6:.0f}, "
             f"corpus text {figures['corpus']['text_chars'] / 1e6:.0f}"
@@ -401,6 +457,25 @@ class Command(BaseCommand):
             self.stdout.write(f"index: {json.dumps(figures['index'])}")
         if "http" in figures:
             self.stdout.write(f"http: {json.dumps(figures['http'])}")
+
+
+def use_backend(name: str) -> None:
+    """Search with backend `name` for this run."""
+    if name not in BACKENDS:
+        raise CommandError(f"No {name} search backend (backends: {', '.join(BACKENDS)}).")
+    settings.SEARCH_BACKEND = name
+
+
+def _search_index_dir() -> Path:
+    return Path(settings.SEARCH_INDEX_DIR)
+
+
+def _build_figures(seconds: float | None, size: int) -> dict:
+    return {"build_seconds": seconds, "bytes": size}
+
+
+def _yes(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "NO")
 
 
 def query_classes(terms: dict) -> dict[str, dict]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from articles.bench.corpus import build_corpus, default_pool_size
+from articles.bench.corpus import build_corpus
 
 
 def default_out(articles: int, seed: int) -> Path:
@@ -24,25 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("--articles", type=int, required=True)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--out", type=Path, help="Directory (default: bench/corpus-N-sS).")
-        parser.add_argument(
-            "--pool",
-            type=int,
-            help="Distinct plain-article bodies (default: min(N, 4000); NER cost grows with it).",
-        )
 
     def handle(self, *args, **options):
         articles = options["articles"]
         if articles < 1:
             raise CommandError("--articles must be 1 or more.")
         out = options["out"] or default_out(articles, options["seed"])
-        meta = build_corpus(
-            out,
-            articles,
-            seed=options["seed"],
-            pool_size=options["pool"] or default_pool_size(articles),
-        )
+        meta = build_corpus(out, articles, seed=options["seed"])
         self.stdout.write(
             f"{out}: {meta['articles']} articles ({meta['live_blogs']} live blogs), "
             f"{meta['text_chars'] / 1e6:.1f} M characters of text, "
-            f"{meta['pool_size']} distinct article bodies."
+            f"{meta['wire_copies']} wire copies and {meta['updates']} updated versions "
+            f"({(meta['wire_copies'] + meta['updates']) / meta['articles']:.1%})."
         )

@@ -155,16 +155,19 @@ def _section_matches(text_query: TextQuery) -> QuerySet:
 
 def ranked(text_query: TextQuery, candidates: list[int]) -> QuerySet:
     """The first CANDIDATE_LIMIT of `candidates` (ids of matches, newest first), most
-    relevant first: BM25 (articles/ranking.py), the better of the article's and its
-    best section's, plus a little per matching section; ties newest first."""
+    relevant first."""
+    candidates = Article.objects.filter(pk__in=ids_param(candidates[:CANDIDATE_LIMIT]))
+    return by_relevance(candidates, text_query)
+
+
+def by_relevance(articles: QuerySet, text_query: TextQuery) -> QuerySet:
+    """`articles` (matches of `text_query`) most relevant first: BM25
+    (articles/ranking.py), the better of the article's and its best section's, plus a
+    little per matching section; ties newest first."""
     # An excluded word only filters; a term typed twice counts once.
     terms = [(text_query.term_query(term), term.text) for term in text_query.wanted_terms]
     rank = BM25Rank(text_query.search_query, terms, section_bonus=SECTION_BONUS)
-    return (
-        Article.objects.filter(pk__in=ids_param(candidates[:CANDIDATE_LIMIT]))
-        .alias(rank=rank)
-        .order_by(F("rank").desc(), *newest_first())
-    )
+    return articles.alias(rank=rank).order_by(F("rank").desc(), *newest_first())
 
 
 # --- The bounded sample ----------------------------------------------------
