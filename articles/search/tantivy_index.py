@@ -29,8 +29,10 @@ from articles.search_vectors import MAX_INDEXED_CHARS
 
 ANALYZER = "archive_en"
 TEXT_FIELDS = ("title", "kicker_dek", "headings", "body")
-# Title A, kicker/dek and entry headings B, body C, in the proportions of the
-# database's BM25 weights (articles/ranking.py: 1.0, 0.4, 0.2).
+# Title A > kicker/dek and entry headings B > body C, in the proportions of the
+# database's weights (articles/ranking.py: 1.0, 0.4, 0.2). tantivy adds up one BM25
+# per field; boosts nearer 1 rank the judged collections better but no longer put
+# a title match above a heading match above a body match (docs/benchmarks.md).
 BOOSTS = {"title": 5.0, "kicker_dek": 2.0, "headings": 2.0, "body": 1.0}
 ENTITY_KINDS = tuple(kind for kind, _ in Entity.Kind.choices)
 BATCH = 2000  # articles read from PostgreSQL at a time
