@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from articles.ingest.identify import find_outlet
 from articles.ingest.records import ArticleRecord, EntityMention
 from articles.models import Article, Entity, Mention, Outlet, Section, SourceDocument
+from articles.stories import place_saved
 from articles.topics import tag_articles
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -128,6 +129,7 @@ def _save_article(record, mentions, source) -> SaveResult:
             sections = _replace_sections(article, record)
             mention_count = _save_mentions(article, sections, mentions)
             topic_count = tag_articles([article.pk])
+            place_saved(article)
     except IntegrityError:
         # Another loader saved the same article between our check and our insert.
         existing = Article.objects.filter(content_hash=digest).only("pk").first()
