@@ -15,7 +15,9 @@ alike (difflib ratio >= 0.8) and their figures identical; a lede with other figu
 copies are the same story as the text they were made from. Where the lede rule is
 unsure, the pair is left out: same slug and day but another lede (a flash and its
 full story, or a rewrite), the same BBC headline over another lede (an update), and
-template pairs whose ledes match (the lede of an earnings table is its figures).
+template pairs whose ledes match (the lede of an earnings table is its figures), and
+the same title on another day unless sent again word for word or with other figures
+in the lede.
 """
 
 from __future__ import annotations
@@ -61,6 +63,15 @@ def labelled(a: dict, b: dict, same_kind: str | None, other_kind: str | None) ->
     tickers = [set(_TICKER.findall(doc.get("title", ""))) for doc in (a, b)]
     same = same_lede(a, b) and not (tickers[0] and tickers[1] and not tickers[0] & tickers[1])
     return (a, b, same, same_kind if same else other_kind)
+
+
+def resent_or_recurring(a: dict, b: dict) -> tuple:
+    """The same title on another day: the same story when sent again word for word,
+    another day's report when the lede's figures differ, else left out (a daily
+    report's lede often has no figures: "The following rainfall was recorded")."""
+    if _WORD.findall(a["body"].lower()) == _WORD.findall(b["body"].lower()):
+        return (a, b, True, "reuters sent again another day")
+    return labelled(a, b, None, "recurring report")
 
 
 def shingles(text):
@@ -155,7 +166,7 @@ def main(root: Path, out: Path) -> None:
         if a["slug"][1] != b["slug"][1] and a["slug"][0][:12] != "BC-CORRECTED"
     ]
     for a, b in rng.sample(same_title, 120):
-        pairs.append(labelled(a, b, "reuters sent again another day", "recurring report"))
+        pairs.append(resent_or_recurring(a, b))
 
     alike = [(a, b, c) for a, b, c in lookalikes(r_docs, 0.3) if a["slug"] != b["slug"]]
     templates = [(a, b) for a, b, c in alike if a["title"] != b["title"] and c >= 0.3]

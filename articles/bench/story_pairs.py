@@ -239,3 +239,22 @@ def _with_credits(parts: list[str], rng: random.Random) -> list[str]:
         rng.choice(_CREDITS),
         f"This post appeared first on {outlet}.",
     ]
+
+
+def detector_says_same(a: Text, b: Text) -> bool:
+    """What a load decides for two texts: the LSH lookup offers one as a candidate for
+    the other, and the measured resemblance confirms it (articles/stories.py)."""
+    from articles import stories
+
+    first, second = stories.fingerprint(a.body, a.title), stories.fingerprint(b.body, b.title)
+    return stories.share_a_band(first, second) and stories.same_story(first, second)
+
+
+def by_kind(pairs: list[Pair], wrong: list[Pair]) -> dict[str, tuple[int, int]]:
+    """kind -> (pairs, pairs judged wrong)."""
+    table: dict[str, list[int]] = {}
+    for pair in pairs:
+        table.setdefault(pair.kind, [0, 0])[0] += 1
+    for pair in wrong:
+        table[pair.kind][1] += 1
+    return {kind: (n, w) for kind, (n, w) in table.items()}
