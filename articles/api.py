@@ -32,6 +32,7 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, Js
 from django.urls import Resolver404, resolve, reverse
 
 from articles import search as search_lib
+from articles import story_versions
 from articles.filters import SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topic
 
@@ -142,6 +143,7 @@ def index(request):
                 "article": root + "articles/{id}/",
                 "entities": _url(request, "api-entities"),
                 "entity": _url(request, "api-entities") + "{slug}/",
+                "story": root + "stories/{id}/",
                 "outlets": _url(request, "api-outlets"),
                 "topics": _url(request, "api-topics"),
             },
@@ -600,3 +602,37 @@ def topics(request):
             ],
         }
     )
+
+
+@read_only
+def story(request, pk: int):
+    copies = story_versions.copies(pk)
+    if not copies:
+        raise Http404(f"There is no story {pk} with public copies.")
+    return JsonResponse(story_json(pk, story_versions.versions(copies), request))
+
+
+def story_json(pk: int, versions, request) -> dict:
+    """The copies in publication order, each with what changed since the copy before."""
+    return {
+        "id": pk,
+        "url": request.build_absolute_uri(reverse("story-detail", args=[pk])),
+        "copies": [
+            {
+                "id": version.article.pk,
+                "url": request.build_absolute_uri(version.article.get_absolute_url()),
+                "api_url": _url(request, "api-article", version.article.pk),
+                "title": version.article.title,
+                "outlet": (
+                    _outlet_ref(version.article.outlet, request) if version.article.outlet else None
+                ),
+                "published_at": _iso(version.article.published_at),
+                "previous": version.previous.pk if version.previous else None,
+                "headline_changed": version.headline_changed,
+                "paragraphs_added": version.count("added"),
+                "paragraphs_removed": version.count("removed"),
+                "paragraphs_changed": version.count("changed"),
+            }
+            for version in versions
+        ],
+    }

@@ -102,6 +102,7 @@ def _schemas() -> dict:
                         "article": STR,
                         "entities": URL,
                         "entity": STR,
+                        "story": STR,
                         "outlets": URL,
                         "topics": URL,
                     }
@@ -242,6 +243,35 @@ def _schemas() -> dict:
                     }
                 ),
                 "cite": _obj(dict.fromkeys(CITE_FORMATS, URL)),
+            }
+        ),
+        "Story": _obj(
+            {
+                "id": INT,
+                "url": URL,
+                "copies": {
+                    **_array(
+                        _obj(
+                            {
+                                "id": INT,
+                                "url": URL,
+                                "api_url": URL,
+                                "title": STR,
+                                "outlet": _nullable(_obj({**named, "url": URL})),
+                                "published_at": _nullable(DATETIME),
+                                "previous": {
+                                    **_nullable(INT),
+                                    "description": "The copy before (null: the first run).",
+                                },
+                                "headline_changed": {"type": "boolean"},
+                                "paragraphs_added": COUNT,
+                                "paragraphs_removed": COUNT,
+                                "paragraphs_changed": COUNT,
+                            }
+                        )
+                    ),
+                    "description": "Every public copy, in publication order (undated last).",
+                },
             }
         ),
         "EntitySummary": _obj(_entity_fields()),
@@ -524,6 +554,12 @@ def spec() -> dict:
                 "One article: metadata, sections, entities, topics, provenance",
                 {"200": _json("Article", "The article."), "404": ERROR_404},
                 [_path_param("id", INT, "The article id.")],
+                tags=["api"],
+            ),
+            "/api/stories/{id}/": _get(
+                "One story: its copies in publication order and what changed between them",
+                {"200": _json("Story", "The story."), "404": ERROR_404},
+                [_path_param("id", INT, "The story id.")],
                 tags=["api"],
             ),
             "/api/entities/": _get(

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from articles import cache, charts, citations, search
+from articles import cache, charts, citations, search, story_versions
 from articles.filters import ArticleListFilter, SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Section, Topic
 
@@ -78,6 +78,20 @@ def article_detail(request, pk, slug):
     # Like the search page, the same for every visitor: cached whole, per site address.
     key = [article.pk, request.build_absolute_uri("/")]
     return HttpResponse(cache.cached("article-page", key, lambda: _article_page(request, article)))
+
+
+@require_safe
+def story_detail(request, pk):
+    copies = story_versions.copies(pk)
+    if not copies:
+        raise Http404(f"There is no story {pk} with public copies.")
+    versions = story_versions.versions(copies)
+    outlets = {copy.outlet_id for copy in copies if copy.outlet_id}
+    return render(
+        request,
+        "articles/story_detail.html",
+        {"story_id": pk, "first": copies[0], "versions": versions, "outlet_count": len(outlets)},
+    )
 
 
 def _article_page(request, article) -> str:
