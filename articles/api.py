@@ -221,6 +221,8 @@ def _results_json(results: search_lib.SearchResults, q: str, request) -> dict:
         # topic and entity facets count the newest matches only.
         "count_capped": results.count_capped,
         "facets_sampled": results.facets_sampled,
+        "story_count": results.story_count,
+        "collapsed": results.collapsed,
         "page": results.page,
         "num_pages": results.num_pages,
         "results": [_hit_json(hit, request) for hit in results.hits],
@@ -261,6 +263,18 @@ def _hit_json(hit: search_lib.Hit, request) -> dict:
         ],
         "topics": [topic["slug"] for topic in hit.topics],
         "entities": [entity["slug"] for entity in hit.entities],
+        "story": _story_ref(hit.story, request) if hit.story else None,
+    }
+
+
+def _story_ref(story: search_lib.StoryInfo, request) -> dict:
+    return {
+        "id": story.story_id,
+        "url": request.build_absolute_uri(reverse("story-detail", args=[story.story_id])),
+        "api_url": _url(request, "api-story", story.story_id),
+        "copies": story.copies,
+        "outlets": story.outlets,
+        "first_published_at": _iso(story.first_published),
     }
 
 

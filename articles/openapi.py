@@ -133,6 +133,22 @@ def _schemas() -> dict:
                 "sections": _array(_ref("SectionHit")),
                 "topics": _array(SLUG),
                 "entities": _array(SLUG),
+                "story": _nullable(
+                    _obj(
+                        {
+                            "id": INT,
+                            "url": URL,
+                            "api_url": URL,
+                            "copies": {
+                                **COUNT,
+                                "description": "Public copies of this story in the archive.",
+                            },
+                            "outlets": {**COUNT, "description": "Outlets that ran it."},
+                            "first_published_at": _nullable(DATETIME),
+                        },
+                        description="The story this article is a copy in (null: none yet).",
+                    )
+                ),
             }
         ),
         "SearchResults": _obj(
@@ -144,6 +160,18 @@ def _schemas() -> dict:
                     "description": "Exact, unless count_capped: then at least this many.",
                 },
                 "count_capped": {"type": "boolean"},
+                "story_count": {
+                    **_nullable(COUNT),
+                    "description": (
+                        "The stories the matches are copies in (a floor when count_capped); "
+                        "null when the search backend does not count them."
+                    ),
+                },
+                "collapsed": {
+                    "type": "boolean",
+                    "description": "Each story once, its best-ranked copy (copies=story, the "
+                    "default); copies=all gives every copy. count and facets count articles.",
+                },
                 "facets_sampled": {
                     "type": "boolean",
                     "description": (
@@ -440,6 +468,12 @@ def _search_parameters(*, page: bool = True) -> list[dict]:
             "sort",
             {"type": "string", "enum": list(search.SORTS), "default": "relevance"},
             "Exports and feeds are always in date order (oldest first only with sort=oldest).",
+        ),
+        _query(
+            "copies",
+            {"type": "string", "enum": ["story", "all"], "default": "story"},
+            "story: each story once, its best-ranked copy; all: every copy. Exports and "
+            "feeds always give every copy, each with its story id.",
         ),
     ]
     if page:
