@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 from articles import cache, charts, citations, search, story_versions
 from articles.filters import ArticleListFilter, SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Section, Topic
+from articles.search import stories as search_stories
 
 LIST_SIZE = 20
 RELATED = 5
@@ -120,6 +121,7 @@ def _article_page(request, article) -> str:
             "entities": entities,
             "topics": topics,
             "related": _related(article, mentions, topics),
+            "story": _story_of(article),
             "canonical_url": canonical_url,
             "citation": citations.chicago(citations.Citation.of(article, canonical_url)),
         },
@@ -282,14 +284,27 @@ def _section_links(mentions) -> dict[int, list[tuple[re.Pattern, str, str]]]:
     return links
 
 
+def _story_of(article):
+    """The article's story when other public copies of it exist (search.StoryInfo)."""
+    if article.story_id is None:
+        return None
+    story = search_stories.story_info({article.story_id}).get(article.story_id)
+    return story if story and story.copies > 1 else None
+
+
 def _related(article, mentions, topics) -> list[Article]:
-    """Public articles sharing the most of this one's main entities and its topics,
-    among the RELATED_POOL published nearest to it."""
+    """Other coverage: public articles sharing the most of this one's main entities
+    and its topics, among the RELATED_POOL published nearest to it, less the copies
+    of its own story (they are on the story page)."""
     totals: Counter = Counter()
     for mention in mentions:
         totals[mention.entity_id] += mention.count
     entity_ids = [entity_id for entity_id, _ in totals.most_common(10)]
-    pool = search.ids_param(_nearest_in_time(article, RELATED_POOL))
+    pool = _nearest_in_time(article, RELATED_POOL)
+    if article.story_id is not None:
+        copies = set(Article.objects.filter(story_id=article.story_id).values_list("pk", flat=True))
+        pool = [pk for pk in pool if pk not in copies]
+    pool = search.ids_param(pool)
     scores: Counter = Counter()
     shared_entities = (
         Mention.objects.filter(entity_id__in=entity_ids, article_id__in=pool)

@@ -4,6 +4,7 @@ changed between versions, from the stored text (real BBC text and copies of it).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,11 @@ from tests.conftest import CORPORA
 pytestmark = pytest.mark.django_db
 
 ORIGINAL = "bbc:politics/081.txt"  # "Tory backing for ID cards"
+OTHER_COVERAGE = "bbc:politics/049.txt"  # ID cards too, another article
 
 
-def _load(tmp_path: Path, records: list[dict]) -> None:
-    path = tmp_path / "story.jsonl"
+def _load(tmp_path: Path, records: list[dict], name: str = "story") -> None:
+    path = tmp_path / f"{name}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     Loader(LoadOptions()).load([path])
 
@@ -56,7 +58,7 @@ def story(tmp_path):
             },
         ],
     )
-    first = Article.objects.get(outlet__name="BBC News")
+    first = Article.objects.get(outlet__name="BBC News", title=original.title)
     assert Article.objects.filter(story_id=first.story_id).count() == 3
     return first.story_id
 
@@ -100,3 +102,19 @@ def test_the_api_gives_the_copies_and_their_changes(client, story):
     assert copy["paragraphs_added"] >= 1 and copy["paragraphs_removed"] >= 1
     assert updated["headline_changed"]  # back to the original headline
     assert data["url"].endswith(f"/stories/{story}/")
+
+
+def test_the_article_page_links_its_story_and_relates_other_coverage(client, story, tmp_path):
+    coverage = Corpora(CORPORA).text(OTHER_COVERAGE)  # the same subject, not a copy
+    record = {"title": coverage.title, "body": coverage.body, "outlet": "BBC News"}
+    _load(tmp_path, [{**record, "published": "2005-02-02"}], name="other")
+    article = Article.objects.get(outlet__name="BBC News", story_id=story)
+    other = Article.objects.get(title=coverage.title)
+    assert other.story_id != story
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert "3 copies from 3 outlets" in page
+    assert f'href="/stories/{story}/"' in page
+    related = re.search(r"<h2>Related coverage</h2>(.*?)</section>", page, re.DOTALL).group(1)
+    assert other.get_absolute_url() in related
+    for copy in Article.objects.filter(story_id=story).exclude(pk=article.pk):
+        assert copy.get_absolute_url() not in related
