@@ -23,6 +23,7 @@ from articles.models import (
     SectionTopic,
     SourceDocument,
     Story,
+    StorySignature,
     Topic,
 )
 from articles.topics import retag_topic
@@ -203,6 +204,20 @@ class StoryAdmin(admin.ModelAdmin):
         kept = stories.merge(queryset.values_list("pk", flat=True))
         cache.changed()
         self.message_user(request, f"Merged into story {kept}.")
+
+
+@admin.register(StorySignature)
+class StorySignatureAdmin(admin.ModelAdmin):
+    """The loader's band keys, shown for inspection: loads write them, nobody edits them."""
+
+    list_display = ["article"]
+    raw_id_fields = ["article"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ReviewQueueEntry)
