@@ -32,8 +32,9 @@ NUM_PERM = 128
 # trimmed and reworded copy) share a band with probability 0.68, at 0.4 with 0.93,
 # at 0.5 with 0.996, at 0.05 with 0.005.
 BANDS, ROWS = 42, 3
-# At most this many candidates (those sharing the most bands) are read per article.
-MAX_CANDIDATES = 20
+# At most this many candidates (those sharing the most bands) are read per article:
+# each is read and shingled again to be confirmed.
+MAX_CANDIDATES = 8
 # A body shorter than this many words is shingled with its headline: a two-line
 # dividend notice is the same template as a thousand others, and only the
 # headline says whose dividend it is.
@@ -70,7 +71,9 @@ def words(text: str) -> list[str]:
     return _WORD.findall("\n".join(lines).lower())
 
 
-def fingerprint(body: str, title: str = "") -> Fingerprint:
+def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerprint:
+    """Shingles, figures and (unless `banded` is off: a candidate only being confirmed)
+    the band keys of a body."""
     found = words(body)
     figures = frozenset(word for word in found if any(c.isdigit() for c in word))
     if len(found) < MIN_WORDS:
@@ -80,6 +83,8 @@ def fingerprint(body: str, title: str = "") -> Fingerprint:
     shingles = frozenset(
         " ".join(found[i : i + SHINGLE_WORDS]) for i in range(len(found) - SHINGLE_WORDS + 1)
     )
+    if not banded:
+        return Fingerprint(shingles, figures, ())
     minhash = MinHash(num_perm=BANDS * ROWS, seed=_SEED)
     minhash.update_batch([shingle.encode() for shingle in shingles])
     return Fingerprint(shingles, figures, band_keys(minhash.hashvalues))
@@ -138,7 +143,8 @@ def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dic
     _store_signatures(cursor, prints)
     candidates = _candidates(cursor, list(prints))
     earlier = {pk for found in candidates.values() for pk in found} - prints.keys()
-    known = {pk: fingerprint(body, title) for pk, title, body in _texts(cursor, earlier)}
+    texts = _texts(cursor, earlier)
+    known = {pk: fingerprint(body, title, banded=False) for pk, title, body in texts}
     stories = _stories_of(cursor, earlier)
     chosen: dict[int, int | None] = {}  # article -> the article whose story it joins
     for pk in prints:
