@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from articles import cache
+from articles import cache, stories
 from articles.entities import merge_entities
 from articles.models import (
     Article,
@@ -25,6 +25,8 @@ from articles.models import (
     Section,
     SectionTopic,
     SourceDocument,
+    Story,
+    StorySignature,
     Topic,
 )
 from articles.quality import quality_report
@@ -135,6 +137,12 @@ class ArticleActions:
         cache.changed()
         self.message_user(request, f"{count} article(s) marked reviewed.")
 
+    @admin.action(description="Split selected articles into a story of their own")
+    def split_story(self, request, queryset):
+        story = stories.split_off(queryset.values_list("pk", flat=True))
+        cache.changed()
+        self.message_user(request, f"{queryset.count()} article(s) moved to story {story}.")
+
 
 @admin.register(Article)
 class ArticleAdmin(ArticleActions, admin.ModelAdmin):
@@ -161,7 +169,8 @@ class ArticleAdmin(ArticleActions, admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [SectionInline, ArticleTopicInline]
-    actions = ["publish", "hide", "mark_reviewed"]
+    actions = ["publish", "hide", "mark_reviewed", "split_story"]
+    raw_id_fields = ["story"]
     # A source URL typed without a scheme is https (Django 6's default).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
@@ -169,6 +178,7 @@ class ArticleAdmin(ArticleActions, admin.ModelAdmin):
         ("Date", {"fields": ["published_at", "date_source"]}),
         ("Visibility and review", {"fields": ["is_public", "needs_review", "review_reasons"]}),
         ("Text", {"fields": ["kind", "body"]}),
+        ("Story", {"fields": ["story"]}),
         (
             "Provenance",
             {
@@ -195,6 +205,54 @@ class ArticleAdmin(ArticleActions, admin.ModelAdmin):
         if change and edited:
             obj.curated_fields = sorted({*obj.curated_fields, *edited})
         super().save_model(request, obj, form, change)
+
+
+class CopyInline(admin.TabularInline):
+    model = Article
+    fk_name = "story"
+    fields = ["title", "outlet", "published_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["published_at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Story)
+class StoryAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "copy_count", "created_at"]
+    inlines = [CopyInline]
+    actions = ["merge"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(copy_count=Count("copies"))
+
+    @admin.display(ordering="copy_count", description="copies")
+    def copy_count(self, obj):
+        return obj.copy_count
+
+    @admin.action(description="Merge selected stories (the copies are one story)")
+    def merge(self, request, queryset):
+        kept = stories.merge(queryset.values_list("pk", flat=True))
+        cache.changed()
+        self.message_user(request, f"Merged into story {kept}.")
+
+
+@admin.register(StorySignature)
+class StorySignatureAdmin(admin.ModelAdmin):
+    """The loader's band keys, shown for inspection: loads write them, nobody edits them."""
+
+    list_display = ["article"]
+    raw_id_fields = ["article"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ReviewQueueEntry)

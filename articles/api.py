@@ -33,6 +33,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from articles import search as search_lib
+from articles import story_versions
 from articles.filters import SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topic
 
@@ -146,6 +147,7 @@ def index(request):
                 "article": root + "articles/{id}/",
                 "entities": _url(request, "api-entities"),
                 "entity": _url(request, "api-entities") + "{slug}/",
+                "story": root + "stories/{id}/",
                 "outlets": _url(request, "api-outlets"),
                 "topics": _url(request, "api-topics"),
             },
@@ -223,6 +225,8 @@ def _results_json(results: search_lib.SearchResults, q: str, request) -> dict:
         # topic and entity facets count the newest matches only.
         "count_capped": results.count_capped,
         "facets_sampled": results.facets_sampled,
+        "story_count": results.story_count,
+        "collapsed": results.collapsed,
         "page": results.page,
         "num_pages": results.num_pages,
         "results": [_hit_json(hit, request) for hit in results.hits],
@@ -263,6 +267,18 @@ def _hit_json(hit: search_lib.Hit, request) -> dict:
         ],
         "topics": [topic["slug"] for topic in hit.topics],
         "entities": [entity["slug"] for entity in hit.entities],
+        "story": _story_ref(hit.story, request) if hit.story else None,
+    }
+
+
+def _story_ref(story: search_lib.StoryInfo, request) -> dict:
+    return {
+        "id": story.story_id,
+        "url": request.build_absolute_uri(reverse("story-detail", args=[story.story_id])),
+        "api_url": _url(request, "api-story", story.story_id),
+        "copies": story.copies,
+        "outlets": story.outlets,
+        "first_published_at": _iso(story.first_published),
     }
 
 
@@ -604,3 +620,37 @@ def topics(request):
             ],
         }
     )
+
+
+@read_only
+def story(request, pk: int):
+    copies = story_versions.copies(pk)
+    if not copies:
+        raise Http404(f"There is no story {pk} with public copies.")
+    return JsonResponse(story_json(pk, story_versions.versions(copies), request))
+
+
+def story_json(pk: int, versions, request) -> dict:
+    """The copies in publication order, each with what changed since the copy before."""
+    return {
+        "id": pk,
+        "url": request.build_absolute_uri(reverse("story-detail", args=[pk])),
+        "copies": [
+            {
+                "id": version.article.pk,
+                "url": request.build_absolute_uri(version.article.get_absolute_url()),
+                "api_url": _url(request, "api-article", version.article.pk),
+                "title": version.article.title,
+                "outlet": (
+                    _outlet_ref(version.article.outlet, request) if version.article.outlet else None
+                ),
+                "published_at": _iso(version.article.published_at),
+                "previous": version.previous.pk if version.previous else None,
+                "headline_changed": version.headline_changed,
+                "paragraphs_added": version.count("added"),
+                "paragraphs_removed": version.count("removed"),
+                "paragraphs_changed": version.count("changed"),
+            }
+            for version in versions
+        ],
+    }

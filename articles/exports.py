@@ -59,6 +59,7 @@ CSV_COLUMNS = (
     "topics",
     "entities",
     "matching_sections",
+    "story_id",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ARTICLE_FIELDS = (
@@ -70,6 +71,7 @@ _ARTICLE_FIELDS = (
     "kind",
     "outlet__slug",
     "outlet__name",
+    "story",
 )
 
 
@@ -188,6 +190,7 @@ def _csv_values(row: Row) -> list:
         "; ".join(t["name"] for t in row.topics),
         "; ".join(e["name"] for e in row.entities),
         " ".join(row.sections),
+        article.story_id or "",
     ]
 
 
@@ -224,6 +227,7 @@ def article_record(row: Row) -> dict:
         "matching_sections": [
             {"anchor": anchor, "url": f"{row.permalink}#{anchor}"} for anchor in row.sections
         ],
+        "story_id": article.story_id,
     }
 
 

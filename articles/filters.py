@@ -186,6 +186,13 @@ class SearchFilter(ArticleListFilter):
         empty_label=None,
         error_messages={"invalid_choice": "Sort by “relevance”, “newest” or “oldest”."},
     )
+    copies = django_filters.ChoiceFilter(
+        choices=[("story", "Each story once"), ("all", "Every copy")],
+        method="keep",
+        label="Copies",
+        empty_label=None,
+        error_messages={"invalid_choice": "Copies is “story” (each story once) or “all”."},
+    )
 
     class Meta(ArticleListFilter.Meta):
         form = SearchForm
@@ -219,6 +226,11 @@ class SearchFilter(ArticleListFilter):
     def sort_order(self) -> str:
         return self.form.cleaned_data.get("sort") or "relevance"
 
+    @property
+    def collapse(self) -> bool:
+        """Each story once (its best-ranked copy), unless every copy was asked for."""
+        return self.form.cleaned_data.get("copies") != "all"
+
     def results(self) -> search.SearchResults:
         """One page of results with facets. Call only when valid; raises PageOutOfRange.
         The page and the API share results for the same parameters (articles/cache.py)."""
@@ -235,6 +247,7 @@ class SearchFilter(ArticleListFilter):
             outlet_facet_base=self.filtered(skip={"q", "outlet"}),
             selection=self.selection(),
             per_page=per_page,
+            collapse=self.collapse,
         )
 
 

@@ -91,6 +91,22 @@ class SourceDocument(models.Model):
         return bytes(self.raw).decode("utf-8", errors="replace")
 
 
+class Story(models.Model):
+    """The copies of one text that outlets ran (articles/stories.py). Curators split
+    and merge stories in admin; loads add new copies and never move old ones."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "stories"
+
+    def __str__(self):
+        return f"Story {self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("story-detail", args=[self.pk])
+
+
 class PublicArticleQuerySet(models.QuerySet):
     def public(self):
         return self.filter(is_public=True)
@@ -157,6 +173,14 @@ class Article(models.Model):
         expression=article_vector(), output_field=SearchVectorField(), db_persist=True
     )
     topics = models.ManyToManyField("Topic", through="ArticleTopic", related_name="articles")
+    story = models.ForeignKey(
+        Story,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+        help_text="The story this article is a copy in. Move it to split or merge stories.",
+    )
 
     objects = PublicArticleQuerySet.as_manager()
 
@@ -208,6 +232,22 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return reverse("article-detail", args=[self.pk, self.slug or "article"])
+
+
+class StorySignature(models.Model):
+    """An article's MinHash band keys (articles/stories.py): new loads find an
+    article's copies by the bands they share, through the GIN index."""
+
+    article = models.OneToOneField(
+        Article, primary_key=True, on_delete=models.CASCADE, related_name="story_signature"
+    )
+    bands = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        indexes = [GinIndex(fields=["bands"], name="articles_storysig_bands_gin")]
+
+    def __str__(self):
+        return f"signature of {self.article_id}"
 
 
 class Section(models.Model):

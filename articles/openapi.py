@@ -102,6 +102,7 @@ def _schemas() -> dict:
                         "article": STR,
                         "entities": URL,
                         "entity": STR,
+                        "story": STR,
                         "outlets": URL,
                         "topics": URL,
                     }
@@ -132,6 +133,22 @@ def _schemas() -> dict:
                 "sections": _array(_ref("SectionHit")),
                 "topics": _array(SLUG),
                 "entities": _array(SLUG),
+                "story": _nullable(
+                    _obj(
+                        {
+                            "id": INT,
+                            "url": URL,
+                            "api_url": URL,
+                            "copies": {
+                                **COUNT,
+                                "description": "Public copies of this story in the archive.",
+                            },
+                            "outlets": {**COUNT, "description": "Outlets that ran it."},
+                            "first_published_at": _nullable(DATETIME),
+                        },
+                        description="The story this article is a copy in (null: none yet).",
+                    )
+                ),
             }
         ),
         "SearchResults": _obj(
@@ -143,6 +160,18 @@ def _schemas() -> dict:
                     "description": "Exact, unless count_capped: then at least this many.",
                 },
                 "count_capped": {"type": "boolean"},
+                "story_count": {
+                    **_nullable(COUNT),
+                    "description": (
+                        "The stories the matches are copies in (a floor when count_capped); "
+                        "null when the search backend does not count them."
+                    ),
+                },
+                "collapsed": {
+                    "type": "boolean",
+                    "description": "Each story once, its best-ranked copy (copies=story, the "
+                    "default); copies=all gives every copy. count and facets count articles.",
+                },
                 "facets_sampled": {
                     "type": "boolean",
                     "description": (
@@ -242,6 +271,35 @@ def _schemas() -> dict:
                     }
                 ),
                 "cite": _obj(dict.fromkeys(CITE_FORMATS, URL)),
+            }
+        ),
+        "Story": _obj(
+            {
+                "id": INT,
+                "url": URL,
+                "copies": {
+                    **_array(
+                        _obj(
+                            {
+                                "id": INT,
+                                "url": URL,
+                                "api_url": URL,
+                                "title": STR,
+                                "outlet": _nullable(_obj({**named, "url": URL})),
+                                "published_at": _nullable(DATETIME),
+                                "previous": {
+                                    **_nullable(INT),
+                                    "description": "The copy before (null: the first run).",
+                                },
+                                "headline_changed": {"type": "boolean"},
+                                "paragraphs_added": COUNT,
+                                "paragraphs_removed": COUNT,
+                                "paragraphs_changed": COUNT,
+                            }
+                        )
+                    ),
+                    "description": "Every public copy, in publication order (undated last).",
+                },
             }
         ),
         "EntitySummary": _obj(_entity_fields()),
@@ -411,6 +469,12 @@ def _search_parameters(*, page: bool = True) -> list[dict]:
             {"type": "string", "enum": list(search.SORTS), "default": "relevance"},
             "Exports and feeds are always in date order (oldest first only with sort=oldest).",
         ),
+        _query(
+            "copies",
+            {"type": "string", "enum": ["story", "all"], "default": "story"},
+            "story: each story once, its best-ranked copy; all: every copy. Exports and "
+            "feeds always give every copy, each with its story id.",
+        ),
     ]
     if page:
         parameters.append(
@@ -524,6 +588,12 @@ def spec() -> dict:
                 "One article: metadata, sections, entities, topics, provenance",
                 {"200": _json("Article", "The article."), "404": ERROR_404},
                 [_path_param("id", INT, "The article id.")],
+                tags=["api"],
+            ),
+            "/api/stories/{id}/": _get(
+                "One story: its copies in publication order and what changed between them",
+                {"200": _json("Story", "The story."), "404": ERROR_404},
+                [_path_param("id", INT, "The story id.")],
                 tags=["api"],
             ),
             "/api/entities/": _get(

@@ -13,9 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from articles import cache, charts, citations, search
+from articles import cache, charts, citations, search, story_versions
 from articles.filters import ArticleListFilter, SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Section, Topic
+from articles.search import stories as search_stories
 
 LIST_SIZE = 20
 RELATED = 5
@@ -92,6 +93,20 @@ def article_detail(request, pk, slug):
     )
 
 
+@require_safe
+def story_detail(request, pk):
+    copies = story_versions.copies(pk)
+    if not copies:
+        raise Http404(f"There is no story {pk} with public copies.")
+    versions = story_versions.versions(copies)
+    outlets = {copy.outlet_id for copy in copies if copy.outlet_id}
+    return render(
+        request,
+        "articles/story_detail.html",
+        {"story_id": pk, "first": copies[0], "versions": versions, "outlet_count": len(outlets)},
+    )
+
+
 def _article_page(request, article, q: str) -> str:
     sections = list(article.sections.defer("search_vector").order_by("position"))
     mentions = list(
@@ -118,6 +133,7 @@ def _article_page(request, article, q: str) -> str:
             "entities": entities,
             "topics": topics,
             "related": _related(article, mentions, topics),
+            "story": _story_of(article),
             "canonical_url": canonical_url,
             "citation": citations.chicago(citations.Citation.of(article, canonical_url)),
             "q": q,
@@ -327,14 +343,27 @@ def _section_links(mentions) -> dict[int, list[tuple[re.Pattern, str, str]]]:
     return links
 
 
+def _story_of(article):
+    """The article's story when other public copies of it exist (search.StoryInfo)."""
+    if article.story_id is None:
+        return None
+    story = search_stories.story_info({article.story_id}).get(article.story_id)
+    return story if story and story.copies > 1 else None
+
+
 def _related(article, mentions, topics) -> list[Article]:
-    """Public articles sharing the most of this one's main entities and its topics,
-    among the RELATED_POOL published nearest to it."""
+    """Other coverage: public articles sharing the most of this one's main entities
+    and its topics, among the RELATED_POOL published nearest to it, less the copies
+    of its own story (they are on the story page)."""
     totals: Counter = Counter()
     for mention in mentions:
         totals[mention.entity_id] += mention.count
     entity_ids = [entity_id for entity_id, _ in totals.most_common(10)]
-    pool = search.ids_param(_nearest_in_time(article, RELATED_POOL))
+    pool = _nearest_in_time(article, RELATED_POOL)
+    if article.story_id is not None:
+        copies = set(Article.objects.filter(story_id=article.story_id).values_list("pk", flat=True))
+        pool = [pk for pk in pool if pk not in copies]
+    pool = search.ids_param(pool)
     scores: Counter = Counter()
     shared_entities = (
         Mention.objects.filter(entity_id__in=entity_ids, article_id__in=pool)

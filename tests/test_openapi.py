@@ -137,6 +137,9 @@ def test_real_responses_of_every_path_match_the_description(check, spec, hostile
     for pk in [*Article.objects.public().values_list("pk", flat=True)]:
         check.get("/api/articles/{id}/", f"/api/articles/{pk}/", 200)
     check.get("/api/articles/{id}/", "/api/articles/999999/", 404)
+    for story in {*Article.objects.public().exclude(story=None).values_list("story_id", flat=True)}:
+        check.get("/api/stories/{id}/", f"/api/stories/{story}/", 200)
+    check.get("/api/stories/{id}/", "/api/stories/999999/", 404)
 
     first = check.get("/api/entities/", "/api/entities/", 200, limit="30").json()
     check.get("/api/entities/", first["next"], 200)

@@ -156,7 +156,7 @@ def test_captions_are_shown_as_captions(client):
 
 def test_related_articles_share_entities_and_topics(client):
     page = html(client, article(GUARDIAN).get_absolute_url())
-    related = re.search(r"<h2>Related</h2>(.*?)</section>", page, re.DOTALL).group(1)
+    related = re.search(r"<h2>Related coverage</h2>(.*?)</section>", page, re.DOTALL).group(1)
     assert len(re.findall(r'class="article-item"', related)) == 5
     assert GUARDIAN not in related
     assert NYT_LIVE in related  # Pistorius, Ramstein, tanks

@@ -60,6 +60,7 @@ def test_the_response_has_the_documented_shape(client):
         "sections",
         "topics",
         "entities",
+        "story",
     }
     article = Article.objects.get(title=AJ_LIVE)
     assert result["id"] == article.pk

@@ -75,6 +75,7 @@ from articles.ingest.save import (
 )
 from articles.models import Article, Entity, Topic
 from articles.search import outbox
+from articles.stories import place_copied
 from articles.topics import tag_articles_with
 
 BATCH_SIZE = 2000  # records per transaction
@@ -811,6 +812,8 @@ class BulkLoader(Loader):
                     _copy(cursor, "articles_mention", MENTION_COLUMNS, mentions)
                 with self._timed("topics"):
                     topics = _tag_new(cursor, [r[0] for r in articles])
+                with self._timed("stories"):
+                    place_copied(cursor, ARTICLE_COLUMNS, articles)
             commit_started = time.monotonic()
         self._add("commit_s", time.monotonic() - commit_started)
         self.report.topics += topics  # the main thread reads it once the writer is done

@@ -29,6 +29,7 @@ from articles.models import (
     Section,
     SourceDocument,
 )
+from articles.stories import place_saved
 from articles.topics import tag_articles
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -143,6 +144,7 @@ def _save_article(record, mentions, source) -> SaveResult:
             sections = _replace_sections(article, record)
             mention_count = _save_mentions(article, sections, mentions)
             topic_count = tag_articles([article.pk])
+            place_saved(article)
     except IntegrityError:
         # Another loader saved the same article between our check and our insert.
         existing = Article.objects.filter(content_hash=digest).only("pk").first()

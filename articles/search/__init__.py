@@ -58,6 +58,7 @@ from articles.search.results import (
     Selection,
 )
 from articles.search.run import run_search
+from articles.search.stories import StoryInfo
 from articles.search.suggest import suggest, trigram_similarity
 from articles.search.variants import build_text_query, surname
 
@@ -85,6 +86,7 @@ __all__ = [
     "SearchResults",
     "SectionHit",
     "Selection",
+    "StoryInfo",
     "Term",
     "TextQuery",
     "build_text_query",

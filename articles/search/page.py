@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 from articles.models import Article, ArticleTopic, Mention, Section
 from articles.search.query import TextQuery
 from articles.search.results import Hit, SectionHit
+from articles.search.stories import story_info
 from articles.search_vectors import SEARCH_CONFIG
 
 # ts_rank weights for D, C, B, A: title (A) > kicker, dek, entry heading (B) > body (C).
@@ -44,6 +45,7 @@ LIST_FIELDS = (
     "kind",
     "outlet__slug",
     "outlet__name",
+    "story",
 )
 
 
@@ -88,6 +90,7 @@ def _hits(articles: list[Article], snippets: dict, search_query) -> list[Hit]:
     sections = _section_hits(articles, search_query) if search_query is not None else {}
     topics = _topics_of(ids)
     entities = _entities_of(ids)
+    stories = story_info({a.story_id for a in articles if a.story_id is not None})
     hits = []
     for article in articles:
         title_html, snippet_html = snippets[article.pk]
@@ -101,6 +104,7 @@ def _hits(articles: list[Article], snippets: dict, search_query) -> list[Hit]:
                 section_count=section_count,
                 topics=topics.get(article.pk, []),
                 entities=entities.get(article.pk, []),
+                story=stories.get(article.story_id),
             )
         )
     return hits

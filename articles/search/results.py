@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 
 from articles.models import Article, Entity
 from articles.search.query import TextQuery
+from articles.search.stories import StoryInfo
 
 PER_PAGE = 20
 MAX_PAGE = 500
@@ -52,6 +53,14 @@ class Hit:
     section_count: int = 0
     topics: list[dict] = field(default_factory=list)  # {"slug", "name"}
     entities: list[dict] = field(default_factory=list)  # {"slug", "name", "kind"}
+    story: StoryInfo | None = None  # the story this article is a copy in
+
+    @property
+    def other_outlets(self) -> int:
+        """How many other outlets ran this story."""
+        if self.story is None:
+            return 0
+        return max(0, self.story.outlets - (1 if self.article.outlet_id else 0))
 
 
 @dataclass
@@ -96,6 +105,8 @@ class SearchResults:
     sample_size: int = 0
     tags_sampled: bool = False  # the topic and entity facets counted `facet_sample` matches
     facet_sample: int = 0
+    story_count: int | None = None  # the stories the matches are copies in, when known
+    collapsed: bool = False  # each story once (its best-ranked copy)
 
     @property
     def has_next(self) -> bool:

@@ -4,10 +4,11 @@ page is assembled in PostgreSQL (articles/search/page.py)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from django.db.models import QuerySet
 
-from articles.search.backends import SearchRequest, get_backend
+from articles.search.backends import Answer, SearchRequest, get_backend
 from articles.search.page import page_hits
 from articles.search.query import TextQuery
 from articles.search.results import (
@@ -17,6 +18,7 @@ from articles.search.results import (
     SearchResults,
     Selection,
 )
+from articles.search.stories import OVERFETCH, first_of_each_story
 from articles.search.suggest import SUGGEST_BELOW, suggest
 
 
@@ -29,23 +31,30 @@ def run_search(
     outlet_facet_base: QuerySet | None = None,
     selection: Selection | None = None,
     per_page: int = PER_PAGE,
+    collapse: bool = False,
 ) -> SearchResults:
     """One page of results with facets. `articles`: public articles with every filter
     but the text, which is `text_query`. `outlet_facet_base`: the same without the
-    outlet filter (outlets are alternatives). Raises PageOutOfRange past the last page."""
+    outlet filter (outlets are alternatives). `collapse`: each story once (its
+    best-ranked copy); counts and facets still count articles. Raises PageOutOfRange
+    past the last page."""
     selection = selection or Selection()
-    answer = get_backend().search(
-        SearchRequest(
-            articles=articles,
-            text_query=text_query,
-            sort=sort,
-            offset=(page - 1) * per_page,
-            limit=per_page,
-            outlet_facet_base=outlet_facet_base,
-            selection=selection,
-        )
+    request = SearchRequest(
+        articles=articles,
+        text_query=text_query,
+        sort=sort,
+        offset=(page - 1) * per_page,
+        limit=per_page,
+        outlet_facet_base=outlet_facet_base,
+        selection=selection,
     )
-    num_pages = max(1, min(MAX_PAGE, math.ceil(answer.reachable / per_page)))
+    if collapse:
+        answer, ids = _collapsed(request)
+        reachable = min(answer.reachable, answer.story_count or answer.reachable)
+    else:
+        answer = get_backend().search(request)
+        ids, reachable = answer.ids, answer.reachable
+    num_pages = max(1, min(MAX_PAGE, math.ceil(reachable / per_page)))
     if page > num_pages:
         raise PageOutOfRange(f"There is no page {page}: the last page is {num_pages}.")
     suggestion = None
@@ -56,7 +65,9 @@ def run_search(
         count=answer.count,
         page=page,
         num_pages=num_pages,
-        hits=page_hits(answer.ids, text_query),
+        hits=page_hits(ids, text_query),
+        story_count=answer.story_count,
+        collapsed=collapse,
         facets=answer.facets,
         suggestion=suggestion,
         bounded=answer.ranked_newest is not None,
@@ -68,3 +79,18 @@ def run_search(
         tags_sampled=answer.tags_counted is not None,
         facet_sample=answer.tags_counted or 0,
     )
+
+
+def _collapsed(request: SearchRequest) -> tuple[Answer, list[int]]:
+    """The backend's answer and the page's ids, each story once: the backend is asked
+    for the articles up to this page's end, OVERFETCH times over, then for more while
+    copies leave the page short and it has more to give."""
+    backend = get_backend()
+    end = request.offset + request.limit
+    fetch = end * OVERFETCH
+    while True:
+        answer = backend.search(replace(request, offset=0, limit=fetch))
+        firsts = first_of_each_story(answer.ids)
+        if len(firsts) >= end or len(answer.ids) < fetch or fetch >= answer.reachable:
+            return answer, firsts[request.offset : end]
+        fetch *= 2

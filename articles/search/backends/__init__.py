@@ -50,6 +50,9 @@ class Answer:
     ranked_newest: int | None = None  # relevance ranked only the newest this many matches
     outlets_counted: int | None = None  # outlet, month and kind facets counted only this many
     tags_counted: int | None = None  # topic and entity facets counted only the newest this many
+    # The stories the matches are copies in (a floor when the count is), None when the
+    # backend does not count them; an article without a story is one.
+    story_count: int | None = None
 
 
 class SearchBackend(ABC):

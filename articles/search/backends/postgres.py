@@ -90,6 +90,7 @@ class PostgresBackend(SearchBackend):
             ranked_newest=CANDIDATE_LIMIT if bounded else None,
             outlets_counted=size if count_capped or base_capped else None,
             tags_counted=min(count, FACET_SAMPLE) if tags_sampled else None,
+            story_count=len({-row[0] if row[5] is None else row[5] for row in rows}),
         )
 
 
@@ -172,10 +173,10 @@ def by_relevance(articles: QuerySet, text_query: TextQuery) -> QuerySet:
 
 # --- The bounded sample ----------------------------------------------------
 
-_SAMPLE_FIELDS = ("pk", "month", "outlet__slug", "outlet__name", "kind")
+_SAMPLE_FIELDS = ("pk", "month", "outlet__slug", "outlet__name", "kind", "story_id")
 # The two halves of a text match (`_sample`) also give the date, which orders their
 # union, as microseconds since 1970: integers cost nothing to read, timestamps do.
-_HALF_FIELDS = ("pk", "at", "month", "outlet__slug", "outlet__name", "kind")
+_HALF_FIELDS = ("pk", "at", "month", "outlet__slug", "outlet__name", "kind", "story_id")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -203,7 +204,7 @@ def _publication_microseconds():
 def _sample(
     articles: QuerySet, text_query: TextQuery | None, limit: int, *, oldest: bool = False
 ) -> list[tuple]:
-    """(pk, publication month, outlet slug, outlet name, kind) of the first `limit`
+    """(pk, publication month, outlet slug, outlet name, kind, story id) of the first `limit`
     matches of `text_query` in `articles` (all of them without a text query), newest
     (or oldest) first: exactly what `matching(articles, text_query).order_by(...)[:limit]`
     gives. The month is "YYYY-MM", or None for an undated article.
@@ -293,7 +294,7 @@ def _in_order(rows: list[tuple], *, oldest: bool) -> list[tuple]:
 def _outlet_facet(rows: list[tuple], selection: Selection) -> list:
     """The outlet facet from sample rows of the matches in any outlet."""
     counts: dict[str, list] = {}
-    for _pk, _month, slug, name, _kind in rows:
+    for _pk, _month, slug, name, *_ in rows:
         if slug is not None:
             counts.setdefault(slug, [name, 0])[1] += 1
     return outlet_values(((slug, name, n) for slug, (name, n) in counts.items()), selection)

@@ -1,0 +1,298 @@
+"""Stories: the copies of one text that outlets ran (wire copies, aggregators'
+copies, updated versions), found when articles are loaded.
+
+An article's body is cut into word shingles (runs of SHINGLE_WORDS words). Its
+MinHash signature (datasketch) is cut into BANDS bands of ROWS values; each band
+is hashed to one integer and kept in `StorySignature.bands` under a GIN index, so
+a new article finds its candidates among the whole archive with one indexed SQL
+lookup (articles sharing a band), nothing held in memory between loads. A
+candidate is a copy when the measured resemblance of the two bodies reaches
+SAME_STORY and their figures agree (`same_story`), calibrated on the labelled
+pairs of tests/data/story_pairs.json (docs/quality.md, "Stories"). The new
+article joins the story of its most resembling copy, or starts a story of its own.
+
+Existing articles never move: a curator's split or merge in admin stands, and a
+later copy joins whichever story its closest copy is in now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from datasketch import MinHash
+from django.db import connection, transaction
+
+SHINGLE_WORDS = 3
+NUM_PERM = 128
+# 42 bands of 3 values: two bodies whose shingle sets resemble at 0.3 (Jaccard; a
+# trimmed and reworded copy) share a band with probability 0.68, at 0.4 with 0.93,
+# at 0.5 with 0.996, at 0.05 with 0.005.
+BANDS, ROWS = 42, 3
+# At most this many candidates (those sharing the most bands) are read per article:
+# each is read and shingled again to be confirmed.
+MAX_CANDIDATES = 8
+# A body shorter than this many words is shingled with its headline: a two-line
+# dividend notice is the same template as a thousand others, and only the
+# headline says whose dividend it is.
+MIN_WORDS = 25
+SAME_STORY = 0.6
+# MinHash is seeded: a signature computed today must match one stored last year.
+_SEED = 1
+
+_WORD = re.compile(r"\w+")
+# Lines aggregators add around a copy (credits, "This post appeared first on ...").
+_ADDED_LINE = re.compile(
+    r"^\s*(?:this (?:post|article|story) (?:appeared|was published) first|"
+    r"(?:originally )?(?:published|appeared) (?:first )?(?:on|in|by)\b|"
+    r"(?:photo|image|source|credit|read more|via)\s*[:|])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What detection needs of one body: its shingles and their band keys."""
+
+    shingles: frozenset[str]
+    figures: frozenset[str]
+    bands: tuple[int, ...]
+
+    @property
+    def comparable(self) -> bool:
+        return bool(self.bands)
+
+
+def words(text: str) -> list[str]:
+    lines = (line for line in text.splitlines() if not _ADDED_LINE.match(line))
+    return _WORD.findall("\n".join(lines).lower())
+
+
+def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerprint:
+    """Shingles, figures and (unless `banded` is off: a candidate only being confirmed)
+    the band keys of a body."""
+    found = words(body)
+    figures = frozenset(word for word in found if any(c.isdigit() for c in word))
+    if len(found) < MIN_WORDS:
+        found = words(title) + found
+    if len(found) < SHINGLE_WORDS:
+        return Fingerprint(frozenset(), figures, ())
+    shingles = frozenset(
+        " ".join(found[i : i + SHINGLE_WORDS]) for i in range(len(found) - SHINGLE_WORDS + 1)
+    )
+    if not banded:
+        return Fingerprint(shingles, figures, ())
+    minhash = MinHash(num_perm=BANDS * ROWS, seed=_SEED)
+    minhash.update_batch([shingle.encode() for shingle in shingles])
+    return Fingerprint(shingles, figures, band_keys(minhash.hashvalues))
+
+
+def band_keys(hashvalues) -> tuple[int, ...]:
+    """One signed 64-bit key per band (PostgreSQL's bigint), the band's number in it."""
+    keys = []
+    for band in range(BANDS):
+        values = hashvalues[band * ROWS : (band + 1) * ROWS]
+        digest = hashlib.blake2b(
+            struct.pack(f"<H{ROWS}Q", band, *(int(v) for v in values)), digest_size=8
+        ).digest()
+        keys.append(struct.unpack("<q", digest)[0])
+    return tuple(keys)
+
+
+def resemblance(a: Fingerprint, b: Fingerprint) -> float:
+    """The share of the shorter body's shingles that the other has (0-1): a copy
+    that aggregators trimmed, or a version with paragraphs added, keeps most of them."""
+    if not a.shingles or not b.shingles:
+        return 0.0
+    return len(a.shingles & b.shingles) / min(len(a.shingles), len(b.shingles))
+
+
+def figures_agree(a: Fingerprint, b: Fingerprint) -> bool:
+    """Every figure of the body with fewer of them is in the other: two notices of one
+    template ("Qtly div 10 cts ... Pay April 30") differ in their figures."""
+    fewer, more = sorted((a.figures, b.figures), key=len)
+    return fewer <= more
+
+
+def same_story(a: Fingerprint, b: Fingerprint) -> bool:
+    return resemblance(a, b) >= SAME_STORY and figures_agree(a, b)
+
+
+def share_a_band(a: Fingerprint, b: Fingerprint) -> bool:
+    """Whether the LSH lookup would offer one as a candidate for the other."""
+    return not set(a.bands).isdisjoint(b.bands)
+
+
+# --- in the database --------------------------------------------------------------
+
+
+def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dict[int, int]:
+    """Give each new (article id, title, body) its story, in order: the story of its
+    most resembling copy among the archive and the articles placed before it, else a
+    new one. Stores each signature. Returns {article id: story id}."""
+    articles = list(articles)
+    if not articles:
+        return {}
+    if cursor is None:
+        with transaction.atomic(), connection.cursor() as own:
+            return place_articles(articles, own)
+    prints = {pk: fingerprint(body, title) for pk, title, body in articles}
+    _store_signatures(cursor, prints)
+    candidates = _candidates(cursor, list(prints))
+    earlier = {pk for found in candidates.values() for pk in found} - prints.keys()
+    texts = _texts(cursor, earlier)
+    known = {pk: fingerprint(body, title, banded=False) for pk, title, body in texts}
+    stories = _stories_of(cursor, earlier)
+    chosen: dict[int, int | None] = {}  # article -> the article whose story it joins
+    for pk in prints:
+        best, best_score = None, 0.0
+        for other in candidates.get(pk, ()):
+            other_print = prints.get(other) if other in chosen else known.get(other)
+            if other_print is None or (other in known and other not in stories):
+                continue  # later in this batch, or not placed yet
+            if same_story(prints[pk], other_print):
+                score = resemblance(prints[pk], other_print)
+                if score > best_score:
+                    best, best_score = other, score
+        chosen[pk] = best
+    placed = _placed(cursor, chosen, stories)
+    _set_stories(cursor, placed)
+    return placed
+
+
+def _placed(cursor, chosen: dict[int, int | None], stories: dict[int, int]) -> dict[int, int]:
+    """Story ids for `chosen`, in order: new stories made in one statement."""
+    starting = [pk for pk, copy_of in chosen.items() if copy_of is None]
+    cursor.execute(
+        "INSERT INTO articles_story (created_at) SELECT now() FROM generate_series(1, %s) "
+        "RETURNING id",
+        [len(starting)],
+    )
+    new_ids = iter(row[0] for row in cursor.fetchall())
+    placed = {}
+    for pk, copy_of in chosen.items():
+        placed[pk] = next(new_ids) if copy_of is None else placed.get(copy_of, stories.get(copy_of))
+    return placed
+
+
+def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
+    cursor.execute("DELETE FROM articles_storysignature WHERE article_id = ANY(%s)", [list(prints)])
+    with cursor.cursor.copy("COPY articles_storysignature (article_id, bands) FROM STDIN") as copy:
+        for pk, print_ in prints.items():
+            if print_.comparable:
+                copy.write_row((pk, list(print_.bands)))
+
+
+# The GIN index finds the articles sharing a band; the most alike first.
+_CANDIDATES = """
+SELECT mine.article_id, found.article_id
+FROM articles_storysignature mine
+CROSS JOIN LATERAL (
+    SELECT other.article_id
+    FROM articles_storysignature other
+    WHERE other.bands && mine.bands AND other.article_id <> mine.article_id
+    ORDER BY (SELECT count(*) FROM unnest(other.bands) b WHERE b = ANY(mine.bands)) DESC,
+             other.article_id
+    LIMIT %s
+) found
+WHERE mine.article_id = ANY(%s)
+"""
+
+
+def _candidates(cursor, ids: list[int]) -> dict[int, list[int]]:
+    cursor.execute(_CANDIDATES, [MAX_CANDIDATES, ids])
+    found: dict[int, list[int]] = {}
+    for mine, other in cursor.fetchall():
+        found.setdefault(mine, []).append(other)
+    return found
+
+
+def _texts(cursor, ids: set[int]) -> list[tuple[int, str, str]]:
+    if not ids:
+        return []
+    cursor.execute("SELECT id, title, body FROM articles_article WHERE id = ANY(%s)", [list(ids)])
+    return cursor.fetchall()
+
+
+def _stories_of(cursor, ids: set[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    cursor.execute(
+        "SELECT id, story_id FROM articles_article WHERE id = ANY(%s) AND story_id IS NOT NULL",
+        [list(ids)],
+    )
+    return dict(cursor.fetchall())
+
+
+def _set_stories(cursor, placed: dict[int, int]) -> None:
+    cursor.execute(
+        """
+        UPDATE articles_article a SET story_id = p.story
+        FROM unnest(%s::bigint[], %s::bigint[]) AS p(id, story)
+        WHERE a.id = p.id
+        """,
+        [list(placed), list(placed.values())],
+    )
+
+
+def place_unplaced(batch_size: int = 2000) -> int:
+    """Stories for every article without one (those loaded before stories existed),
+    oldest first so the first publication starts each story. Returns how many."""
+    from articles.models import Article
+
+    done = 0
+    unplaced = Article.objects.filter(story__isnull=True).order_by("published_at", "id")
+    while batch := list(unplaced.values_list("pk", "title", "body")[:batch_size]):
+        place_articles(batch)
+        done += len(batch)
+    return done
+
+
+def place_saved(article) -> None:
+    """The normal loader's hook, for an article it has just created or updated: a new
+    one gets its story; an updated one keeps its story (a curator may have chosen it)
+    and gets the signature of its new text."""
+    with connection.cursor() as cursor:
+        if article.story_id is None:
+            place_articles([(article.pk, article.title, article.body)], cursor)
+        else:
+            _store_signatures(cursor, {article.pk: fingerprint(article.body, article.title)})
+
+
+def place_copied(cursor, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """The bulk loader's hook, in the transaction that has just copied `rows` (with
+    `columns`) into articles_article."""
+    pk, title, body = (columns.index(name) for name in ("id", "title", "body"))
+    place_articles([(row[pk], row[title], row[body]) for row in rows], cursor)
+
+
+# --- curators' changes (admin) ------------------------------------------------------
+
+
+def split_off(article_ids) -> int:
+    """Move these articles into a story of their own (they are not copies of the rest).
+    Returns the new story's id."""
+    from articles.models import Article, Story
+
+    with transaction.atomic():
+        story = Story.objects.create()
+        Article.objects.filter(pk__in=list(article_ids)).update(story=story)
+    return story.pk
+
+
+def merge(story_ids) -> int | None:
+    """Move the copies of these stories into the oldest of them and delete the others.
+    Returns the story kept."""
+    from articles.models import Article, Story
+
+    ids = sorted(story_ids)
+    if not ids:
+        return None
+    kept, *merged = ids
+    with transaction.atomic():
+        Article.objects.filter(story__in=merged).update(story=kept)
+        Story.objects.filter(pk__in=merged).delete()
+    return kept

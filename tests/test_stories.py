@@ -1,0 +1,136 @@
+"""Stories at load: copies of one text join one story, on the normal and the bulk
+path, and curators' splits and merges hold for later loads. Real text: BBC articles
+from ../shared/corpora and copies made of them the way aggregators make them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from articles import stories
+from articles.bench.story_pairs import Corpora, derive
+from articles.ingest.bulk import BulkLoader
+from articles.ingest.loader import Loader, LoadOptions
+from articles.models import Article, Story, StorySignature
+from tests.conftest import CORPORA, SEEDS
+
+pytestmark = pytest.mark.django_db
+
+ORIGINAL = "bbc:politics/081.txt"  # "Tory backing for ID cards"
+OTHER = "bbc:politics/082.txt"
+
+
+def _text(reference):
+    return Corpora(CORPORA).text(reference)
+
+
+def _write(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _record(text, outlet: str, published: str) -> dict:
+    return {"title": text.title, "body": text.body, "outlet": outlet, "published": published}
+
+
+def _story_of(title_start: str) -> int:
+    return Article.objects.get(title__startswith=title_start).story_id
+
+
+def _original_and_copies(tmp_path: Path) -> Path:
+    original = _text(ORIGINAL)
+    return _write(
+        tmp_path / "first" / "wire.jsonl",
+        [
+            _record(original, "BBC News", "2005-02-01"),
+            _record(derive(original, "aggregator", 4), "NewsNow Aggregated", "2005-02-02"),
+            _record(_text(OTHER), "BBC News", "2005-02-01"),
+        ],
+    )
+
+
+@pytest.mark.parametrize("loader", [Loader, BulkLoader])
+def test_an_aggregators_copy_joins_the_story_of_the_original(tmp_path, loader):
+    options = {"ner_cache": tmp_path / "ner.sqlite"} if loader is BulkLoader else {}
+    loader(LoadOptions(), **options).load([_original_and_copies(tmp_path)])
+    original = Article.objects.get(title="Tory backing for ID cards")
+    copy = Article.objects.get(outlet__name="NewsNow Aggregated")
+    other = Article.objects.get(title=_text(OTHER).title)
+    assert copy.title != original.title  # the aggregator rewrote the headline
+    assert original.story_id is not None
+    assert copy.story_id == original.story_id
+    assert other.story_id not in (None, original.story_id)
+    assert StorySignature.objects.filter(article__in=[original, copy, other]).count() == 3
+
+
+def test_a_copy_loaded_later_finds_its_original_in_the_archive(tmp_path):
+    original = _text(ORIGINAL)
+    Loader(LoadOptions()).load(
+        [_write(tmp_path / "a.jsonl", [_record(original, "BBC News", "2005-02-01")])]
+    )
+    later = derive(original, "reword", 9)
+    Loader(LoadOptions()).load(
+        [_write(tmp_path / "b.jsonl", [_record(later, "Global Desk", "2005-02-03")])]
+    )
+    copy = Article.objects.get(outlet__name="Global Desk")
+    assert copy.story_id == Article.objects.get(outlet__name="BBC News").story_id
+
+
+def test_a_template_notice_with_other_figures_is_another_story(tmp_path):
+    notice = "Qtly div {n} cts vs {n} cts prior. Pay April {d}. Record March 30. " * 3
+    body = notice + "The company said the board approved the payout at its regular meeting today."
+    records = [
+        {"title": "ACME CORP SETS PAYOUT", "body": body.format(n=10, d=15), "outlet": "Reuters"},
+        {"title": "ACME CORP SETS PAYOUT", "body": body.format(n=12, d=21), "outlet": "AP"},
+    ]
+    Loader(LoadOptions()).load([_write(tmp_path / "n.jsonl", records)])
+    first, second = Article.objects.filter(title="ACME CORP SETS PAYOUT")
+    assert first.story_id != second.story_id
+
+
+def test_a_curators_split_holds_for_the_next_load(tmp_path):
+    Loader(LoadOptions()).load([_original_and_copies(tmp_path)])
+    copy = Article.objects.get(outlet__name="NewsNow Aggregated")
+    original_story = _story_of("Tory backing")
+    stories.split_off([copy.pk])
+    copy.refresh_from_db()
+    assert copy.story_id != original_story
+    # Another copy of the aggregator's text: it joins the split-off story, and the
+    # original stays where the curator left it.
+    again = {
+        **_record(derive(_text(ORIGINAL), "aggregator", 4), "Daily Mirror Online", "2005-02-04")
+    }
+    Loader(LoadOptions()).load([_write(tmp_path / "again.jsonl", [again])])
+    assert Article.objects.get(outlet__name="Daily Mirror Online").story_id == copy.story_id
+    assert _story_of("Tory backing") == original_story
+
+
+def test_a_curators_merge_holds_for_the_next_load(tmp_path):
+    Loader(LoadOptions()).load([_original_and_copies(tmp_path)])
+    kept = stories.merge([_story_of("Tory backing"), _story_of(_text(OTHER).title)])
+    assert Story.objects.filter(pk=kept).exists()
+    assert Article.objects.filter(story=kept).count() == 3
+    repeat = _record(derive(_text(OTHER), "credits", 2), "Global Desk", "2005-02-05")
+    Loader(LoadOptions()).load([_write(tmp_path / "repeat.jsonl", [repeat])])
+    assert Article.objects.get(outlet__name="Global Desk").story_id == kept
+
+
+def test_place_stories_gives_older_articles_their_stories(tmp_path):
+    Loader(LoadOptions()).load([_original_and_copies(tmp_path)])
+    Article.objects.update(story=None)
+    StorySignature.objects.all().delete()
+    call_command("place_stories", verbosity=0)
+    assert not Article.objects.filter(story__isnull=True).exists()
+    assert (
+        _story_of("Tory backing") == Article.objects.get(outlet__name="NewsNow Aggregated").story_id
+    )
+
+
+def test_every_seed_article_has_a_story():
+    seeds = Article.objects.filter(source__origin__startswith=str(SEEDS))
+    assert seeds.count() == 8
+    assert not seeds.filter(story__isnull=True).exists()
