@@ -232,6 +232,8 @@ def _results_json(results: search_lib.SearchResults, q: str, request) -> dict:
             "month": [{"month": v.value, "count": v.count} for v in facets.month],
         },
         "suggestion": results.suggestion,
+        # Not every word matched: the articles with most of them (articles/search/relaxed.py).
+        "relaxed": results.relaxation.describe() if results.relaxation else None,
     }
 
 

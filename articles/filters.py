@@ -65,10 +65,13 @@ class ArticleListForm(forms.Form):
 
 
 class SearchForm(ArticleListForm):
+    text_query: search.TextQuery | None = None
+
     def clean_q(self):
+        """The text, checked; its parsed form with spellings is kept as `text_query`."""
         text = self.cleaned_data.get("q") or ""
         try:
-            search.parse_query(text)
+            self.text_query = search.build_text_query(text)
         except search.QueryError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return text
@@ -185,10 +188,8 @@ class SearchFilter(ArticleListFilter):
 
     @property
     def text_query(self) -> search.TextQuery | None:
-        """The parsed query with its spellings; looked up once however often it is used."""
-        if not hasattr(self, "_text_query"):
-            self._text_query = search.build_text_query(self.form.cleaned_data.get("q") or "")
-        return self._text_query
+        """The parsed query with its spellings (looked up once, when the form is cleaned)."""
+        return self.form.text_query if self.is_valid() else None
 
     def filter_q(self, queryset, name, value):
         if self.text_query is None:

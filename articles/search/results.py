@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 
 from articles.models import Article, Entity
 from articles.search.query import TextQuery
+from articles.search.relaxed import Relaxation
 
 PER_PAGE = 20
 MAX_PAGE = 500
@@ -86,6 +87,7 @@ class SearchResults:
     hits: list[Hit]
     facets: Facets
     suggestion: str | None = None
+    relaxation: Relaxation | None = None  # not every word matched (articles/search/relaxed.py)
     bounded: bool = False  # relevance ranked only the newest matches (the backend says how many)
     per_page: int = PER_PAGE
     count_capped: bool = False  # `count` is a floor ("10,000+"), not the total

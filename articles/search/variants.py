@@ -11,6 +11,7 @@ from articles.ingest.gazetteer import lookup as gazetteer_entry
 from articles.ingest.gazetteer import variants_of as transliterations
 from articles.models import Entity
 from articles.search.query import PREFIX, TextQuery, fold, parse_query, unaccent
+from articles.search.words import searchable
 
 MAX_SPELLINGS = 12  # per term, the term itself included
 _NOT_SURNAME = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
@@ -21,6 +22,7 @@ def build_text_query(text: str) -> TextQuery | None:
     parsed = parse_query(text)
     if not parsed:
         return None
+    parsed, stop_words, left_out = searchable(parsed)
     expandable = [t for t in parsed.terms if t.kind != PREFIX]
     # Spellings are looked up without accents: the vectors ignore them too.
     from_entities = _entity_spellings({unaccent(t.text) for t in expandable})
@@ -32,7 +34,7 @@ def build_text_query(text: str) -> TextQuery | None:
         if entry := gazetteer_entry(plain):
             canonical = canonical | {entry.name}
         spellings[term] = _ordered(term.text, canonical, forms)
-    return TextQuery(parsed, spellings)
+    return TextQuery(parsed, spellings, stop_words=stop_words, left_out=left_out)
 
 
 def _ordered(typed: str, canonical: set[str], forms: set[str]) -> tuple[str, ...]:

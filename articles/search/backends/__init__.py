@@ -35,6 +35,10 @@ class SearchRequest:
     # their facet counts every outlet. None when no outlet is selected.
     outlet_facet_base: QuerySet | None = None
     selection: Selection = field(default_factory=Selection)
+    # An article matches when it matches at least this many of the text query's
+    # OR-ed groups (1: any of them, the query language's own `or`). Relaxed matching
+    # (articles/search/relaxed.py) asks for more; rank as usual (BM25 over every term).
+    minimum_should_match: int = 1
 
 
 @dataclass
