@@ -375,8 +375,8 @@ def _queries(client, url, params) -> int:
 
 
 def test_the_query_count_does_not_grow_with_the_results(client):
-    # Spellings; how common the words are; count with the outlet and month facets (2: articles matching in
-    # their text, then those matching in an entry heading); the page's order by
+    # Spellings; how common the words are; count with the outlet and month facets (2:
+    # articles matching in their text, then those matching in an entry heading); the page's order by
     # relevance; the page's articles with their snippets; entries (2); tags (2); topic
     # and entity facets. "Did you mean" adds one when fewer than three match; each
     # kind of filter adds one lookup of the slugs given.

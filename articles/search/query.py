@@ -74,8 +74,7 @@ def parse_query(text: str) -> ParsedQuery:
     parsed = ParsedQuery(tuple(groups))
     if not parsed and (text or "").strip():
         raise QueryError(
-            f"“{text.strip()}” has no word to search for: type a word, a name "
-            "or a “quoted phrase”."
+            f"“{text.strip()}” has no word to search for: type a word, a name or a “quoted phrase”."
         )
     _check(parsed)
     return parsed

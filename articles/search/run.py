@@ -4,10 +4,9 @@ page is assembled in PostgreSQL (articles/search/page.py)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from django.db.models import QuerySet
-
-from dataclasses import replace
 
 from articles.search.backends import Answer, SearchRequest, get_backend
 from articles.search.page import page_hits
@@ -48,9 +47,9 @@ def run_search(
     )
     answer = get_backend().search(request)
     exact_count, relaxation, searched = answer.count, None, text_query
-    if text_query is not None and answer.count < per_page:
-        if words := optional_words(text_query):
-            answer, relaxation, searched = _relax(request, words, answer)
+    words = optional_words(text_query) if text_query is not None else []
+    if words and answer.count < per_page:
+        answer, relaxation, searched = _relax(request, words, answer)
     num_pages = max(1, min(MAX_PAGE, math.ceil(answer.reachable / per_page)))
     if page > num_pages:
         raise PageOutOfRange(f"There is no page {page}: the last page is {num_pages}.")
