@@ -55,7 +55,12 @@ def search_page(request):
         # so the same parameters make the same page: cached whole (rendering it costs
         # more than answering from the cached results).
         results = filterset.results()
-        context.update(results=results, active=_active_filters(filterset))
+        data = filterset.form.cleaned_data
+        context.update(
+            results=results,
+            active=_active_filters(filterset),
+            searched_range=search.searched_range(data.get("from"), data.get("to")),
+        )
         return render_to_string("articles/search.html", context, request)
 
     try:

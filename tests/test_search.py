@@ -154,7 +154,7 @@ def test_the_query_is_explained_in_plain_words(client):
     assert understood == (
         "Articles with “Kiev” (or Kyiv, Kiyv, Kyyiv) and the exact phrase “battle tanks”; "
         "or with a word starting with “leopard”, but without “Abrams” "
-        "(or M1 Abrams, M1A1, M1A2, M-1 Abrams, …)."
+        "(or M1A1, M1A2)."
     )
     page = client.get("/search/", {"q": "Kiev"}).content.decode()
     assert "Searching for" in page and "Articles with “Kiev” (or Kyiv, Kiyv, Kyyiv)." in page

@@ -4,12 +4,14 @@ plain message, `|` is `or`, prefixes of stop-word stems work."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 
 from articles import search
 from articles.filters import SearchFilter
-from articles.models import Article
+from articles.models import Article, Entity, Mention
 from tests.test_search import GUARDIAN, NYT_LIVE, WAPO_BLINKEN, api, titles
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +149,70 @@ def test_a_prefix_on_a_stop_word_stem_finds_words_starting_with_it(client, stem)
 
 def test_a_prefix_finds_offensive(client):
     assert set(titles(client, q="off*")) >= set(titles(client, q="offensive")) != set()
+
+
+# --- Highlights and alternatives ----------------------------------------------
+
+
+def _marked(client, q) -> set[str]:
+    """Every word marked in the titles, snippets and entries of the results page for `q`."""
+    page = client.get("/search/", {"q": q}).content.decode()
+    return {mark.casefold() for mark in re.findall(r"<mark>(.*?)</mark>", page)}
+
+
+@pytest.mark.parametrize(
+    ("q", "never"),
+    [
+        ("Putin", {"president", "v", "vladimir"}),
+        ("Leopard", {"ii", "2"}),
+        ("Zelenskyy", {"president"}),
+    ],
+)
+def test_only_what_matched_is_highlighted_never_a_word_of_an_alias(client, q, never):
+    marked = _marked(client, q)
+    assert marked, q
+    assert not marked & never, marked
+
+
+def test_a_name_seen_once_brings_no_spellings_into_a_search(client):
+    # A one-off recognition (one article) with a spelling of Kyiv as its alias.
+    article = Article.objects.get(title=GUARDIAN)
+    noisy = Entity.objects.create(
+        name="Condemned Kyiv Officials", kind=Entity.Kind.GROUP, slug="noise", aliases=["Kyjiw"]
+    )
+    Mention.objects.create(entity=noisy, section=article.sections.first(), article=article)
+    assert "Condemned" not in api(client, q="Kyjiw")["understood"]
+    # Seen in a second article, it is a spelling the archive can trust.
+    other = Article.objects.get(title=WAPO_BLINKEN)
+    Mention.objects.create(entity=noisy, section=other.sections.first(), article=other)
+    assert "Condemned Kyiv Officials" in api(client, q="Kyjiw")["understood"]
+
+
+def test_a_spelling_holding_the_word_itself_is_not_an_alternative(client):
+    russia = Entity.objects.get(slug="russia")
+    russia.aliases = [*russia.aliases, "Condemned Russia", "Russia said on Tuesday that"]
+    russia.save()
+    assert "Condemned" not in api(client, q="Russia")["understood"]
+    assert "Tuesday" not in api(client, q="Russia")["understood"]
+
+
+# --- Dates --------------------------------------------------------------------
+
+
+def test_only_iso_dates_are_read_and_the_page_says_what_is_accepted(client):
+    message = client.get("/api/search/", {"q": "Ukraine", "from": "01/02/2022"}).json()
+    assert "YYYY-MM-DD" in message["error"]["fields"]["from"][0]
+    page = client.get("/search/", {"q": "Ukraine", "from": "01/02/2022"})
+    assert page.status_code == 400
+    assert "a form like 01/02/2023 could be 1 February or 2 January" in page.content.decode()
+
+
+def test_the_page_states_the_dates_it_searched(client):
+    params = {"q": "Ukraine", "from": "2022-02-01", "to": "2022-03-31"}
+    said = "Published from 1 February 2022 to 31 March 2022 (UTC)."
+    assert api(client, **params)["searched_range"] == said
+    assert said in client.get("/search/", params).content.decode()
+    assert api(client, q="Ukraine", to="2023-01-31")["searched_range"] == (
+        "Published on or before 31 January 2023 (UTC)."
+    )
+    assert api(client, q="Ukraine")["searched_range"] is None

@@ -17,7 +17,7 @@ from articles.search.backends.postgres import (
     SAMPLE_SIZE,
     matching,
 )
-from articles.search.dates import day_end, day_start, month_bounds
+from articles.search.dates import day_end, day_start, month_bounds, searched_range
 from articles.search.facets import (
     ENTITIES_PER_KIND,
     FACET_SIZE,
@@ -103,6 +103,7 @@ __all__ = [
     "outlet_facet",
     "parse_query",
     "run_search",
+    "searched_range",
     "suggest",
     "surname",
     "topic_facet",

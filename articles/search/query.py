@@ -20,8 +20,9 @@ from articles.search_vectors import SEARCH_CONFIG
 WORD, PHRASE, PREFIX = "word", "phrase", "prefix"
 MAX_TERMS = 16
 
-_TOKEN = re.compile(r'(?P<neg>-*)(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
+_TOKEN = re.compile(r'(?P<neg>-*)(?:"(?P<phrase>[^"]*)"?|(?P<bar>\|)|(?P<word>[^\s"|]+))')
 _HAS_WORD = re.compile(r"\w")
+_WORD = re.compile(r"\w+")
 
 
 class QueryError(ValueError):
@@ -54,11 +55,11 @@ def parse_query(text: str) -> ParsedQuery:
     unsearchable queries. An empty text gives an empty query (no text filter)."""
     groups: list[tuple[Term, ...]] = []
     current: list[Term] = []
-    for match in _TOKEN.finditer((text or "").replace("|", " or ")):
+    for match in _TOKEN.finditer(text or ""):
         negated = bool(match["neg"])
         if match["phrase"] is not None:
             term = Term(" ".join(match["phrase"].split()), PHRASE, negated)
-        elif match["word"].lower() == "or" and not negated:
+        elif match["bar"] or (match["word"].lower() == "or" and not negated):
             if current:
                 groups.append(tuple(current))
                 current = []
@@ -163,8 +164,26 @@ class TextQuery:
             return None
         return _or(self.term_query(term, negate=False) for term in excluded)
 
-    def term_query(self, term: Term, *, negate: bool = True) -> SearchQueryCombinable:
-        """One term (with its spellings) as a tsquery, negated if excluded (unless `negate`)."""
+    @property
+    def highlight_query(self) -> SearchQueryCombinable | None:
+        """What to mark in titles and snippets: any wanted term as typed, with those of
+        its spellings that are one word. ts_headline marks every word of a query
+        wherever it stands, so a multi-word alias ("President Putin") would mark every
+        "President"; its name word is marked anyway when it is a spelling of its own."""
+        wanted = self.wanted_terms
+        if not wanted:
+            return None
+        return _or(self.term_query(t, forms=self.whole_word_forms(t)) for t in wanted)
+
+    def whole_word_forms(self, term: Term) -> tuple[str, ...]:
+        """The typed form and the one-word spellings (the typed phrase, for a phrase)."""
+        return (term.text, *(f for f in self.variants(term) if len(_WORD.findall(f)) == 1))
+
+    def term_query(
+        self, term: Term, *, negate: bool = True, forms: tuple[str, ...] | None = None
+    ) -> SearchQueryCombinable:
+        """One term (with its spellings, or only `forms`) as a tsquery, negated if
+        excluded (unless `negate`)."""
         if term.kind == PREFIX:
             # Also without the English dictionary, which reads a stem such as `off`
             # or `over` as a stop word and would find nothing.
@@ -174,7 +193,7 @@ class TextQuery:
         else:
             query = _or(
                 SearchQuery(form, search_type="phrase", config=SEARCH_CONFIG)
-                for form in self.forms(term)
+                for form in (forms or self.forms(term))
             )
         return _Not(query) if term.negated and negate else query
 

@@ -1,19 +1,32 @@
 """Other spellings of a query's words and phrases, looked up in one query: entity
 names and aliases (Entity.aliases, GIN-indexed), person surnames, and the
-gazetteer's transliteration table (Kiev / Kyiv)."""
+gazetteer's transliteration table (Kiev / Kyiv).
+
+Only trustworthy spellings join a query: the gazetteer's (curated) and those of
+entities the archive has seen in several articles under one kind. Recognition on
+noisy text makes one-off entities ("Condemned Russia") that would otherwise drag
+their words into every search for "Russia". A spelling that holds another of the
+term's one-word spellings as a word adds no match ("President Putin" for Putin)
+and is left out too."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+import re
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
+from django.db.models.lookups import GreaterThanOrEqual
 
 from articles.ingest.gazetteer import lookup as gazetteer_entry
 from articles.ingest.gazetteer import variants_of as transliterations
-from articles.models import Entity
+from articles.models import Entity, Mention
 from articles.search.query import PREFIX, TextQuery, fold, parse_query, unaccent
 from articles.search.words import searchable
 
 MAX_SPELLINGS = 12  # per term, the term itself included
+# An entity's spellings are searched once it is mentioned in this many public articles.
+TRUSTED_AFTER = 2
+_WORD = re.compile(r"\w+")
 _NOT_SURNAME = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 
 
@@ -44,7 +57,15 @@ def _ordered(typed: str, canonical: set[str], forms: set[str]) -> tuple[str, ...
     for form in ranked:
         unique.setdefault(fold(form), form)
     unique.pop(fold(typed), None)
-    return (typed, *list(unique.values())[: MAX_SPELLINGS - 1])
+    single = {fold(f) for f in [typed, *unique.values()] if len(_WORD.findall(f)) == 1}
+    kept = [f for f in unique.values() if not _holds_one_of(f, single)]
+    return (typed, *kept[: MAX_SPELLINGS - 1])
+
+
+def _holds_one_of(form: str, words: set[str]) -> bool:
+    """Whether a multi-word `form` has one of `words` among its words."""
+    parts = [fold(part) for part in _WORD.findall(form)]
+    return len(parts) > 1 and any(part in words for part in parts)
 
 
 def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
@@ -60,6 +81,7 @@ def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
     rows = (
         Entity.objects.alias(upper_name=Upper("name"))
         .filter(condition)
+        .filter(_trusted())
         .values_list("name", "kind", "aliases")
     )
     found: dict[str, tuple[set[str], set[str]]] = {}
@@ -73,6 +95,23 @@ def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
                 canonical.add(name)
                 spellings.update(forms | surnames)
     return found
+
+
+def _trusted() -> Q:
+    """Entities seen in TRUSTED_AFTER public articles or more, under no other kind."""
+    seen = (
+        Mention.objects.filter(entity=OuterRef("pk"), article__is_public=True)
+        .order_by()
+        .values("entity")
+        .annotate(articles=Count("article_id", distinct=True))
+        .values("articles")
+    )
+    other_kind = (
+        Entity.objects.alias(same=Upper("name"))
+        .filter(same=Upper(OuterRef("name")))
+        .exclude(kind=OuterRef("kind"))
+    )
+    return GreaterThanOrEqual(Subquery(seen), TRUSTED_AFTER) & ~Exists(other_kind)
 
 
 def surname(name: str) -> str:
