@@ -216,3 +216,16 @@ def test_the_page_states_the_dates_it_searched(client):
         "Published on or before 31 January 2023 (UTC)."
     )
     assert api(client, q="Ukraine")["searched_range"] is None
+
+
+# --- Other scripts ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cyrillic", "latin"),
+    [("Київ", "Kyiv"), ("Киев", "Kyiv"), ("Харків", "Kharkiv"), ("Зеленський", "Zelensky")],
+)
+def test_a_name_typed_in_cyrillic_finds_its_latin_spellings(client, cyrillic, latin):
+    found = set(titles(client, q=cyrillic))
+    assert found and found == set(titles(client, q=latin))
+    assert latin in api(client, q=cyrillic)["understood"]

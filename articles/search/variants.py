@@ -1,6 +1,7 @@
 """Other spellings of a query's words and phrases, looked up in one query: entity
-names and aliases (Entity.aliases, GIN-indexed), person surnames, and the
-gazetteer's transliteration table (Kiev / Kyiv).
+names and aliases (Entity.aliases, GIN-indexed), person surnames, the
+gazetteer's transliteration table (Kiev / Kyiv), and for a word in Cyrillic its
+Latin spellings (articles/search/scripts.py: Київ / Kyiv).
 
 Only trustworthy spellings join a query: the gazetteer's (curated) and those of
 entities the archive has seen in several articles under one kind. Recognition on
@@ -20,6 +21,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 from articles.ingest.gazetteer import lookup as gazetteer_entry
 from articles.ingest.gazetteer import variants_of as transliterations
 from articles.models import Entity, Mention
+from articles.search import scripts
 from articles.search.query import PREFIX, TextQuery, fold, parse_query, unaccent
 from articles.search.words import searchable
 
@@ -46,6 +48,9 @@ def build_text_query(text: str) -> TextQuery | None:
         forms = forms | transliterations(plain)
         if entry := gazetteer_entry(plain):
             canonical = canonical | {entry.name}
+        if scripts.is_cyrillic(plain):
+            names, latin = scripts.spellings(plain)
+            canonical, forms = canonical | names, forms | latin
         spellings[term] = _ordered(term.text, canonical, forms)
     return TextQuery(parsed, spellings, stop_words=stop_words, left_out=left_out)
 
