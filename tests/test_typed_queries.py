@@ -229,3 +229,32 @@ def test_a_name_typed_in_cyrillic_finds_its_latin_spellings(client, cyrillic, la
     found = set(titles(client, q=cyrillic))
     assert found and found == set(titles(client, q=latin))
     assert latin in api(client, q=cyrillic)["understood"]
+
+
+# --- Did you mean, from the archive's own words ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("q", "corrected"),
+    [
+        ("Leapord", "Leopard"),
+        ("Storm Shadw", "Storm Shadow"),
+        ('"Storm Shadw" missiles', '"Storm Shadow" missiles'),
+        ("Pistorious", "Pistorius"),
+        ("Blinkn arrives", "Blinken arrives"),
+    ],
+)
+def test_a_word_matching_nothing_gets_the_archive_word_nearest_it(client, q, corrected):
+    assert api(client, q=q)["suggestion"] == corrected
+
+
+def test_a_word_the_archive_holds_is_never_corrected(client):
+    for q in ("Leopard", "Storm Shadow", "Rinkevics", "Kharkov", "Zelenskyy"):
+        assert api(client, q=q)["suggestion"] is None, q
+
+
+def test_the_correction_is_one_click_away_even_when_other_words_found_articles(client):
+    data = api(client, q="Leapord tanks")
+    assert data["count"] > 0 and data["suggestion"] == "Leopard tanks"
+    page = client.get("/search/", {"q": "Leapord tanks"}).content.decode()
+    assert 'Did you mean <a href="?q=Leopard+tanks">Leopard tanks</a>?' in page

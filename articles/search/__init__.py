@@ -58,7 +58,7 @@ from articles.search.results import (
     Selection,
 )
 from articles.search.run import run_search
-from articles.search.suggest import suggest, trigram_similarity
+from articles.search.suggest import suggest
 from articles.search.variants import build_text_query, surname
 
 __all__ = [
@@ -107,6 +107,5 @@ __all__ = [
     "suggest",
     "surname",
     "topic_facet",
-    "trigram_similarity",
     "unaccent",
 ]

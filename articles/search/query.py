@@ -132,6 +132,9 @@ class TextQuery:
     # the commonest words of a query longer than MAX_TERMS.
     stop_words: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
+    # How many articles hold each typed word (and each word of a phrase), as the
+    # term statistics last counted: "did you mean" looks at the rare ones.
+    frequencies: dict[str, int] = field(default_factory=dict)
 
     def variants(self, term: Term) -> tuple[str, ...]:
         """Spellings other than the one typed."""

@@ -19,7 +19,7 @@ from articles.search.results import (
     SearchResults,
     Selection,
 )
-from articles.search.suggest import SUGGEST_BELOW, suggest
+from articles.search.suggest import suggest
 
 
 def run_search(
@@ -46,16 +46,14 @@ def run_search(
         selection=selection,
     )
     answer = get_backend().search(request)
-    exact_count, relaxation, searched = answer.count, None, text_query
+    relaxation, searched = None, text_query
     words = optional_words(text_query) if text_query is not None else []
     if words and answer.count < per_page:
         answer, relaxation, searched = _relax(request, words, answer)
     num_pages = max(1, min(MAX_PAGE, math.ceil(answer.reachable / per_page)))
     if page > num_pages:
         raise PageOutOfRange(f"There is no page {page}: the last page is {num_pages}.")
-    suggestion = None
-    if text_query is not None and exact_count < SUGGEST_BELOW:
-        suggestion = suggest(text_query)
+    suggestion = suggest(text_query) if text_query is not None else None
     return SearchResults(
         text_query=text_query,
         count=answer.count,
@@ -79,16 +77,28 @@ def run_search(
 def _relax(
     request: SearchRequest, words: list[Term], exact: Answer
 ) -> tuple[Answer, Relaxation | None, TextQuery]:
-    """The articles with most of `words` (articles/search/relaxed.py): the fewest words
-    that may be missing for a page of them. (answer, relaxation, the query searched),
-    or the `exact` answer when leaving words out finds no more."""
+    """The articles with most of `words` (articles/search/relaxed.py): the most words
+    that a page of articles all have (at least one). (answer, relaxation, the query
+    searched), or the `exact` answer when leaving words out finds no more.
+
+    Fewer required words never find fewer articles, so the number is found by
+    halving the range, not by trying each."""
     loose = relaxed(request.text_query, words)
-    for minimum in range(len(words) - 1, 0, -1):
-        answer = get_backend().search(
-            replace(request, text_query=loose, minimum_should_match=minimum)
-        )
-        if answer.count >= request.limit:
-            break
-    if answer.count <= exact.count:
+    answers: dict[int, Answer] = {}
+
+    def answer(minimum: int) -> Answer:
+        if minimum not in answers:
+            asked = replace(request, text_query=loose, minimum_should_match=minimum)
+            answers[minimum] = get_backend().search(asked)
+        return answers[minimum]
+
+    low, high = 1, len(words) - 1  # the answer is in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if answer(middle).count >= request.limit:
+            low = middle
+        else:
+            high = middle - 1
+    if answer(low).count <= exact.count:
         return exact, None, request.text_query
-    return answer, Relaxation(len(words), minimum, exact.count), loose
+    return answer(low), Relaxation(len(words), low, exact.count), loose

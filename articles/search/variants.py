@@ -37,7 +37,7 @@ def build_text_query(text: str) -> TextQuery | None:
     parsed = parse_query(text)
     if not parsed:
         return None
-    parsed, stop_words, left_out = searchable(parsed)
+    parsed, stop_words, left_out, frequencies = searchable(parsed)
     expandable = [t for t in parsed.terms if t.kind != PREFIX]
     # Spellings are looked up without accents: the vectors ignore them too.
     from_entities = _entity_spellings({unaccent(t.text) for t in expandable})
@@ -52,7 +52,9 @@ def build_text_query(text: str) -> TextQuery | None:
             names, latin = scripts.spellings(plain)
             canonical, forms = canonical | names, forms | latin
         spellings[term] = _ordered(term.text, canonical, forms)
-    return TextQuery(parsed, spellings, stop_words=stop_words, left_out=left_out)
+    return TextQuery(
+        parsed, spellings, stop_words=stop_words, left_out=left_out, frequencies=frequencies
+    )
 
 
 def _ordered(typed: str, canonical: set[str], forms: set[str]) -> tuple[str, ...]:

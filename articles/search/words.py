@@ -12,6 +12,7 @@ from django.db import connections, router
 from articles.models import Article
 from articles.search.query import (
     MAX_TERMS,
+    PHRASE,
     WORD,
     ParsedQuery,
     QueryError,
@@ -38,12 +39,14 @@ def word_statistics(words: list[str]) -> dict[str, tuple[bool, int]]:
         return {word: (stop, df or 0) for word, stop, df in cursor.fetchall()}
 
 
-def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple]:
+def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple, dict]:
     """`parsed` without its stop words and, past MAX_TERMS terms, without its commonest
-    words: (the query, the stop words, the words left out). Phrases, prefixes and
-    exclusions are kept as typed. Raises QueryError when no word is left."""
+    words: (the query, the stop words, the words left out, word -> articles holding
+    it, for the words and the words of phrases). Phrases, prefixes and exclusions are
+    kept as typed. Raises QueryError when no word is left."""
     words = [t for t in parsed.terms if t.kind == WORD]
-    statistics = word_statistics([t.text for t in words])
+    in_phrases = [w for t in parsed.terms if t.kind == PHRASE for w in t.text.split()]
+    statistics = word_statistics([t.text for t in words] + in_phrases)
     stop = {t for t in words if statistics[t.text][0]}
     kept = _without(parsed, stop)
     if not kept:
@@ -64,6 +67,7 @@ def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple
         kept,
         tuple(dict.fromkeys(t.text for t in parsed.terms if t in stop)),
         tuple(t.text for t in sorted(left_out, key=lambda t: words.index(t))),
+        {word: frequency for word, (_, frequency) in statistics.items()},
     )
 
 
