@@ -83,7 +83,7 @@ def _relax(
 
     Fewer required words never find fewer articles, so the number is found by
     halving the range, not by trying each."""
-    loose = relaxed(request.text_query, words)
+    loose = relaxed(request.text_query)
     answers: dict[int, Answer] = {}
 
     def answer(minimum: int) -> Answer:
@@ -92,7 +92,7 @@ def _relax(
             answers[minimum] = get_backend().search(asked)
         return answers[minimum]
 
-    low, high = 1, len(words) - 1  # the answer is in [low, high]
+    low, high = 1, max(1, len(loose.parsed.groups) - 1)  # the answer is in [low, high]
     while low < high:
         middle = (low + high + 1) // 2
         if answer(middle).count >= request.limit:
@@ -101,4 +101,5 @@ def _relax(
             high = middle - 1
     if answer(low).count <= exact.count:
         return exact, None, request.text_query
-    return answer(low), Relaxation(len(words), low, exact.count), loose
+    alternatives = len(request.text_query.parsed.groups) > 1
+    return answer(low), Relaxation(len(words), low, exact.count, alternatives), loose
