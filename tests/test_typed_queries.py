@@ -56,8 +56,9 @@ def test_when_no_article_has_every_word_those_with_most_of_them_are_ranked(clien
     data = api(client, q=q)
     assert data["relaxed"] == "No article has all 4 words; these have most of them."
     found = {r["title"] for r in data["results"]}
-    assert data["count"] == 21 and NYT_LIVE in found
-    assert not any(title.startswith("Blinken notes") for title in found)
+    # The twenty and the live blog: three of the four words each.
+    assert data["count"] == 21 and len(found) == 20
+    assert found <= {f"Ramstein notes {n}" for n in range(20)} | {NYT_LIVE}
 
 
 def test_the_relaxing_goes_on_until_a_page_is_filled(client):
