@@ -31,9 +31,10 @@ MEASURED_NDCG = 0.410
 FLOOR = 0.9 * MEASURED_NDCG
 # The issue's target is at least the BM25 peer's nDCG@10; allowed below it by this.
 PEER_MARGIN = 0.02
-# The questions as typed (issue 14): measured TYPED_NDCG, held at 90% of it, and
-# at most this share of them without any result.
-MEASURED_TYPED_NDCG = 0.0
+# The questions as typed (issue 14): nDCG@10 0.379 on the whole of Cranfield
+# (`benchmark --ir`, docs/benchmarks.md; the tantivy peer given the same text 0.350),
+# held at 90% of it, and at most this share of them without any result.
+MEASURED_TYPED_NDCG = 0.379
 TYPED_FLOOR = 0.9 * MEASURED_TYPED_NDCG
 MOST_WITHOUT_RESULT = 0.02
 DEPTH = 10  # nDCG@10 needs the first ten results only

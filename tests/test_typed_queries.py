@@ -274,3 +274,13 @@ def test_the_correction_is_one_click_away_even_when_other_words_found_articles(c
     assert data["count"] > 0 and data["suggestion"] == "Leopard tanks"
     page = client.get("/search/", {"q": "Leapord tanks"}).content.decode()
     assert 'Did you mean <a href="?q=Leopard+tanks">Leopard tanks</a>?' in page
+
+
+def test_a_phrase_no_article_has_becomes_optional_rather_than_a_dead_end(client):
+    assert api(client, q='"Storm Leopard"')["count"] == 0  # alone, it stays exact
+    data = api(client, q='"Storm Leopard" Pistorius Blinken')
+    assert data["relaxed"] == (
+        "No article has all 3 words and phrases; these have at least one of them."
+    )
+    found = {r["title"] for r in data["results"]}
+    assert found and found == _articles_with("Pistorius") | _articles_with("Blinken")

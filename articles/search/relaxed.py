@@ -6,13 +6,15 @@ plain word becomes optional, while quoted phrases and prefixes stay required and
 exclusions stay excluded, each within its side of an `or` (`a b or c "d e"`
 relaxes to `a or b or (c "d e")`). The backend is asked for the articles matching
 at least `minimum` of these groups (SearchRequest.minimum_should_match): the most
-words that still fill a page."""
+words that still fill a page. When no article has even one word with the phrases
+and prefixes, these become optional too, each still matched exactly (a phrase as
+a phrase); exclusions always stay."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from articles.search.query import WORD, Term, TextQuery
+from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,15 @@ class Relaxation:
     minimum: int
     exact: int
     alternatives: bool = False  # the query has `or`: "all the words" of one side
+    phrases: bool = False  # quoted phrases and prefixes were optional too (as typed)
 
     def describe(self) -> str:
-        every = "every word of one side of “or”" if self.alternatives else f"all {self.words} words"
+        kinds = "words and phrases" if self.phrases else "words"
+        every = (
+            f"every one of the {kinds} of one side of “or”"
+            if self.alternatives
+            else f"all {self.words} {kinds}"
+        )
         if self.exact:
             found = f"Only {self.exact} article{'s' if self.exact != 1 else ''} "
             found += f"{'have' if self.exact != 1 else 'has'} {every}"
@@ -37,25 +45,28 @@ class Relaxation:
         return f"{found}; these have most of them."
 
 
-def optional_words(text_query: TextQuery) -> list[Term]:
-    """The words relaxed matching may leave out: the plain words, when some side of
-    the query has two or more (otherwise leaving one out changes nothing)."""
+def optional_words(text_query: TextQuery, *, phrases: bool = False) -> list[Term]:
+    """The terms relaxed matching may leave out: the plain words (and with `phrases`,
+    the phrases and prefixes), when some side of the query has two or more
+    (otherwise leaving one out changes nothing)."""
     groups = text_query.parsed.groups
-    if not any(len(_words(group)) >= 2 for group in groups):
+    if not any(len(_optional(group, phrases)) >= 2 for group in groups):
         return []
-    return list(dict.fromkeys(word for group in groups for word in _words(group)))
+    return list(dict.fromkeys(term for group in groups for term in _optional(group, phrases)))
 
 
-def _words(group: tuple[Term, ...]) -> list[Term]:
-    return [t for t in dict.fromkeys(group) if t.kind == WORD and not t.negated]
+def _optional(group: tuple[Term, ...], phrases: bool) -> list[Term]:
+    kinds = (WORD, PHRASE, PREFIX) if phrases else (WORD,)
+    return [t for t in dict.fromkeys(group) if t.kind in kinds and not t.negated]
 
 
-def relaxed(text_query: TextQuery) -> TextQuery:
-    """`text_query` as the alternatives of its plain words, each with every other
-    term of its side (phrases, prefixes, exclusions) still required."""
+def relaxed(text_query: TextQuery, *, phrases: bool = False) -> TextQuery:
+    """`text_query` as the alternatives of its plain words (with `phrases`, of its
+    phrases and prefixes too), each with every other term of its side (phrases,
+    prefixes, exclusions) still required."""
     groups = []
     for group in text_query.parsed.groups:
-        words = _words(group)
+        words = _optional(group, phrases)
         kept = tuple(t for t in group if t not in words)
         groups += [(word, *kept) for word in words] if words else [group]
     unique = tuple(dict.fromkeys(groups))

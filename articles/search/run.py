@@ -47,11 +47,14 @@ def run_search(
     )
     answer = get_backend().search(request)
     relaxation, searched = None, text_query
-    words = optional_words(text_query) if text_query is not None else []
     # A page as the site shows it, whatever `per_page`: the same search ranks the
     # same articles for the page, the API and the benchmark's longer lists.
-    if words and answer.count < PER_PAGE:
-        answer, relaxation, searched = _relax(request, words, answer)
+    if text_query is not None and answer.count < PER_PAGE:
+        for phrases in (False, True):
+            if words := optional_words(text_query, phrases=phrases):
+                answer, relaxation, searched = _relax(request, words, answer, phrases=phrases)
+            if answer.count:
+                break
     num_pages = max(1, min(MAX_PAGE, math.ceil(answer.reachable / per_page)))
     if page > num_pages:
         raise PageOutOfRange(f"There is no page {page}: the last page is {num_pages}.")
@@ -77,7 +80,7 @@ def run_search(
 
 
 def _relax(
-    request: SearchRequest, words: list[Term], exact: Answer
+    request: SearchRequest, words: list[Term], exact: Answer, *, phrases: bool
 ) -> tuple[Answer, Relaxation | None, TextQuery]:
     """The articles with most of `words` (articles/search/relaxed.py): the most words
     that a page of articles all have (at least one). (answer, relaxation, the query
@@ -85,7 +88,7 @@ def _relax(
 
     Fewer required words never find fewer articles, so the number is found by
     halving the range, not by trying each."""
-    loose = relaxed(request.text_query)
+    loose = relaxed(request.text_query, phrases=phrases)
     answers: dict[int, Answer] = {}
 
     def answer(minimum: int) -> Answer:
@@ -104,4 +107,5 @@ def _relax(
     if answer(low).count <= exact.count:
         return exact, None, request.text_query
     alternatives = len(request.text_query.parsed.groups) > 1
-    return answer(low), Relaxation(len(words), low, exact.count, alternatives), loose
+    relaxation = Relaxation(len(words), low, exact.count, alternatives, phrases)
+    return answer(low), relaxation, loose
