@@ -29,12 +29,10 @@ class Relaxation:
     phrases: bool = False  # quoted phrases and prefixes were optional too (as typed)
 
     def describe(self) -> str:
-        kinds = "words and phrases" if self.phrases else "words"
-        every = (
-            f"every one of the {kinds} of one side of “or”"
-            if self.alternatives
-            else f"all {self.words} {kinds}"
-        )
+        if self.alternatives:
+            every = f"every word{' and phrase' if self.phrases else ''} of one side of “or”"
+        else:
+            every = f"all {self.words} words{' and phrases' if self.phrases else ''}"
         if self.exact:
             found = f"Only {self.exact} article{'s' if self.exact != 1 else ''} "
             found += f"{'have' if self.exact != 1 else 'has'} {every}"
