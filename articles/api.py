@@ -188,7 +188,11 @@ def search(request):
         results = filterset.results()
     except search_lib.PageOutOfRange as exc:
         raise invalid({"page": [str(exc)]}) from exc
-    data = _results_json(results, filterset.form.cleaned_data.get("q", ""), request)
+    cleaned = filterset.form.cleaned_data
+    data = _results_json(results, cleaned.get("q", ""), request)
+    data["searched_range"] = (
+        search_lib.searched_range(cleaned.get("from"), cleaned.get("to")) or None
+    )
     data["next"] = _with_param(request, "page", results.page + 1) if results.has_next else None
     data["previous"] = (
         _with_param(request, "page", results.page - 1 if results.page > 2 else None)
@@ -240,6 +244,8 @@ def _results_json(results: search_lib.SearchResults, q: str, request) -> dict:
             "month": [{"month": v.value, "count": v.count} for v in facets.month],
         },
         "suggestion": results.suggestion,
+        # Not every word matched: the articles with most of them (articles/search/relaxed.py).
+        "relaxed": results.relaxation.describe() if results.relaxation else None,
     }
 
 

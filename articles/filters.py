@@ -13,6 +13,7 @@ from articles import cache, search
 from articles.models import Article, ArticleTopic, Entity, Outlet, Topic
 
 _SLUG = re.compile(r"^[-\w]{1,220}$")
+MAX_QUERY_CHARS = 4000
 
 
 class SlugChoiceField(forms.ModelMultipleChoiceField):
@@ -71,16 +72,24 @@ class ArticleListForm(forms.Form):
 
 
 class SearchForm(ArticleListForm):
+    text_query: search.TextQuery | None = None
+
     def clean_q(self):
+        """The text, checked; its parsed form with spellings is kept as `text_query`."""
         text = self.cleaned_data.get("q") or ""
         try:
-            search.parse_query(text)
+            self.text_query = search.build_text_query(text)
         except search.QueryError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return text
 
 
-_DATE_ERROR = {"invalid": "Give a date as YYYY-MM-DD, for example 2023-01-20."}
+_DATE_ERROR = {
+    "invalid": "Give dates as YYYY-MM-DD (year, month, day), for example 2023-01-20: "
+    "a form like 01/02/2023 could be 1 February or 2 January."
+}
+# ISO dates only: Django would also read 01/02/2022, as the site's locale guesses.
+_ISO_DATE = ["%Y-%m-%d"]
 
 
 class ArticleListFilter(django_filters.FilterSet):
@@ -95,10 +104,10 @@ class ArticleListFilter(django_filters.FilterSet):
     )
     # `from` is a keyword in Python, so the two dates are declared by name.
     locals()["from"] = django_filters.DateFilter(
-        method="filter_from", label="From", error_messages=_DATE_ERROR
+        method="filter_from", label="From", error_messages=_DATE_ERROR, input_formats=_ISO_DATE
     )
     locals()["to"] = django_filters.DateFilter(
-        method="filter_to", label="To", error_messages=_DATE_ERROR
+        method="filter_to", label="To", error_messages=_DATE_ERROR, input_formats=_ISO_DATE
     )
     page = PageFilter(method="keep", label="Page", min_value=1, max_value=search.MAX_PAGE)
 
@@ -156,8 +165,12 @@ class SearchFilter(ArticleListFilter):
     q = django_filters.CharFilter(
         method="filter_q",
         label="Search",
-        max_length=300,
-        error_messages={"max_length": "The search is too long: use at most 300 characters."},
+        # Long enough for a pasted paragraph: past MAX_TERMS words the query layer
+        # keeps the rarest (articles/search/words.py), so length costs little.
+        max_length=MAX_QUERY_CHARS,
+        error_messages={
+            "max_length": f"The search is too long: use at most {MAX_QUERY_CHARS} characters."
+        },
     )
     topic = SlugFilter(
         queryset=Topic.objects.all(),
@@ -199,10 +212,8 @@ class SearchFilter(ArticleListFilter):
 
     @property
     def text_query(self) -> search.TextQuery | None:
-        """The parsed query with its spellings; looked up once however often it is used."""
-        if not hasattr(self, "_text_query"):
-            self._text_query = search.build_text_query(self.form.cleaned_data.get("q") or "")
-        return self._text_query
+        """The parsed query with its spellings (looked up once, when the form is cleaned)."""
+        return self.form.text_query if self.is_valid() else None
 
     def filter_q(self, queryset, name, value):
         if self.text_query is None:

@@ -17,6 +17,7 @@ from articles import search
 from articles.api import API_VERSION, CITE_FORMATS, LIST_LIMIT, MAX_LIST_LIMIT, read_only
 from articles.exports import CSV_COLUMNS
 from articles.feeds import FEED_SIZE, JSON_FEED_VERSION
+from articles.filters import MAX_QUERY_CHARS
 from articles.models import Article, Entity
 
 JSON = "application/json"
@@ -199,6 +200,8 @@ def _schemas() -> dict:
                     }
                 ),
                 "suggestion": _nullable(STR),
+                "relaxed": _nullable(STR),
+                "searched_range": _nullable(STR),
                 "next": _nullable(URL),
                 "previous": _nullable(URL),
                 "exports": _obj({"csv": URL, "jsonl": URL, "manifest": URL}),
@@ -454,9 +457,10 @@ def _search_parameters(*, page: bool = True) -> list[dict]:
     parameters = [
         _query(
             "q",
-            {"type": "string", "maxLength": 300},
-            'Web search syntax: words, "exact phrases", or, -exclude, prefix*. '
-            "Other spellings of names (Kiev / Kyiv) are searched too.",
+            {"type": "string", "maxLength": MAX_QUERY_CHARS},
+            'Words or a whole sentence, "exact phrases", or (also |), -exclude, prefix*. '
+            "Other spellings of names (Kiev / Kyiv, Київ) are searched too. When no "
+            "article has every word, those with most of them come back (`relaxed` says so).",
         ),
         _query("outlet", _array(SLUG), "Outlet slugs; repeated, any of them.", **many),
         _query("topic", _array(SLUG), "Topic slugs; repeated, all of them.", **many),

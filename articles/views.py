@@ -64,6 +64,7 @@ def search_page(request):
             active=_active_filters(filterset),
             outlet_facet=_with_chosen(results.facets.outlet, chosen.get("outlet")),
             topic_facet=_with_chosen(results.facets.topic, chosen.get("topic")),
+            searched_range=search.searched_range(chosen.get("from"), chosen.get("to")),
         )
         return render_to_string("articles/search.html", context, request)
 

@@ -6,17 +6,19 @@ ranks what a user's load would give it. Metrics: nDCG@10 and MAP over the top
 DEPTH, binary relevance (any judged pair is relevant; Cranfield's -1 grade,
 "of no interest", is not).
 
-How a question becomes a query, the same for both engines: the collection's
-questions are long sentences ("what similarity laws must be obeyed when
-constructing aeroelastic models of heated high speed aircraft ."). Typed as they
-are into the archive, websearch syntax ANDs every word and almost nothing
-matches (nDCG@10 0.02 on Cranfield). So each question is reduced to its content
-words (stop words dropped, each word once, in order, at most the archive's 16
-terms and 300 characters) and the words are OR-ed, "laws or obeyed or ...": any
-word matches and the ranking decides, which is the task these collections
-judge. The archive gets that string as `q` through the search filters and
-`run_search` (the code behind /search/ and /api/search/); the tantivy peer gets
-the same string through `peer.to_tantivy` (the same words OR-ed; title boost 2).
+Two runs, each giving both engines the same text:
+- typed: each question exactly as the collection writes it ("what similarity laws
+  must be obeyed when constructing aeroelastic models of heated high speed
+  aircraft ."), as a reader would type it. The archive's query layer handles it
+  (stop words dropped, the rarest 16 words kept, relaxed matching when no article
+  has every word: articles/search/relaxed.py); the tantivy peer parses it with its
+  own query parser, any word matching (`peer.Peer.search_typed`).
+- OR-ed by hand: the question's content words (stop words dropped, each word
+  once, in order, at most the archive's 16 terms) joined with ` or `, "laws or
+  obeyed or ...", which is the ranking's task with the query handling taken out;
+  the peer gets the same words OR-ed through `peer.to_tantivy` (title boost 2).
+The archive gets the text as `q` through the search filters and `run_search` (the
+code behind /search/ and /api/search/).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ COLLECTIONS = {
 URL = "https://ir.invalid/{name}/{number}"
 OUTLET = "IR {name}"
 DEPTH = 100
-# The search form's limit on `q` (articles/filters.py, SearchFilter.q).
+# The hand-OR-ed run's limit on its string (the typed run sends the whole question).
 QUERY_CHARS = 300
+RUNS = ("typed", "or")
 
 # PostgreSQL's English stop list (the archive's text configuration ignores these, so
 # they would only use up the 16 terms) plus a few more question words.
@@ -170,8 +173,15 @@ def content_words(text: str, limit: int = search.MAX_TERMS) -> list[str]:
 
 
 def query_text(words: list[str]) -> str:
-    """What both engines are given: any of the words ("laws or obeyed or models")."""
+    """The hand-OR-ed run's text: any of the words ("laws or obeyed or models")."""
     return " or ".join(words)
+
+
+def run_text(question: str, run: str) -> str:
+    """What both engines are given for `question` in `run` ("typed" or "or")."""
+    if run == "typed":
+        return " ".join(question.split())
+    return query_text(content_words(question))
 
 
 def ndcg_at(ranked: list[int], relevant: set[int], k: int = 10) -> float:
@@ -227,10 +237,11 @@ def archive_rankings(
     numbers: list[int] | None = None,
     depth: int = DEPTH,
     sort: str = "relevance",
+    run: str = "or",
 ) -> dict[int, list[int]]:
     wanted = set(numbers) if numbers is not None else None
     return {
-        number: archive_ranking(collection.name, query_text(content_words(text)), depth, sort)
+        number: archive_ranking(collection.name, run_text(text, run), depth, sort)
         for number, text in collection.queries
         if wanted is None or number in wanted
     }
@@ -242,6 +253,7 @@ def peer_rankings(
     index_dir: Path,
     numbers: list[int] | None = None,
     depth: int = DEPTH,
+    run: str = "or",
 ) -> dict[int, list[int]]:
     """The tantivy BM25 peer over the same JSONL, given the same query strings."""
     from articles.bench import peer
@@ -254,7 +266,11 @@ def peer_rankings(
     engine = peer.Peer(index_dir)
     wanted = set(numbers) if numbers is not None else None
     return {
-        number: engine.search(query_text(content_words(text)), depth, count=False)[1]
+        number: (
+            engine.search_typed(run_text(text, run), depth)
+            if run == "typed"
+            else engine.search(run_text(text, run), depth, count=False)[1]
+        )
         for number, text in collection.queries
         if wanted is None or number in wanted
     }
@@ -269,4 +285,5 @@ def evaluate(rankings: dict[int, list[int]], collection: Collection) -> dict[str
         "queries": len(numbers),
         "ndcg@10": sum(ndcg) / len(ndcg),
         "map": sum(ap) / len(ap),
+        "no_result": sum(1 for n in numbers if not rankings[n]) / len(numbers),
     }

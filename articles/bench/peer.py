@@ -118,6 +118,16 @@ class Peer:
         keys = [self.searcher.doc(address)["key"][0] for _, address in result.hits]
         return result.count, keys
 
+    def search_typed(self, text: str, limit: int = 20) -> list:
+        """The keys of the best `limit` documents for `text` as a reader typed it, read
+        by tantivy's own query parser (any word matches; what it cannot read is
+        skipped), the way a plain BM25 engine takes a search box's text."""
+        query, _errors = self.index.parse_query_lenient(
+            text, ["title", "body"], field_boosts={"title": 2.0}
+        )
+        result = self.searcher.search(query, limit, count=False)
+        return [self.searcher.doc(address)["key"][0] for _, address in result.hits]
+
 
 def to_tantivy(q: str) -> str:
     """The archive's websearch syntax in tantivy's: phrases stay, `or` -> OR, other words

@@ -17,7 +17,7 @@ from articles.search.backends.postgres import (
     SAMPLE_SIZE,
     matching,
 )
-from articles.search.dates import day_end, day_start, month_bounds
+from articles.search.dates import day_end, day_start, month_bounds, searched_range
 from articles.search.facets import (
     ENTITIES_PER_KIND,
     FACET_SIZE,
@@ -59,7 +59,7 @@ from articles.search.results import (
 )
 from articles.search.run import run_search
 from articles.search.stories import StoryInfo
-from articles.search.suggest import suggest, trigram_similarity
+from articles.search.suggest import suggest
 from articles.search.variants import build_text_query, surname
 
 __all__ = [
@@ -105,9 +105,9 @@ __all__ = [
     "outlet_facet",
     "parse_query",
     "run_search",
+    "searched_range",
     "suggest",
     "surname",
     "topic_facet",
-    "trigram_similarity",
     "unaccent",
 ]

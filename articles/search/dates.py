@@ -19,3 +19,14 @@ def day_start(day: date) -> datetime:
 
 def day_end(day: date) -> datetime:
     return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def searched_range(start: date | None, end: date | None) -> str:
+    """The publication dates a search was limited to, in words ("" for none)."""
+    if start and end:
+        return f"Published from {start:%-d %B %Y} to {end:%-d %B %Y} (UTC)."
+    if start:
+        return f"Published on or after {start:%-d %B %Y} (UTC)."
+    if end:
+        return f"Published on or before {end:%-d %B %Y} (UTC)."
+    return ""

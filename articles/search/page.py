@@ -57,15 +57,15 @@ def for_list(articles: QuerySet) -> QuerySet:
 def page_hits(ids: list[int], text_query: TextQuery | None) -> list[Hit]:
     """The hits of a page whose article ids (in order) a backend chose: the articles
     and their highlighted titles and snippets in one query, then entries and tags."""
-    search_query = text_query.search_query if text_query else None
-    rows = for_list(Article.objects.filter(pk__in=ids)).annotate(**_snippet_columns(search_query))
+    marked = text_query.highlight_query if text_query else None
+    rows = for_list(Article.objects.filter(pk__in=ids)).annotate(**_snippet_columns(marked))
     found = {article.pk: article for article in rows}
     articles = [found[pk] for pk in ids if pk in found]
-    lead = search_query is None
+    lead = marked is None
     snippets = {
         a.pk: _highlighted(a.title_headline, a.snippet_headline, lead=lead) for a in articles
     }
-    return _hits(articles, snippets, search_query)
+    return _hits(articles, snippets, text_query)
 
 
 def hits_for(articles: list[Article], text_query: TextQuery | None) -> list[Hit]:
@@ -74,20 +74,20 @@ def hits_for(articles: list[Article], text_query: TextQuery | None) -> list[Hit]
     A fixed number of queries, however many articles."""
     if not articles:
         return []
-    search_query = text_query.search_query if text_query else None
+    marked = text_query.highlight_query if text_query else None
     rows = Article.objects.filter(pk__in=[a.pk for a in articles]).values_list(
-        "pk", *_snippet_columns(search_query).values()
+        "pk", *_snippet_columns(marked).values()
     )
-    lead = search_query is None
+    lead = marked is None
     snippets = {pk: _highlighted(title, snippet, lead=lead) for pk, title, snippet in rows}
-    return _hits(articles, snippets, search_query)
+    return _hits(articles, snippets, text_query)
 
 
-def _hits(articles: list[Article], snippets: dict, search_query) -> list[Hit]:
+def _hits(articles: list[Article], snippets: dict, text_query: TextQuery | None) -> list[Hit]:
     if not articles:
         return []
     ids = [a.pk for a in articles]
-    sections = _section_hits(articles, search_query) if search_query is not None else {}
+    sections = _section_hits(articles, text_query) if text_query is not None else {}
     topics = _topics_of(ids)
     entities = _entities_of(ids)
     stories = story_info({a.story_id for a in articles if a.story_id is not None})
@@ -117,17 +117,17 @@ def highlight(text: str) -> SafeString:
     return mark_safe(marked.replace(_START, "").replace(_STOP, ""))  # noqa: S308 - escaped above
 
 
-def _snippet_columns(search_query) -> dict:
-    """The title and snippet to highlight: with a query, ts_headline of each; without,
-    the title and the start of the dek (or body)."""
-    if search_query is None:
+def _snippet_columns(marked) -> dict:
+    """The title and snippet to highlight: with a query (what to mark), ts_headline of
+    each; without, the title and the start of the dek (or body)."""
+    if marked is None:
         lead = Coalesce(NullIf(F("dek"), Value("")), Left("body", HEADLINE_CHARS))
         return {"title_headline": F("title"), "snippet_headline": Left(lead, 320)}
     return {
-        "title_headline": SearchHeadline("title", search_query, highlight_all=True, **_HEADLINE),
+        "title_headline": SearchHeadline("title", marked, highlight_all=True, **_HEADLINE),
         "snippet_headline": SearchHeadline(
             Left("body", HEADLINE_CHARS),
-            search_query,
+            marked,
             max_words=35,
             min_words=15,
             max_fragments=2,
@@ -147,8 +147,9 @@ def _trim(text: str) -> str:
     return text if len(text) < 300 else text[: text.rfind(" ", 0, 300)] + " …"
 
 
-def _section_hits(articles: list[Article], search_query) -> dict[int, tuple[list, int]]:
+def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, tuple[list, int]]:
     """The best-ranked matching sections of each article (two queries: which, then snippets)."""
+    search_query, marked = text_query.search_query, text_query.highlight_query
     best = (
         Section.objects.filter(article_id__in=[a.pk for a in articles], search_vector=search_query)
         .annotate(rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS))
@@ -176,10 +177,10 @@ def _section_hits(articles: list[Article], search_query) -> dict[int, tuple[list
         "anchor",
         "heading",
         "posted_at",
-        SearchHeadline("heading", search_query, highlight_all=True, **_HEADLINE),
+        SearchHeadline("heading", marked, highlight_all=True, **_HEADLINE),
         SearchHeadline(
             Left("body", HEADLINE_CHARS),
-            search_query,
+            marked,
             max_words=30,
             min_words=12,
             max_fragments=1,

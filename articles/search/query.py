@@ -20,8 +20,9 @@ from articles.search_vectors import SEARCH_CONFIG
 WORD, PHRASE, PREFIX = "word", "phrase", "prefix"
 MAX_TERMS = 16
 
-_TOKEN = re.compile(r'(?P<neg>-*)(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))')
+_TOKEN = re.compile(r'(?P<neg>-*)(?:"(?P<phrase>[^"]*)"?|(?P<bar>\|)|(?P<word>[^\s"|]+))')
 _HAS_WORD = re.compile(r"\w")
+_WORD = re.compile(r"\w+")
 
 
 class QueryError(ValueError):
@@ -50,14 +51,15 @@ class ParsedQuery:
 
 
 def parse_query(text: str) -> ParsedQuery:
-    """Read websearch syntax plus `word*`. Raises QueryError for unsearchable queries."""
+    """Read websearch syntax plus `word*` (`|` is `or`). Raises QueryError for
+    unsearchable queries. An empty text gives an empty query (no text filter)."""
     groups: list[tuple[Term, ...]] = []
     current: list[Term] = []
     for match in _TOKEN.finditer(text or ""):
         negated = bool(match["neg"])
         if match["phrase"] is not None:
             term = Term(" ".join(match["phrase"].split()), PHRASE, negated)
-        elif match["word"].lower() == "or" and not negated:
+        elif match["bar"] or (match["word"].lower() == "or" and not negated):
             if current:
                 groups.append(tuple(current))
                 current = []
@@ -71,6 +73,10 @@ def parse_query(text: str) -> ParsedQuery:
     if current:
         groups.append(tuple(current))
     parsed = ParsedQuery(tuple(groups))
+    if not parsed and (text or "").strip():
+        raise QueryError(
+            f"“{text.strip()}” has no word to search for: type a word, a name or a “quoted phrase”."
+        )
     _check(parsed)
     return parsed
 
@@ -80,9 +86,15 @@ def _prefix_stem(word: str) -> str:
     return "".join(ch for ch in word if ch.isalnum())
 
 
-def _check(parsed: ParsedQuery) -> None:
+def check_length(parsed: ParsedQuery) -> None:
+    """Past MAX_TERMS once stop words and the commonest words are left out (variants.py)."""
     if len(parsed.terms) > MAX_TERMS:
-        raise QueryError(f"Too many search terms: use at most {MAX_TERMS}.")
+        raise QueryError(
+            f"Too many quoted phrases, prefixes and exclusions: use at most {MAX_TERMS}."
+        )
+
+
+def _check(parsed: ParsedQuery) -> None:
     for group in parsed.groups:
         if all(term.negated for term in group):
             excluded = " ".join(typed(term) for term in group)
@@ -116,6 +128,13 @@ class TextQuery:
 
     parsed: ParsedQuery
     spellings: dict[Term, tuple[str, ...]] = field(default_factory=dict)
+    # Words typed but not searched: too common to mean anything ("the", "of"), and
+    # the commonest words of a query longer than MAX_TERMS.
+    stop_words: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+    # How many articles hold each typed word (and each word of a phrase), as the
+    # term statistics last counted: "did you mean" looks at the rare ones.
+    frequencies: dict[str, int] = field(default_factory=dict)
 
     def variants(self, term: Term) -> tuple[str, ...]:
         """Spellings other than the one typed."""
@@ -134,7 +153,11 @@ class TextQuery:
     @property
     def search_query(self) -> SearchQueryCombinable:
         """The whole query as a PostgreSQL tsquery (also used to highlight any backend's hits)."""
-        return _or(_and(self.term_query(term) for term in group) for group in self.parsed.groups)
+        return _or(self.group_query(group) for group in self.parsed.groups)
+
+    def group_query(self, group: tuple[Term, ...]) -> SearchQueryCombinable:
+        """One of the query's OR-ed groups: all of its terms."""
+        return _and(self.term_query(term) for term in group)
 
     @property
     def excluded_query(self) -> SearchQueryCombinable | None:
@@ -144,21 +167,50 @@ class TextQuery:
             return None
         return _or(self.term_query(term, negate=False) for term in excluded)
 
-    def term_query(self, term: Term, *, negate: bool = True) -> SearchQueryCombinable:
-        """One term (with its spellings) as a tsquery, negated if excluded (unless `negate`)."""
+    @property
+    def highlight_query(self) -> SearchQueryCombinable | None:
+        """What to mark in titles and snippets: any wanted term as typed, with those of
+        its spellings that are one word. ts_headline marks every word of a query
+        wherever it stands, so a multi-word alias ("President Putin") would mark every
+        "President"; its name word is marked anyway when it is a spelling of its own."""
+        wanted = self.wanted_terms
+        if not wanted:
+            return None
+        return _or(self.term_query(t, forms=self.whole_word_forms(t)) for t in wanted)
+
+    def whole_word_forms(self, term: Term) -> tuple[str, ...]:
+        """The typed form and the one-word spellings (the typed phrase, for a phrase)."""
+        return (term.text, *(f for f in self.variants(term) if len(_WORD.findall(f)) == 1))
+
+    def term_query(
+        self, term: Term, *, negate: bool = True, forms: tuple[str, ...] | None = None
+    ) -> SearchQueryCombinable:
+        """One term (with its spellings, or only `forms`) as a tsquery, negated if
+        excluded (unless `negate`)."""
         if term.kind == PREFIX:
-            query = SearchQuery(f"{term.text}:*", search_type="raw", config=SEARCH_CONFIG)
+            # Also without the English dictionary, which reads a stem such as `off`
+            # or `over` as a stop word and would find nothing.
+            query = SearchQuery(
+                f"{term.text}:*", search_type="raw", config=SEARCH_CONFIG
+            ) | SearchQuery(f"{unaccent(term.text).lower()}:*", search_type="raw", config="simple")
         else:
             query = _or(
                 SearchQuery(form, search_type="phrase", config=SEARCH_CONFIG)
-                for form in self.forms(term)
+                for form in (forms or self.forms(term))
             )
         return _Not(query) if term.negated and negate else query
 
     def describe(self) -> str:
         """The query as understood, in plain words."""
         groups = [self._describe_group(group) for group in self.parsed.groups]
-        return "Articles with " + "; or with ".join(groups) + "."
+        text = "Articles with " + "; or with ".join(groups) + "."
+        if self.stop_words:
+            quoted = _join([f"“{w}”" for w in self.stop_words], "and")
+            text += f" Too common to search for: {quoted}."
+        if self.left_out:
+            quoted = _join([f"“{w}”" for w in self.left_out], "and")
+            text += f" Left out, as the commonest of more than {MAX_TERMS} words: {quoted}."
+        return text
 
     def _describe_group(self, group: tuple[Term, ...]) -> str:
         wanted = [self._describe_term(t) for t in group if not t.negated]

@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 
 from articles.models import Article, Entity
 from articles.search.query import TextQuery
+from articles.search.relaxed import Relaxation
 from articles.search.stories import StoryInfo
 
 PER_PAGE = 20
@@ -97,6 +98,7 @@ class SearchResults:
     hits: list[Hit]
     facets: Facets
     suggestion: str | None = None
+    relaxation: Relaxation | None = None  # not every word matched (articles/search/relaxed.py)
     bounded: bool = False  # relevance ranked only the newest matches (the backend says how many)
     per_page: int = PER_PAGE
     count_capped: bool = False  # `count` is a floor ("10,000+"), not the total

@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 
 from articles.search.backends import Answer, SearchRequest, get_backend
 from articles.search.page import page_hits
-from articles.search.query import TextQuery
+from articles.search.query import Term, TextQuery
+from articles.search.relaxed import Relaxation, optional_words, relaxed
 from articles.search.results import (
     MAX_PAGE,
     PER_PAGE,
@@ -19,7 +20,7 @@ from articles.search.results import (
     Selection,
 )
 from articles.search.stories import OVERFETCH, first_of_each_story
-from articles.search.suggest import SUGGEST_BELOW, suggest
+from articles.search.suggest import suggest
 
 
 def run_search(
@@ -48,28 +49,37 @@ def run_search(
         outlet_facet_base=outlet_facet_base,
         selection=selection,
     )
+    exact = request
+    answer, ids = _collapsed(request) if collapse else _every_copy(request)
+    relaxation = None
+    # A page as the site shows it, whatever `per_page`: the same search ranks the
+    # same articles for the page, the API and the benchmark's longer lists.
+    if text_query is not None and answer.count < PER_PAGE:
+        for phrases in (False, True):
+            if words := optional_words(text_query, phrases=phrases):
+                answer, relaxation, request = _relax(exact, words, answer, phrases=phrases)
+            if answer.count:
+                break
+        if relaxation is not None:
+            answer, ids = _collapsed(request) if collapse else (answer, answer.ids)
+    reachable = answer.reachable
     if collapse:
-        answer, ids = _collapsed(request)
-        reachable = min(answer.reachable, answer.story_count or answer.reachable)
-    else:
-        answer = get_backend().search(request)
-        ids, reachable = answer.ids, answer.reachable
+        reachable = min(reachable, answer.story_count or reachable)
     num_pages = max(1, min(MAX_PAGE, math.ceil(reachable / per_page)))
     if page > num_pages:
         raise PageOutOfRange(f"There is no page {page}: the last page is {num_pages}.")
-    suggestion = None
-    if text_query is not None and answer.count < SUGGEST_BELOW:
-        suggestion = suggest(text_query)
+    suggestion = suggest(text_query) if text_query is not None else None
     return SearchResults(
         text_query=text_query,
         count=answer.count,
         page=page,
         num_pages=num_pages,
-        hits=page_hits(ids, text_query),
+        hits=page_hits(ids, request.text_query),
         story_count=answer.story_count,
         collapsed=collapse,
         facets=answer.facets,
         suggestion=suggestion,
+        relaxation=relaxation,
         bounded=answer.ranked_newest is not None,
         per_page=per_page,
         count_capped=not answer.count_exact,
@@ -79,6 +89,11 @@ def run_search(
         tags_sampled=answer.tags_counted is not None,
         facet_sample=answer.tags_counted or 0,
     )
+
+
+def _every_copy(request: SearchRequest) -> tuple[Answer, list[int]]:
+    answer = get_backend().search(request)
+    return answer, answer.ids
 
 
 def _collapsed(request: SearchRequest) -> tuple[Answer, list[int]]:
@@ -94,3 +109,35 @@ def _collapsed(request: SearchRequest) -> tuple[Answer, list[int]]:
         if len(firsts) >= end or len(answer.ids) < fetch or fetch >= answer.reachable:
             return answer, firsts[request.offset : end]
         fetch *= 2
+
+
+def _relax(
+    request: SearchRequest, words: list[Term], exact: Answer, *, phrases: bool
+) -> tuple[Answer, Relaxation | None, SearchRequest]:
+    """The articles with most of `words` (articles/search/relaxed.py): the most words
+    that a page of articles all have (at least one). (answer, relaxation, the request
+    answered), or the `exact` answer when leaving words out finds no more.
+
+    Fewer required words never find fewer articles, so the number is found by
+    halving the range, not by trying each."""
+    loose = relaxed(request.text_query, phrases=phrases)
+    answers: dict[int, Answer] = {}
+
+    def answer(minimum: int) -> Answer:
+        if minimum not in answers:
+            asked = replace(request, text_query=loose, minimum_should_match=minimum)
+            answers[minimum] = get_backend().search(asked)
+        return answers[minimum]
+
+    low, high = 1, max(1, len(loose.parsed.groups) - 1)  # the answer is in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if answer(middle).count >= PER_PAGE:
+            low = middle
+        else:
+            high = middle - 1
+    if answer(low).count <= exact.count:
+        return exact, None, request
+    alternatives = len(request.text_query.parsed.groups) > 1
+    relaxation = Relaxation(len(words), low, exact.count, alternatives, phrases)
+    return answer(low), relaxation, replace(request, text_query=loose, minimum_should_match=low)

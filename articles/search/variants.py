@@ -1,18 +1,34 @@
 """Other spellings of a query's words and phrases, looked up in one query: entity
-names and aliases (Entity.aliases, GIN-indexed), person surnames, and the
-gazetteer's transliteration table (Kiev / Kyiv)."""
+names and aliases (Entity.aliases, GIN-indexed), person surnames, the
+gazetteer's transliteration table (Kiev / Kyiv), and for a word in Cyrillic its
+Latin spellings (articles/search/scripts.py: Київ / Kyiv).
+
+Only trustworthy spellings join a query: the gazetteer's (curated) and those of
+entities the archive has seen in several articles under one kind. Recognition on
+noisy text makes one-off entities ("Condemned Russia") that would otherwise drag
+their words into every search for "Russia". A spelling that holds another of the
+term's one-word spellings as a word adds no match ("President Putin" for Putin)
+and is left out too."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+import re
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
+from django.db.models.lookups import GreaterThanOrEqual
 
 from articles.ingest.gazetteer import lookup as gazetteer_entry
 from articles.ingest.gazetteer import variants_of as transliterations
-from articles.models import Entity
+from articles.models import Entity, Mention
+from articles.search import scripts
 from articles.search.query import PREFIX, TextQuery, fold, parse_query, unaccent
+from articles.search.words import searchable
 
 MAX_SPELLINGS = 12  # per term, the term itself included
+# An entity's spellings are searched once it is mentioned in this many public articles.
+TRUSTED_AFTER = 2
+_WORD = re.compile(r"\w+")
 _NOT_SURNAME = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 
 
@@ -21,6 +37,7 @@ def build_text_query(text: str) -> TextQuery | None:
     parsed = parse_query(text)
     if not parsed:
         return None
+    parsed, stop_words, left_out, frequencies = searchable(parsed)
     expandable = [t for t in parsed.terms if t.kind != PREFIX]
     # Spellings are looked up without accents: the vectors ignore them too.
     from_entities = _entity_spellings({unaccent(t.text) for t in expandable})
@@ -31,8 +48,13 @@ def build_text_query(text: str) -> TextQuery | None:
         forms = forms | transliterations(plain)
         if entry := gazetteer_entry(plain):
             canonical = canonical | {entry.name}
+        if scripts.is_cyrillic(plain):
+            names, latin = scripts.spellings(plain)
+            canonical, forms = canonical | names, forms | latin
         spellings[term] = _ordered(term.text, canonical, forms)
-    return TextQuery(parsed, spellings)
+    return TextQuery(
+        parsed, spellings, stop_words=stop_words, left_out=left_out, frequencies=frequencies
+    )
 
 
 def _ordered(typed: str, canonical: set[str], forms: set[str]) -> tuple[str, ...]:
@@ -42,7 +64,15 @@ def _ordered(typed: str, canonical: set[str], forms: set[str]) -> tuple[str, ...
     for form in ranked:
         unique.setdefault(fold(form), form)
     unique.pop(fold(typed), None)
-    return (typed, *list(unique.values())[: MAX_SPELLINGS - 1])
+    single = {fold(f) for f in [typed, *unique.values()] if len(_WORD.findall(f)) == 1}
+    kept = [f for f in unique.values() if not _holds_one_of(f, single)]
+    return (typed, *kept[: MAX_SPELLINGS - 1])
+
+
+def _holds_one_of(form: str, words: set[str]) -> bool:
+    """Whether a multi-word `form` has one of `words` among its words."""
+    parts = [fold(part) for part in _WORD.findall(form)]
+    return len(parts) > 1 and any(part in words for part in parts)
 
 
 def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
@@ -58,6 +88,7 @@ def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
     rows = (
         Entity.objects.alias(upper_name=Upper("name"))
         .filter(condition)
+        .filter(_trusted())
         .values_list("name", "kind", "aliases")
     )
     found: dict[str, tuple[set[str], set[str]]] = {}
@@ -71,6 +102,23 @@ def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
                 canonical.add(name)
                 spellings.update(forms | surnames)
     return found
+
+
+def _trusted() -> Q:
+    """Entities seen in TRUSTED_AFTER public articles or more, under no other kind."""
+    seen = (
+        Mention.objects.filter(entity=OuterRef("pk"), article__is_public=True)
+        .order_by()
+        .values("entity")
+        .annotate(articles=Count("article_id", distinct=True))
+        .values("articles")
+    )
+    other_kind = (
+        Entity.objects.alias(same=Upper("name"))
+        .filter(same=Upper(OuterRef("name")))
+        .exclude(kind=OuterRef("kind"))
+    )
+    return GreaterThanOrEqual(Subquery(seen), TRUSTED_AFTER) & ~Exists(other_kind)
 
 
 def surname(name: str) -> str:

@@ -365,8 +365,8 @@ class Command(BaseCommand):
     def ir(self, options) -> dict:
         """nDCG@10 and MAP@100 of the archive (the search filters and run_search, by
         relevance) and of the tantivy peer on each judged collection, loaded with
-        `load_articles --bulk`. Both get the same query: the question's content words
-        OR-ed (articles/bench/ir.py says why)."""
+        `load_articles --bulk`. Two runs, both engines given the same text: each
+        question as typed, and its content words OR-ed by hand (articles/bench/ir.py)."""
         from articles.bench import ir
 
         out = Path(settings.BASE_DIR) / "bench" / "ir"
@@ -383,40 +383,43 @@ class Command(BaseCommand):
             figures = {"load": load}
             if settings.SEARCH_BACKEND == "tantivy":
                 figures["index"] = self.index_build("tantivy", rebuild=True)
-            self.say(f"{name}: {len(collection.queries)} queries through run_search ...")
-            started = time.monotonic()
-            rankings = ir.archive_rankings(collection)
-            figures["archive"] = {
-                **ir.evaluate(rankings, collection),
-                "ms_per_query": 1000 * (time.monotonic() - started) / len(rankings),
-            }
-            if not options["no_peer"]:
-                figures["tantivy"] = ir.evaluate(
-                    ir.peer_rankings(collection, out / name, out / f"tantivy-{name}"),
-                    collection,
-                )
+            for run in ir.RUNS:
+                self.say(f"{name}: {len(collection.queries)} {run} queries through run_search ...")
+                started = time.monotonic()
+                rankings = ir.archive_rankings(collection, run=run)
+                figures[f"archive {run}"] = {
+                    **ir.evaluate(rankings, collection),
+                    "ms_per_query": 1000 * (time.monotonic() - started) / len(rankings),
+                }
+                if not options["no_peer"]:
+                    figures[f"tantivy {run}"] = ir.evaluate(
+                        ir.peer_rankings(collection, out / name, out / f"tantivy-{name}", run=run),
+                        collection,
+                    )
             figures["random"] = {"ndcg@10": ir.random_ndcg(collection)}
             results[name] = figures
         self._print_ir(results)
         return results
 
     def _print_ir(self, results: dict) -> None:
+        nan = {"ndcg@10": float("nan"), "map": float("nan"), "no_result": float("nan")}
         lines = [
-            f"{'collection':10} {'docs':>5} {'queries':>7} {'load s':>7} "
-            f"{'archive nDCG@10':>15} {'MAP@100':>7} {'tantivy nDCG@10':>15} {'MAP@100':>7} "
-            f"{'random nDCG@10':>14}"
+            f"{'collection':10} {'run':6} {'docs':>5} {'queries':>7} {'load s':>7} "
+            f"{'archive nDCG@10':>15} {'MAP@100':>7} {'none':>6} {'ms/q':>6} "
+            f"{'tantivy nDCG@10':>15} {'MAP@100':>7} {'none':>6} {'random':>7}"
         ]
         for name, figures in results.items():
-            archive, peer_figures = figures["archive"], figures.get("tantivy", {})
             load = figures["load"]
-            lines.append(
-                f"{name:10} {load['documents']:>5} {archive['queries']:>7} "
-                f"{load['seconds']:>7.1f}{'*' if load['already_held'] else ' '}"
-                f"{archive['ndcg@10']:>15.3f} {archive['map']:>7.3f} "
-                f"{peer_figures.get('ndcg@10', float('nan')):>15.3f} "
-                f"{peer_figures.get('map', float('nan')):>7.3f} "
-                f"{figures['random']['ndcg@10']:>14.3f}"
-            )
+            for run in ("typed", "or"):
+                archive, other = figures[f"archive {run}"], figures.get(f"tantivy {run}", nan)
+                lines.append(
+                    f"{name:10} {run:6} {load['documents']:>5} {archive['queries']:>7} "
+                    f"{load['seconds']:>7.1f}{'*' if load['already_held'] else ' '}"
+                    f"{archive['ndcg@10']:>15.3f} {archive['map']:>7.3f} "
+                    f"{archive['no_result']:>6.1%} {archive['ms_per_query']:>6.0f} "
+                    f"{other['ndcg@10']:>15.3f} {other['map']:>7.3f} {other['no_result']:>6.1%} "
+                    f"{figures['random']['ndcg@10']:>7.3f}"
+                )
         if any(figures["load"]["already_held"] for figures in results.values()):
             lines.append("* already in the archive: a reload (unchanged), not a first load")
         self.stdout.write("\n".join(lines))

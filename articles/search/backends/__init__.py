@@ -38,6 +38,10 @@ class SearchRequest:
     # The same filters as values (what `articles` was filtered by), for a backend
     # that filters in its own index.
     selection: Selection = field(default_factory=Selection)
+    # An article matches when it matches at least this many of the text query's
+    # OR-ed groups (1: any of them, the query language's own `or`). Relaxed matching
+    # (articles/search/relaxed.py) asks for more; rank as usual (BM25 over every term).
+    minimum_should_match: int = 1
 
 
 @dataclass

@@ -14,10 +14,22 @@ what they cost."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections
-from django.db.models import BigIntegerField, CharField, DateTimeField, F, Func, Q, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    DateTimeField,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from articles.models import Article, Section
@@ -54,6 +66,8 @@ class PostgresBackend(SearchBackend):
     name = "postgres"
 
     def search(self, request: SearchRequest) -> Answer:
+        if request.minimum_should_match > 1:
+            request = _with_minimum_should_match(request)
         selection, text_query = request.selection, request.text_query
         size = max(SAMPLE_SIZE, CANDIDATE_LIMIT)
         base = request.outlet_facet_base if selection.outlets else None
@@ -116,6 +130,33 @@ def _oldest(rows: list[tuple]) -> list[tuple]:
 
 
 # --- Matching and ranking --------------------------------------------------
+
+
+def _with_minimum_should_match(request: SearchRequest) -> SearchRequest:
+    """`request` with its articles (and outlet facet base) narrowed to those whose own
+    vector matches at least `minimum_should_match` of the text query's groups; the
+    search then finds those matching any group among them, GIN-index first."""
+    groups = request.text_query.parsed.groups
+    matched = sum(
+        (
+            Case(When(search_vector=request.text_query.group_query(g), then=1), default=0)
+            for g in groups
+        ),
+        Value(0),
+    )
+
+    def narrowed(articles: QuerySet | None) -> QuerySet | None:
+        if articles is None:
+            return None
+        return articles.alias(groups_matched=matched).filter(
+            groups_matched__gte=request.minimum_should_match
+        )
+
+    return replace(
+        request,
+        articles=narrowed(request.articles),
+        outlet_facet_base=narrowed(request.outlet_facet_base),
+    )
 
 
 def matching(articles: QuerySet, text_query: TextQuery) -> QuerySet:

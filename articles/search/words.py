@@ -1,0 +1,76 @@
+"""How the archive's text configuration and term statistics see a query's words:
+which are stop words (no lexeme: "the", "of"), and how many articles hold each
+(articles_termstat, refreshed after every load; articles/ranking.py). Queries of
+more than MAX_TERMS words keep the rarest, the ones that tell articles apart."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.db import connections, router
+
+from articles.models import Article
+from articles.search.query import (
+    MAX_TERMS,
+    PHRASE,
+    WORD,
+    ParsedQuery,
+    QueryError,
+    Term,
+    check_length,
+    typed,
+)
+from articles.search_vectors import SEARCH_CONFIG
+
+_WORD_SQL = """
+SELECT w, cardinality(l.lexemes) = 0,
+       (SELECT min(df) FROM articles_termstat WHERE lexeme = ANY(l.lexemes))
+FROM unnest(%s::text[]) AS w
+CROSS JOIN LATERAL (SELECT tsvector_to_array(to_tsvector(%s::regconfig, w)) AS lexemes) AS l
+"""
+
+
+def word_statistics(words: list[str]) -> dict[str, tuple[bool, int]]:
+    """word -> (is a stop word, articles holding it; 0 when unknown). One query."""
+    if not words:
+        return {}
+    with connections[router.db_for_read(Article)].cursor() as cursor:
+        cursor.execute(_WORD_SQL, [sorted(set(words)), SEARCH_CONFIG])
+        return {word: (stop, df or 0) for word, stop, df in cursor.fetchall()}
+
+
+def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple, dict]:
+    """`parsed` without its stop words and, past MAX_TERMS terms, without its commonest
+    words: (the query, the stop words, the words left out, word -> articles holding
+    it, for the words and the words of phrases). Phrases, prefixes and exclusions are
+    kept as typed. Raises QueryError when no word is left."""
+    words = [t for t in parsed.terms if t.kind == WORD]
+    in_phrases = [w for t in parsed.terms if t.kind == PHRASE for w in t.text.split()]
+    statistics = word_statistics([t.text for t in words] + in_phrases)
+    stop = {t for t in words if statistics[t.text][0]}
+    kept = _without(parsed, stop)
+    if not kept:
+        listed = ", ".join(f"“{typed(t)}”" for t in dict.fromkeys(parsed.terms))
+        raise QueryError(
+            f"{listed}: too common to search for on {'its' if len(words) == 1 else 'their'} "
+            "own. Add a word that says what you are looking for, or quote a whole phrase."
+        )
+    left_out: list[Term] = []
+    wanted = [t for t in dict.fromkeys(kept.terms) if t.kind == WORD and not t.negated]
+    # The commonest first; of two as common, the later typed.
+    by_frequency = sorted(wanted, key=lambda t: (-statistics[t.text][1], -wanted.index(t)))
+    while len(kept.terms) > MAX_TERMS and by_frequency:
+        left_out.append(by_frequency.pop(0))
+        kept = _without(kept, set(left_out))
+    check_length(kept)
+    return (
+        kept,
+        tuple(dict.fromkeys(t.text for t in parsed.terms if t in stop)),
+        tuple(t.text for t in sorted(left_out, key=lambda t: words.index(t))),
+        {word: frequency for word, (_, frequency) in statistics.items()},
+    )
+
+
+def _without(parsed: ParsedQuery, terms: set[Term]) -> ParsedQuery:
+    groups = (tuple(t for t in group if t not in terms) for group in parsed.groups)
+    return replace(parsed, groups=tuple(g for g in groups if g and not all(t.negated for t in g)))
