@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
     ("path", "blank", "given"),
     [
         ("/entities/vladimir-putin/", "outlet=&to=", "from=2023-01-01"),
-        ("/topics/energy/", "outlet=&from=", "to=2022-12-31"),
+        ("/topics/diplomacy-and-negotiations/", "outlet=&from=", "to=2022-12-31"),
         ("/outlets/cnn/", "from=&to=&page=", ""),
         ("/search/", "outlet=&topic=&entity=&kind=&from=&to=&sort=&page=", "q=Putin"),
     ],

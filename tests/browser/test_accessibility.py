@@ -25,7 +25,7 @@ def _pages() -> list[str]:
         *(blog.get_absolute_url() for blog in live_blogs),
         "/entities/vladimir-putin/",
         "/outlets/washington-post/",
-        "/topics/energy/",
+        "/topics/diplomacy-and-negotiations/",
         "/entities/nope/",  # the 404 page
     ]
 
