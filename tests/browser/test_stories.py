@@ -10,7 +10,7 @@ import pytest
 
 from articles.bench.story_pairs import Corpora, derive
 from articles.ingest.loader import Loader, LoadOptions
-from tests.browser.test_search_and_browse import SCREENSHOTS, _page, browser  # noqa: F401
+from tests.browser.conftest import SCREENSHOTS, new_page
 from tests.conftest import CORPORA
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,7 @@ QUERY = '"shadow cabinet" "ID cards"'
 
 
 @pytest.fixture
-def site(browser, live_server, seed_archive, tmp_path):  # noqa: F811
+def site(browser, live_server, seed_archive, tmp_path):
     original = Corpora(CORPORA).text("bbc:politics/081.txt")
     copies = [
         (original, "BBC News", "2005-02-01"),
@@ -38,8 +38,8 @@ def site(browser, live_server, seed_archive, tmp_path):  # noqa: F811
     return live_server.url
 
 
-def test_a_search_shows_each_story_once_and_every_copy_on_request(browser, site):  # noqa: F811
-    context, page = _page(browser)
+def test_a_search_shows_each_story_once_and_every_copy_on_request(browser, site):
+    context, page = new_page(browser)
     page.goto(f"{site}/search/?q={QUERY}")
     assert page.locator(".hit").count() == 1
     assert "3 results in 1 story" in page.locator("#results-title").inner_text()
@@ -51,8 +51,8 @@ def test_a_search_shows_each_story_once_and_every_copy_on_request(browser, site)
     context.close()
 
 
-def test_the_story_page_shows_who_ran_it_first_and_what_changed(browser, site):  # noqa: F811
-    context, page = _page(browser)
+def test_the_story_page_shows_who_ran_it_first_and_what_changed(browser, site):
+    context, page = new_page(browser)
     page.goto(f"{site}/search/?q={QUERY}")
     page.locator(".hit__story a").click()
     page.wait_for_url("**/stories/*/")

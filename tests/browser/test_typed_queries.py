@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.test_search_and_browse import _page, browser, site  # noqa: F401 - fixtures
+from tests.browser.conftest import new_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,8 +20,8 @@ def _search(page, address: str, q: str) -> None:
     page.wait_for_load_state()
 
 
-def test_a_query_no_article_fully_matches_says_so_above_the_closest(browser, site):  # noqa: F811
-    context, page = _page(browser)
+def test_a_query_no_article_fully_matches_says_so_above_the_closest(browser, site):
+    context, page = new_page(browser)
     _search(page, site, "Pistorius Rinkevics Blinken Leopard")
     assert page.locator(".relaxed").inner_text() == (
         "No article has all 4 words; these have at least one of them."
@@ -34,8 +34,8 @@ def test_a_query_no_article_fully_matches_says_so_above_the_closest(browser, sit
     context.close()
 
 
-def test_a_misspelling_is_corrected_in_one_click(browser, site):  # noqa: F811
-    context, page = _page(browser)
+def test_a_misspelling_is_corrected_in_one_click(browser, site):
+    context, page = new_page(browser)
     _search(page, site, "Leapord tanks")
     suggestion = page.locator(".suggestion")
     assert suggestion.inner_text() == "Did you mean Leopard tanks?"
@@ -47,8 +47,8 @@ def test_a_misspelling_is_corrected_in_one_click(browser, site):  # noqa: F811
     context.close()
 
 
-def test_long_sentences_stop_words_and_nothing_to_search_for_are_explained(browser, site):  # noqa: F811
-    context, page = _page(browser)
+def test_long_sentences_stop_words_and_nothing_to_search_for_are_explained(browser, site):
+    context, page = new_page(browser)
     _search(page, site, "what happened to the coalition of the willing")
     understood = page.locator(".understood").first.inner_text()
     assert "Articles with “happened” and “coalition” and “willing”" not in understood
@@ -64,8 +64,8 @@ def test_long_sentences_stop_words_and_nothing_to_search_for_are_explained(brows
     context.close()
 
 
-def test_dates_are_iso_and_the_page_says_which_it_searched(browser, site):  # noqa: F811
-    context, page = _page(browser)
+def test_dates_are_iso_and_the_page_says_which_it_searched(browser, site):
+    context, page = new_page(browser)
     page.goto(f"{site}/search/?q=Ukraine&from=01/02/2022")
     assert "Give dates as YYYY-MM-DD" in page.locator(".errors").inner_text()
     page.goto(f"{site}/search/?q=Ukraine&from=2022-02-01&to=2022-02-28")
@@ -75,8 +75,8 @@ def test_dates_are_iso_and_the_page_says_which_it_searched(browser, site):  # no
     context.close()
 
 
-def test_a_name_in_cyrillic_finds_the_latin_spelling(browser, site):  # noqa: F811
-    context, page = _page(browser)
+def test_a_name_in_cyrillic_finds_the_latin_spelling(browser, site):
+    context, page = new_page(browser)
     _search(page, site, "Київ")
     assert "Kyiv" in page.locator(".understood").first.inner_text()
     assert page.locator(".hit").count() > 0
