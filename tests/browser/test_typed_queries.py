@@ -20,6 +20,7 @@ def _search(page, address: str, q: str) -> None:
     page.wait_for_load_state()
 
 
+@pytest.mark.postgres_only  # no minimum-should-match on the tantivy backend yet
 def test_a_query_no_article_fully_matches_says_so_above_the_closest(browser, site):
     context, page = new_page(browser)
     _search(page, site, "Pistorius Rinkevics Blinken Leopard")
