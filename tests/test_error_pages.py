@@ -16,7 +16,7 @@ def _is_the_archives_page(page: str) -> None:
     assert 'class="site-header"' in page
     assert 'role="search"' in page and 'action="/search/"' in page
     assert 'href="/"' in page
-    assert 'name="q" maxlength="300"' in page  # the header's search box
+    assert 'name="q" maxlength="4000"' in page  # the header's search box
 
 
 @pytest.mark.parametrize("path", ["/articles/999/x/", "/entities/nope/", "/no/such/page"])

@@ -89,7 +89,7 @@ def test_a_pasted_paragraph_gets_the_archives_message_not_gunicorns_414(serve):
     paragraph = "Ukrainian forces said on Tuesday they had pushed back. " * 80  # 4,480 characters
     status, page = _get(f"{address}/search/?" + urllib.parse.urlencode({"q": paragraph}))
     assert status == 400
-    assert "The search is too long: use at most 300 characters." in page
+    assert "The search is too long: use at most 4000 characters." in page
     assert 'class="search-form"' in page  # the form, to shorten it
 
 

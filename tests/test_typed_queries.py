@@ -112,6 +112,16 @@ def test_a_long_sentence_is_never_refused(client):
     assert min(df[w] for w in dropped) >= max(df[w] for w in kept)
 
 
+def test_a_pasted_paragraph_that_repeats_itself_searches_its_words_once(client):
+    q = "Kyiv was calm overnight, officials said. " * 90
+    data = api(client, q=q)
+    assert data["count"] > 0
+    filterset = SearchFilter({"q": q}, queryset=Article.objects.public())
+    assert filterset.is_valid()
+    terms = [t.text.strip(",.") for t in filterset.text_query.parsed.terms]
+    assert terms == ["Kyiv", "calm", "overnight", "officials", "said"]
+
+
 def _document_frequencies(words: list[str]) -> dict[str, int]:
     from articles.search.words import word_statistics
 

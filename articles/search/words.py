@@ -72,5 +72,7 @@ def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple
 
 
 def _without(parsed: ParsedQuery, terms: set[Term]) -> ParsedQuery:
-    groups = (tuple(t for t in group if t not in terms) for group in parsed.groups)
+    # A word typed twice in a group asks for nothing more: counted once (a pasted
+    # paragraph repeats its words).
+    groups = (tuple(dict.fromkeys(t for t in group if t not in terms)) for group in parsed.groups)
     return replace(parsed, groups=tuple(g for g in groups if g and not all(t.negated for t in g)))

@@ -67,7 +67,7 @@ def test_a_pasted_paragraph_is_cut_to_the_longest_search(browser, site):
     # The archive's own answer (results, or its message on how to shorten the search)
     # with the search in its box, not a bare 414 from the server.
     assert navigation.value.status in (200, 400)
-    assert len(page.locator("input#q").input_value()) == 300
+    assert len(page.locator("input#q").input_value()) == 4000
     assert page.locator(".results, .errors").count() == 1
     context.close()
 
