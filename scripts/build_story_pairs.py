@@ -35,7 +35,7 @@ from datasketch import MinHash, MinHashLSH
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from articles.bench.story_pairs import DERIVATIONS, fingerprint  # noqa: E402
+from articles.bench.story_pairs import DERIVATIONS, fingerprint, read_bbc  # noqa: E402
 
 SEED = 17
 _SLUG = re.compile(r"(BC-\S+)\s+(\d\d-\d\d)")
@@ -100,14 +100,9 @@ def reuters(root: Path) -> list[dict]:
 def bbc(root: Path) -> list[dict]:
     docs = []
     for path in sorted((root / "bbc").glob("*/*.txt")):
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-        title, _, body = text.partition("\n")
+        text = read_bbc(path)
         ref = f"bbc:{path.parent.name}/{path.name}"
-        docs.append({"ref": ref, "title": title.strip(), "body": body.strip()})
+        docs.append({"ref": ref, "title": text.title, "body": text.body})
     return docs
 
 

@@ -117,19 +117,19 @@ def _assert_loaded_once_each(files: list[Path]) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_load_killed_with_sigkill_completes_on_the_next_run(tmp_path):
-    files = _copy(_distinct(sorted((BBC / "tech").glob("*.txt")), 60), tmp_path / "batch")
-    mine = Article.objects.filter(origin__startswith=str(tmp_path))
+def killed_load(batch: Path, env: dict, saved, *, at_least: int) -> subprocess.Popen:
+    """A `load_articles` of `batch` in its own process, killed (SIGKILL) as soon as
+    `saved` (a queryset) holds `at_least` articles."""
     loader = subprocess.Popen(
-        _load_command(tmp_path / "batch"),
+        _load_command(batch),
         cwd=BASE_DIR,
-        env=_env(),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 240
-        while mine.count() < 20:
+        while saved.count() < at_least:
             assert loader.poll() is None, "the loader finished before it could be killed"
             assert time.monotonic() < deadline, "the loader made no progress"
             time.sleep(0.1)
@@ -138,6 +138,13 @@ def test_a_load_killed_with_sigkill_completes_on_the_next_run(tmp_path):
         if loader.poll() is None:
             loader.kill()
         loader.wait(timeout=60)
+    return loader
+
+
+def test_a_load_killed_with_sigkill_completes_on_the_next_run(tmp_path):
+    files = _copy(_distinct(sorted((BBC / "tech").glob("*.txt")), 60), tmp_path / "batch")
+    mine = Article.objects.filter(origin__startswith=str(tmp_path))
+    loader = killed_load(tmp_path / "batch", _env(), mine, at_least=20)
     assert loader.returncode == -signal.SIGKILL
     _wait_for_its_connection_to_close()
 

@@ -7,8 +7,6 @@ SEARCH_BACKEND the suite runs with."""
 from __future__ import annotations
 
 import io
-import os
-import signal
 import subprocess
 import threading
 import time
@@ -30,6 +28,7 @@ from tests.test_reliability import (
     _env,
     _load_command,
     _wait_for_its_connection_to_close,
+    killed_load,
 )
 
 pytestmark = pytest.mark.django_db
@@ -227,24 +226,7 @@ def test_a_killed_load_rerun_leaves_database_and_index_in_agreement(
     _copy(_distinct(sorted((BBC / "business").glob("*.txt")), 30), tmp_path / "batch")
     env = _env(SEARCH_BACKEND="tantivy", SEARCH_INDEX_DIR=str(settings.SEARCH_INDEX_DIR))
     mine = Article.objects.filter(origin__startswith=str(tmp_path))
-    loader = subprocess.Popen(
-        _load_command(tmp_path / "batch"),
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while mine.count() < 8:
-            assert loader.poll() is None, "the loader finished before it could be killed"
-            assert time.monotonic() < deadline, "the loader made no progress"
-            time.sleep(0.1)
-        os.kill(loader.pid, signal.SIGKILL)
-    finally:
-        if loader.poll() is None:
-            loader.kill()
-        loader.wait(timeout=60)
+    killed_load(tmp_path / "batch", env, mine, at_least=8)
     _wait_for_its_connection_to_close()
     assert mine.count() < 30
     assert index_ids() != public_ids()  # the killed load never caught the index up

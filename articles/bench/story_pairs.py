@@ -78,7 +78,7 @@ class Corpora:
             name, newid = rest.split(":")
             return self._reuters(name)[newid]
         if source == "bbc":
-            return _bbc(self.root / "bbc" / rest)
+            return read_bbc(self.root / "bbc" / rest)
         raise ValueError(f"unknown reference {reference!r}")
 
     @cache  # noqa: B019 (one Corpora per measurement)
@@ -91,7 +91,8 @@ class Corpora:
         }
 
 
-def _bbc(path: Path) -> Text:
+def read_bbc(path: Path) -> Text:
+    """A BBC corpus file: its first line is the headline."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
