@@ -116,7 +116,6 @@ def _assert_loaded_once_each(files: list[Path]) -> None:
 # --- kill -9 ---------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
 def killed_load(batch: Path, env: dict, saved, *, at_least: int) -> subprocess.Popen:
     """A `load_articles` of `batch` in its own process, killed (SIGKILL) as soon as
     `saved` (a queryset) holds `at_least` articles."""
@@ -141,6 +140,7 @@ def killed_load(batch: Path, env: dict, saved, *, at_least: int) -> subprocess.P
     return loader
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_load_killed_with_sigkill_completes_on_the_next_run(tmp_path):
     files = _copy(_distinct(sorted((BBC / "tech").glob("*.txt")), 60), tmp_path / "batch")
     mine = Article.objects.filter(origin__startswith=str(tmp_path))
