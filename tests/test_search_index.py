@@ -85,7 +85,6 @@ QUERIES = [
     "Pistorius or Blinken",
     "Estonia",
     '"war in Ukraine"',  # a stop word inside a phrase
-    "the",  # only a stop word: nothing
 ]
 
 
