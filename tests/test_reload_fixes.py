@@ -161,7 +161,7 @@ def test_an_outlet_a_curator_added_for_a_domain_takes_its_pages(tmp_path):
 
 def test_edits_made_before_the_migration_are_read_from_the_admins_history():
     migration = importlib.import_module(
-        "articles.migrations.0009_outlet_registry_and_curated_fields"
+        "articles.migrations.0010_outlet_registry_and_curated_fields"
     )
     history = (
         '[{"changed": {"fields": ["Title", "Date source", "Is public"]}},'
