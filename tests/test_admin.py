@@ -35,19 +35,8 @@ def test_a_curator_can_open_and_edit_an_article(curator_client, article):
     assert page.status_code == 200
     assert b"Allies debate tanks" in page.content
 
-    form = page.context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
+    data = _change_form_data(page)
     data.update(title="Allies fail to agree on tanks", is_public="")
-    for formset in page.context["inline_admin_formsets"]:
-        prefix = formset.formset.prefix
-        management = formset.formset.management_form
-        for name in management.fields:
-            data[f"{prefix}-{name}"] = management[name].value()
-        for index, inline_form in enumerate(formset.formset.forms):
-            for name in inline_form.fields:
-                value = inline_form[name].value()
-                data[f"{prefix}-{index}-{name}"] = "" if value is None else value
-    data = {k: v for k, v in data.items() if v is not False}
     response = curator_client.post(f"/admin/articles/article/{article.pk}/change/", data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
