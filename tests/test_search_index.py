@@ -7,6 +7,7 @@ SEARCH_BACKEND the suite runs with."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import threading
 import time
@@ -16,11 +17,13 @@ import pytest
 import tantivy
 from django.core.management import call_command
 
+from articles.bench.story_pairs import Corpora, derive
 from articles.entities import merge_entities
 from articles.filters import SearchFilter
+from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article, Entity, Mention, Outlet
 from articles.search import outbox, tantivy_index
-from tests.conftest import BASE_DIR
+from tests.conftest import BASE_DIR, CORPORA
 from tests.test_reliability import (
     BBC,
     _copy,
@@ -95,10 +98,29 @@ def test_both_backends_find_the_same_articles_in_the_same_date_order(tantivy_bac
         tantivy_results = run(tantivy_backend, "tantivy", q=q, sort=sort)
         assert ids(tantivy_results) == ids(postgres), (q, sort)
         assert tantivy_results.count == postgres.count
+        assert tantivy_results.story_count == postgres.story_count, (q, sort)
         assert facet_counts(tantivy_results) == facet_counts(postgres), (q, sort)
     relevance = run(tantivy_backend, "tantivy", q=q)
     assert sorted(ids(relevance)) == sorted(ids(postgres))
     assert not (relevance.count_capped or relevance.bounded or relevance.facets_sampled)
+
+
+def test_the_story_count_stays_exact_past_the_aggregations_size(
+    tantivy_backend, monkeypatch, tmp_path
+):
+    from articles.search.backends import tantivy as backend
+
+    one, other = (Corpora(CORPORA).text(f"bbc:politics/{n}.txt") for n in ("081", "082"))
+    copies = [one, derive(one, "credits", 3), derive(one, "reorder", 8)]
+    copies += [other, derive(other, "credits", 3)]
+    path = tmp_path / "copies.jsonl"
+    path.write_text("".join(json.dumps({"title": t.title, "body": t.body}) + "\n" for t in copies))
+    Loader(LoadOptions()).load([path])
+    monkeypatch.setattr(backend, "SEGMENT_TERMS", 1)  # every search now asks for all
+    monkeypatch.setitem(backend.STORY_AGGREGATIONS, "stories", backend._copied_stories(1))
+    postgres = run(tantivy_backend, "postgres")
+    assert postgres.story_count == postgres.count - 3  # two stories with copies
+    assert run(tantivy_backend, "tantivy").story_count == postgres.story_count
 
 
 @pytest.mark.parametrize(
@@ -116,6 +138,7 @@ def test_every_filter_means_the_same_on_both_backends(tantivy_backend, filters):
         postgres = run(tantivy_backend, "postgres", q=q, sort="newest", **filters)
         tantivy_results = run(tantivy_backend, "tantivy", q=q, sort="newest", **filters)
         assert ids(tantivy_results) == ids(postgres), (q, filters)
+        assert tantivy_results.story_count == postgres.story_count, (q, filters)
         assert facet_counts(tantivy_results) == facet_counts(postgres), (q, filters)
 
 
@@ -211,6 +234,22 @@ def test_healthz_and_check_report_an_index_that_disagrees(tantivy_backend, clien
     out = io.StringIO()
     call_command("check", stdout=out, stderr=out)
     assert "articles.W001" not in out.getvalue()
+
+
+def test_an_index_of_an_earlier_version_is_reported_then_rebuilt(tantivy_backend, client):
+    tantivy_backend.SEARCH_INDEX_DIR = tantivy_backend.SEARCH_INDEX_DIR.parent / "earlier"
+    tantivy_backend.SEARCH_INDEX_DIR.mkdir()
+    builder = tantivy.SchemaBuilder()  # a schema without the fields added since
+    builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    tantivy.Index(builder.build(), path=str(tantivy_backend.SEARCH_INDEX_DIR))
+
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert "rebuild_search_index" in health["search"]
+
+    call_command("rebuild_search_index", verbosity=0)
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert index_ids() == public_ids()
 
 
 @pytest.mark.django_db(transaction=True)

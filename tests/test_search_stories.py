@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from articles import stories
 from articles.bench.story_pairs import Corpora, derive
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article
@@ -42,7 +43,6 @@ def three_copies(tmp_path: Path) -> int:
     return story
 
 
-@pytest.mark.postgres_only  # no story count on the tantivy backend yet
 def test_the_api_shows_each_story_once_with_its_copies(client, three_copies):
     data = client.get("/api/search/", {"q": QUERY}).json()
     assert data["count"] == 3 and data["story_count"] == 1 and data["collapsed"]
@@ -76,7 +76,6 @@ def test_facets_keep_counting_articles(client, three_copies):
     }
 
 
-@pytest.mark.postgres_only  # no story count on the tantivy backend yet
 def test_the_page_says_both_counts_and_links_the_story(client, three_copies):
     page = client.get("/search/", {"q": QUERY}).content.decode()
     assert "3 results in 1 story" in page
@@ -102,3 +101,30 @@ def test_a_bad_copies_value_is_refused(client):
     response = client.get("/api/search/", {"q": "tanks", "copies": "some"})
     assert response.status_code == 400
     assert "copies" in response.json()["error"]["fields"]
+
+
+def test_a_curators_split_and_merge_reach_the_story_count(client, three_copies):
+    copy = Article.objects.get(story_id=three_copies, outlet__name="Global Desk")
+    apart = stories.split_off([copy.pk])
+    data = client.get("/api/search/", {"q": QUERY}).json()
+    assert data["count"] == 3 and data["story_count"] == 2
+    assert {hit["story"]["id"] for hit in data["results"]} == {three_copies, apart}
+
+    stories.merge([three_copies, apart])
+    data = client.get("/api/search/", {"q": QUERY}).json()
+    assert data["count"] == 3 and data["story_count"] == 1
+    assert [hit["story"]["copies"] for hit in data["results"]] == [3]
+
+
+def test_a_copy_loaded_later_joins_the_story_in_the_count(client, tmp_path):
+    original = Corpora(CORPORA).text(ORIGINAL)
+    for name, text, outlet in [
+        ("first.jsonl", original, "BBC News"),
+        ("later.jsonl", derive(original, "credits", 3), "Global Desk"),
+    ]:
+        path = tmp_path / name
+        record = {"title": text.title, "body": text.body, "outlet": outlet}
+        path.write_text(json.dumps({**record, "published": "2005-02-01"}) + "\n")
+        Loader(LoadOptions()).load([path])
+        data = client.get("/api/search/", {"q": QUERY}).json()
+    assert data["count"] == 2 and data["story_count"] == 1

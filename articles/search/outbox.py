@@ -71,7 +71,7 @@ def rebuild(progress: Callable[[int], None] = lambda n: None) -> int:
     # row committed later may be for a change the rebuild missed, so it stays.
     covered = list(SearchOutbox.objects.using(DEFAULT_DB_ALIAS).values_list("pk", flat=True))
     indexed = 0
-    with tantivy_index.writer(heap=tantivy_index.REBUILD_HEAP, threads=2) as w:
+    with tantivy_index.writer(heap=tantivy_index.REBUILD_HEAP, threads=2, replacing=True) as w:
         w.delete_all_documents()
         for batch in tantivy_index.public_ids():
             for document in tantivy_index.documents(batch):

@@ -7,7 +7,8 @@ database's `archive_english` configuration does: words lower-cased, accents
 dropped (`unaccent`), PostgreSQL's English stop words left out, English Snowball
 stems. Fast fields hold what filters,
 sorts and facets read: publication time and month, outlet, kind, topics,
-entities (all of them, and per entity kind for the facets), visibility."""
+entities (all of them, and per entity kind for the facets), visibility, and the
+story of an article that has other public copies (what counting stories needs)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from pathlib import Path
 
 import tantivy
 from django.conf import settings
+from django.db.models import Count
 from django.db.models.functions import Left
 from django.utils import timezone
 
 from articles.models import Article, ArticleTopic, Entity, Mention, Section
+from articles.search.ordering import ids_param
 from articles.search.stopwords import ENGLISH_STOP_WORDS
 from articles.search_vectors import MAX_INDEXED_CHARS
 
@@ -64,6 +67,11 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("entities", indexed=True, fast=True)
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
+    # Only on articles whose story had other public copies when they were indexed:
+    # an article without it is a story of its own, so the stories of a search are
+    # counted from its copies alone (backends/tantivy.py, `story_count`). A story
+    # left with one copy may keep it; that counts the same.
+    builder.add_unsigned_field("story", fast=True)
     return builder.build()
 
 
@@ -92,12 +100,24 @@ def index_dir() -> Path:
 _open: dict[Path, tantivy.Index] = {}
 
 
-def open_index() -> tantivy.Index:
-    """This process's handle on the index (created empty when missing)."""
+def open_index(*, replacing: bool = False) -> tantivy.Index:
+    """This process's handle on the index (created empty when missing). An index
+    with other fields (made by an earlier version) is refused, unless `replacing`
+    it: then it is started again, empty (tantivy removes the old files)."""
     path = index_dir()
     if path not in _open:
         path.mkdir(parents=True, exist_ok=True)
-        index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+        try:
+            index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+        except ValueError as exc:
+            if "schema does not match" not in str(exc):
+                raise
+            if not replacing:
+                raise ValueError(
+                    f"{exc} (an earlier version made it): run manage.py rebuild_search_index"
+                ) from exc
+            (path / "meta.json").unlink()
+            index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
         index.register_tokenizer(ANALYZER, analyzer())
         _open[path] = index
     return _open[path]
@@ -117,12 +137,17 @@ def document_count() -> int:
 
 @contextmanager
 def writer(
-    *, wait: float = WRITER_WAIT_SECONDS, heap: int = WRITER_HEAP, threads: int = 1
+    *,
+    wait: float = WRITER_WAIT_SECONDS,
+    heap: int = WRITER_HEAP,
+    threads: int = 1,
+    replacing: bool = False,
 ) -> Iterator[tantivy.IndexWriter]:
     """The index's single writer. tantivy allows one per index (a lock file): a
     second process waits for the first, up to `wait` seconds, then raises
-    IndexBusy. Committed when the block ends without an error."""
-    index = open_index()
+    IndexBusy. Committed when the block ends without an error. `replacing`: see
+    `open_index`."""
+    index = open_index(replacing=replacing)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -149,8 +174,9 @@ class IndexBusy(RuntimeError):
 
 def replace(handle: tantivy.IndexWriter, ids: Iterable[int]) -> int:
     """Bring the documents of these articles up to date: removed, then added back
-    when public. Returns how many were added."""
-    ids = sorted(set(ids))
+    when public, with the other copies of their stories (a story's first copy gets
+    its `story` field when a second one joins). Returns how many were added."""
+    ids = sorted(with_copies(set(ids)))
     added = 0
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
@@ -162,8 +188,15 @@ def replace(handle: tantivy.IndexWriter, ids: Iterable[int]) -> int:
     return added
 
 
+def with_copies(ids: set[int]) -> set[int]:
+    """`ids` and the public articles sharing a story with one of them."""
+    stories = Article.objects.filter(pk__in=ids_param(ids), story__isnull=False).values("story")
+    copies = Article.objects.public().filter(story__in=stories).values_list("pk", flat=True)
+    return ids | set(copies)
+
+
 def documents(ids: list[int]) -> list[tantivy.Document]:
-    """The index documents of the public articles among `ids` (five queries)."""
+    """The index documents of the public articles among `ids` (six queries)."""
     rows = (
         Article.objects.public()
         .filter(pk__in=ids)
@@ -176,6 +209,7 @@ def documents(ids: list[int]) -> list[tantivy.Document]:
             "published_at",
             "outlet_id",
             "kind",
+            "story_id",
         )
     )
     headings = _grouped(
@@ -195,10 +229,31 @@ def documents(ids: list[int]) -> list[tantivy.Document]:
         .distinct()
         .order_by()
     )
+    rows = list(rows)
+    shared = _shared_stories({row[-1] for row in rows if row[-1] is not None})
     return [
-        _document(row, headings.get(row[0], []), topics.get(row[0], []), entities.get(row[0], []))
+        _document(
+            row,
+            headings.get(row[0], []),
+            topics.get(row[0], []),
+            entities.get(row[0], []),
+            row[-1] in shared,
+        )
         for row in rows
     ]
+
+
+def _shared_stories(story_ids: set[int]) -> set[int]:
+    """Those of these stories that have more than one public copy."""
+    return set(
+        Article.objects.public()
+        .filter(story__in=ids_param(story_ids))
+        .order_by()
+        .values("story_id")
+        .annotate(copies=Count("pk"))
+        .filter(copies__gt=1)
+        .values_list("story_id", flat=True)
+    )
 
 
 def _grouped(rows) -> dict[int, list]:
@@ -208,8 +263,8 @@ def _grouped(rows) -> dict[int, list]:
     return found
 
 
-def _document(row, headings, topics, entities) -> tantivy.Document:
-    pk, title, kicker, dek, body, published_at, outlet_id, kind = row
+def _document(row, headings, topics, entities, shared_story: bool) -> tantivy.Document:
+    pk, title, kicker, dek, body, published_at, outlet_id, kind, story_id = row
     document = tantivy.Document()
     document.add_unsigned("id", pk)
     document.add_text("title", title)
@@ -236,6 +291,8 @@ def _document(row, headings, topics, entities) -> tantivy.Document:
         document.add_unsigned("entities", entity_id)
         if entity_kind in ENTITY_KINDS:
             document.add_unsigned(entity_field(entity_kind), entity_id)
+    if shared_story:
+        document.add_unsigned("story", story_id)
     return document
 
 

@@ -38,7 +38,6 @@ def site(browser, live_server, seed_archive, tmp_path):
     return live_server.url
 
 
-@pytest.mark.postgres_only  # no story count on the tantivy backend yet
 def test_a_search_shows_each_story_once_and_every_copy_on_request(browser, site):
     context, page = new_page(browser)
     page.goto(f"{site}/search/?q={QUERY}")

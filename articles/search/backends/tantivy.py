@@ -64,7 +64,7 @@ class TantivyBackend(SearchBackend):
         else:
             result = searcher.search(query, 1, count=True)
             ids = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
-        counts = searcher.aggregate(query, facet_aggregations())
+        counts = searcher.aggregate(query, {**facet_aggregations(), **STORY_AGGREGATIONS})
         _widen_tied_entities(searcher, query, counts)
         if request.selection.outlets:
             base = searcher.aggregate(_all_of([text, *filters.all(outlets=False)]), OUTLETS)
@@ -75,6 +75,7 @@ class TantivyBackend(SearchBackend):
             count=result.count,
             reachable=result.count,
             facets=_facets(counts, base, request.selection),
+            story_count=story_count(searcher, query, result.count, counts),
         )
 
 
@@ -312,3 +313,34 @@ def _entity_values(counts: dict, selection: Selection) -> list[FacetValue]:
     for kind in sorted(tantivy_index.ENTITY_KINDS):  # as the database's facet: by kind
         by_kind += _top([v for v in values if v.kind == kind], ENTITIES_PER_KIND)
     return by_kind
+
+
+# --- Stories -------------------------------------------------------------------
+
+
+def _copied_stories(size: int) -> dict:
+    """The stories with more than one copy among the matches, and how many."""
+    terms = _terms("story", size)
+    terms["terms"]["min_doc_count"] = 2
+    return terms
+
+
+# The copies among the matches (articles with a `story`: tantivy_index.py) and how
+# many of them each story has. A story with one copy among the matches counts the
+# same whether its article has a `story` or not, so only those with more come back.
+STORY_AGGREGATIONS = {
+    "story_copies": {"value_count": {"field": "story"}},
+    "stories": _copied_stories(SEGMENT_TERMS),
+}
+
+
+def story_count(searcher, query, matches: int, counts: dict) -> int:
+    """The exact number of stories among `matches`: each match is one, less the
+    other copies of each story. A terms aggregation is exact while no index segment
+    has more stories than it is asked for (tantivy's cardinality aggregation is an
+    estimate); past that, which `story_copies` bounds, it is asked for them all."""
+    stories = counts["stories"]
+    copies = int(counts["story_copies"]["value"])
+    if copies > SEGMENT_TERMS:
+        stories = searcher.aggregate(query, {"stories": _copied_stories(copies)})["stories"]
+    return matches - sum(bucket["doc_count"] - 1 for bucket in stories["buckets"])
