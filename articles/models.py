@@ -118,6 +118,11 @@ class PublicArticleQuerySet(models.QuerySet):
         )
 
 
+def article_slug(title: str) -> str:
+    """The URL slug of an article with this title (the bulk loader writes it too)."""
+    return slugify(title)[:120] or "article"
+
+
 class Article(models.Model):
     class DateSource(models.TextChoices):
         METADATA = "metadata", "From metadata"
@@ -205,7 +210,7 @@ class Article(models.Model):
                 name="articles_article_newest_idx",
             ),
             # The loader's "is this an update of an article loaded before?" lookups
-            # (save._previous_version, ingest/bulk.py): hash indexes, since origins and
+            # (save._previous_version, ingest/bulk/__init__.py): hash indexes, since origins and
             # URLs can be longer than a btree entry may be.
             HashIndex(fields=["origin"], name="articles_article_origin_hash"),
             HashIndex(fields=["source_url"], name="articles_article_url_hash"),
@@ -227,7 +232,7 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = slugify(self.title)[:120] or "article"
+            self.slug = article_slug(self.title)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -27,10 +27,11 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from articles.ingest import bulk  # noqa: E402
+from articles.ingest.bulk import writer  # noqa: E402
 from articles.ingest.loader import LoadOptions  # noqa: E402
 from articles.models import Article, Story  # noqa: E402
 
-HOOK = bulk.place_copied
+HOOK = writer.place_copied
 
 
 def empty() -> None:
@@ -44,7 +45,7 @@ def empty() -> None:
 
 def load(corpus: Path, cache: Path, detect: bool) -> float:
     empty()
-    bulk.place_copied = HOOK if detect else (lambda *args: None)
+    writer.place_copied = HOOK if detect else (lambda *args: None)
     loader = bulk.BulkLoader(LoadOptions(), ner_cache=cache)
     loader.load([corpus])
     return loader.timings["total_s"]

@@ -152,11 +152,20 @@ def extract_mentions(
     """
     aliases = aliases or {}
     _check_alias_kinds(aliases)
-    texts = [(-1, title)] + [(i, _section_text(s)) for i, s in enumerate(sections)]
+    texts = [(-1, title)] + [(i, section_text(s)) for i, s in enumerate(sections)]
     occurrences = list(_occurrences(texts, aliases))
+    return finish_article(occurrences, len(sections), aliases)
+
+
+def finish_article(
+    occurrences: list[Occurrence], n_sections: int, aliases: Aliases
+) -> list[list[EntityMention]]:
+    """The article-level rules on the occurrences of a whole article (its title's
+    and every section's), then each section's mentions: the end of `extract_mentions`,
+    which the bulk loader runs on spans it cached."""
     occurrences = resolve_article(occurrences)
     occurrences = [_apply_alias_to_name(o, aliases) for o in occurrences]
-    return _count_by_section(occurrences, len(sections))
+    return _count_by_section(occurrences, n_sections)
 
 
 def _check_alias_kinds(aliases: Aliases) -> None:
@@ -165,7 +174,7 @@ def _check_alias_kinds(aliases: Aliases) -> None:
         raise ValueError(f"aliases use unknown entity kinds: {sorted(bad)}")
 
 
-def _section_text(section: SectionRecord) -> str:
+def section_text(section: SectionRecord) -> str:
     # Captions are left out: they carry photo credits ("Thomas Lohnes/Getty Images") whose
     # photographers would become the most mentioned people of the archive. Credit lines,
     # bylines and datelines in the body go for the same reason.
@@ -173,7 +182,7 @@ def _section_text(section: SectionRecord) -> str:
 
 
 def _occurrences(texts: list[tuple[int, str]], aliases: Aliases) -> Iterable[Occurrence]:
-    chunks = [(section, chunk) for section, text in texts for chunk in _chunks(text)]
+    chunks = [(section, chunk) for section, text in texts for chunk in text_chunks(text)]
     docs = load_nlp().pipe(chunk for _, chunk in chunks)
     for (section, _), doc in zip(chunks, docs, strict=True):
         for span in entity_spans(doc):
@@ -182,7 +191,7 @@ def _occurrences(texts: list[tuple[int, str]], aliases: Aliases) -> Iterable[Occ
                 yield occurrence
 
 
-def _chunks(text: str, limit: int = CHUNK_CHARS) -> list[str]:
+def text_chunks(text: str, limit: int = CHUNK_CHARS) -> list[str]:
     """Split at paragraph breaks so no piece is longer than limit; a paragraph longer
     than that (a text with no breaks) is cut at spaces, so none reaches spaCy's
     max_length, which raises rather than reads."""

@@ -10,8 +10,10 @@ such a race (or of a deadlock between their transactions) saves again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -220,11 +222,11 @@ def _previous_version(record: ArticleRecord) -> Article | None:
 
 def article_fields(record: ArticleRecord, digest: str) -> dict:
     """The columns of a new article made from a record, as both loaders write them
-    (bulk.py copies these values): the truncations to the columns' sizes, a title
+    (bulk/rows.py copies these values): the truncations to the columns' sizes, a title
     for a story without one, and no date source without a date."""
     return {
         "origin": record.origin,
-        "title": record.title[:2000] or "(untitled)",
+        "title": article_title(record),
         "kicker": record.kicker[:300],
         "dek": record.dek,
         "byline": record.byline[:500],
@@ -238,6 +240,11 @@ def article_fields(record: ArticleRecord, digest: str) -> dict:
         "needs_review": bool(record.review_reasons),
         "review_reasons": "; ".join(record.review_reasons),
     }
+
+
+def article_title(record: ArticleRecord) -> str:
+    """The title column of a new article: truncated to its size, "(untitled)" for none."""
+    return record.title[:2000] or "(untitled)"
 
 
 def _create(record: ArticleRecord, digest: str, source: SourceDocument | None) -> Article:
@@ -324,10 +331,16 @@ def unique_slug(model, name: str, qualifier: str = "") -> str:
     """A URL slug for a new row: readable where the name has Latin letters, and
     made unique with a short stable hash of the name where it is taken or empty
     ("ООО" and "Ведомости" must not share one)."""
+    return free_slug(name, qualifier, lambda slug: model.objects.filter(slug=slug).exists())
+
+
+def free_slug(name: str, qualifier: str, taken: Callable[[str], bool]) -> str:
+    """`unique_slug`'s rule against any record of the slugs taken (the bulk loader
+    keeps the entity table's in memory)."""
     base = slugify(name)[:180]
     candidates = [base, f"{base}-{qualifier}" if base and qualifier else ""]
     for candidate in candidates:
-        if candidate and not model.objects.filter(slug=candidate).exists():
+        if candidate and not taken(candidate):
             return candidate
     digest = hashlib.sha1(f"{name}\x1f{qualifier}".encode()).hexdigest()[:10]  # noqa: S324
     return f"{base}-{digest}" if base else f"{qualifier or 'x'}-{digest}"
@@ -375,22 +388,34 @@ def _save_mentions(
     article: Article, sections: list[Section], mentions: list[list[EntityMention]]
 ) -> int:
     rows = []
-    stop_words = curated_stop_words()
+    lookup = functools.partial(entity_for, stop_words=curated_stop_words())
     for section, found in zip(sections, mentions, strict=False):
-        counts: dict[int, int] = {}
-        for mention in found:
-            if in_byline(mention.name, mention.kind, article.byline):
-                continue
-            entity = entity_for(mention, stop_words)
-            if entity is None:  # no entity after all: "the Alliance", a title
-                continue
-            counts[entity.pk] = counts.get(entity.pk, 0) + mention.count
+        as_tuples = ((m.name, m.kind, m.count, m.surfaces) for m in found)
+        counts = mention_counts(as_tuples, article.byline, lookup)
         rows += [
             Mention(entity_id=pk, section=section, article=article, count=count)
             for pk, count in counts.items()
         ]
     Mention.objects.bulk_create(rows)
     return len(rows)
+
+
+def mention_counts(
+    found: Iterable[tuple[str, str, int, Iterable[str]]],
+    byline: str,
+    entity_for: Callable[[str, str, Iterable[str]], Entity | None],
+) -> dict[int, int]:
+    """One section's mentions (name, kind, count, surfaces) counted per entity id, as
+    both loaders store them: the authors of the byline and names that are no entity
+    after all ("the Alliance", a title) left out."""
+    counts: dict[int, int] = {}
+    for name, kind, count, surfaces in found:
+        if in_byline(name, kind, byline):
+            continue
+        entity = entity_for(name, kind, surfaces)
+        if entity is not None:
+            counts[entity.pk] = counts.get(entity.pk, 0) + count
+    return counts
 
 
 def curated_stop_words() -> frozenset[str]:
@@ -402,11 +427,14 @@ def _is_curated(name: str, kind: str) -> bool:
     return Entity.objects.filter(name__iexact=name, kind=kind, curated=True).exists()
 
 
-def entity_for(mention: EntityMention, stop_words: frozenset[str] = frozenset()) -> Entity | None:
-    """The entity a mention names, once checked (`checks.checked_mention`): by
-    canonical name, then by alias (a curator may have merged this name into another
-    entity), else a new one. None when the name is no entity."""
-    checked = checked_mention(mention.name, mention.kind, stop_words, _is_curated)
+def entity_for(
+    name: str, kind: str, surfaces: Iterable[str], stop_words: frozenset[str] = frozenset()
+) -> Entity | None:
+    """The entity a mention (name, kind, surfaces) names, once checked
+    (`checks.checked_mention`): by canonical name, then by alias (a curator may have
+    merged this name into another entity), else a new one. None when the name is no
+    entity."""
+    checked = checked_mention(name, kind, stop_words, _is_curated)
     if checked is None:
         return None
     name, kind = checked
@@ -416,7 +444,8 @@ def entity_for(mention: EntityMention, stop_words: frozenset[str] = frozenset())
     )
     if entity is None:
         entity = _create_entity(name, kind)
-    new_aliases = _new_aliases(entity, mention.surfaces)
+    known = {entity.name.lower(), *(alias.lower() for alias in entity.aliases)}
+    new_aliases = new_surfaces(known, surfaces)
     if new_aliases:
         entity.aliases = sorted({*entity.aliases, *new_aliases}, key=str.lower)
         entity.save(update_fields=["aliases"])
@@ -432,8 +461,9 @@ def _create_entity(name: str, kind: str) -> Entity:
     return entity
 
 
-def _new_aliases(entity: Entity, surfaces: set[str]) -> set[str]:
-    known = {entity.name.lower(), *(alias.lower() for alias in entity.aliases)}
+def new_surfaces(known: set[str], surfaces: Iterable[str]) -> set[str]:
+    """The spellings of an entity not among `known` (its name and aliases, lower-cased),
+    truncated to the alias size: its new aliases."""
     return {s[:200] for s in surfaces if s.lower() not in known}
 
 
