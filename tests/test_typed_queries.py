@@ -12,6 +12,8 @@ from django.db import connection
 from articles import search
 from articles.filters import SearchFilter
 from articles.models import Article, Entity, Mention, Outlet
+from tests.test_exports import csv_rows, jsonl_records
+from tests.test_feeds import atom, json_feed
 from tests.test_search import (
     GUARDIAN,
     NYT_LIVE,
@@ -45,14 +47,7 @@ def _articles_with(word: str) -> set[str]:
 def test_when_no_article_has_every_word_those_with_most_of_them_are_ranked(client):
     # The NYT live blog names Pistorius, Rinkevics and the Leopard, never Blinken;
     # twenty more articles do the same, and five name Blinken alone.
-    q = "Pistorius Rinkevics Blinken Leopard"
-    outlet = Outlet.objects.get(slug="guardian")
-    three = [seed_paragraph("000_0e4d571b1702f214.txt", w) for w in ("Rinkevics", "Pistorius")]
-    assert "Leopard" in three[0] and not any("Blinken" in p for p in three)
-    for number in range(20):
-        make_article(f"Ramstein notes {number}", three, outlet=outlet)
-    for number in range(5):
-        make_article(f"Blinken notes {number}", [f"Blinken spoke ({number})."], outlet=outlet)
+    q = _three_of_four_words()
     data = api(client, q=q)
     assert data["relaxed"] == "No article has all 4 words; these have most of them."
     found = {r["title"] for r in data["results"]}
@@ -132,6 +127,53 @@ def _document_frequencies(words: list[str]) -> dict[str, int]:
     from articles.search.words import word_statistics
 
     return {word: frequency for word, (_, frequency) in word_statistics(words).items()}
+
+
+def _three_of_four_words() -> str:
+    """Twenty articles with three of the query's four words, as the live blog has; five
+    with one of them: the query relaxes to "most of them" (returned)."""
+    outlet = Outlet.objects.get(slug="guardian")
+    three = [seed_paragraph("000_0e4d571b1702f214.txt", w) for w in ("Rinkevics", "Pistorius")]
+    assert "Leopard" in three[0] and not any("Blinken" in p for p in three)
+    for number in range(20):
+        make_article(f"Ramstein notes {number}", three, outlet=outlet)
+    for number in range(5):
+        make_article(f"Blinken notes {number}", [f"Blinken spoke ({number})."], outlet=outlet)
+    return "Pistorius Rinkevics Blinken Leopard"
+
+
+def test_an_export_of_a_relaxed_search_holds_what_its_pages_list(client):
+    q = _three_of_four_words()
+    page = api(client, q=q)
+    listed = {r["id"] for r in page["results"]}
+    rows = csv_rows(client, q=q)
+    exported = {int(row["id"]) for row in rows}
+    # Every article with three of the words, past the first page's twenty.
+    assert len(exported) == page["count"] == 21 and listed < exported
+    assert exported == {
+        a.pk for a in Article.objects.filter(title__startswith="Ramstein notes")
+    } | {Article.objects.get(title=NYT_LIVE).pk}
+    meta, *records = jsonl_records(client, q=q)
+    assert meta["count"] == len(records) == 21
+    assert (
+        meta["relaxed"]
+        == page["relaxed"]
+        == ("No article has all 4 words; these have most of them.")
+    )
+    assert client.get("/search/export.json", {"q": q}).json()["relaxed"] == meta["relaxed"]
+    # Exact searches say nothing of it.
+    assert jsonl_records(client, q="Rinkevics")[0]["relaxed"] is None
+
+
+def test_a_feed_of_a_relaxed_search_lists_what_its_pages_list(client):
+    q = "Pistorius Rinkevics Blinken Leopard"  # no seed has all 4; each has one
+    page = api(client, q=q)
+    feed = json_feed(client, "/search/feed.json", q=q)
+    assert {item["title"] for item in feed["items"]} == {r["title"] for r in page["results"]}
+    assert len(feed["items"]) == page["count"] > 0
+    assert feed["description"].endswith(page["relaxed"])
+    atom_feed = atom(client, "/search/feed.atom", q=q)
+    assert len(atom_feed.findall("{http://www.w3.org/2005/Atom}entry")) == page["count"]
 
 
 # --- Edge queries -------------------------------------------------------------
