@@ -54,6 +54,13 @@ def test_when_no_article_has_every_word_those_with_most_of_them_are_ranked(clien
     # The twenty and the live blog: three of the four words each.
     assert data["count"] == 21 and len(found) == 20
     assert found <= {f"Ramstein notes {n}" for n in range(20)} | {NYT_LIVE}
+    # The facets count the same 21; an outlet chosen narrows them as it would any search.
+    live_outlet = Article.objects.get(title=NYT_LIVE).outlet.slug
+    outlets = {f["slug"]: f["count"] for f in data["facets"]["outlet"]}
+    assert outlets == {"guardian": 20, live_outlet: 1}
+    assert sum(m["count"] for m in data["facets"]["month"]) == 21
+    narrowed = api(client, q=q, outlet="guardian")
+    assert narrowed["count"] == 20 and narrowed["relaxed"] == data["relaxed"]
 
 
 def test_the_relaxing_goes_on_until_a_page_is_filled(client):
