@@ -1,7 +1,9 @@
 """How the archive's text configuration and term statistics see a query's words:
 which are stop words (no lexeme: "the", "of"), and how many articles hold each
 (articles_termstat, refreshed after every load; articles/ranking.py). Queries of
-more than MAX_TERMS words keep the rarest, the ones that tell articles apart."""
+more than MAX_TERMS words keep the rarest, the ones that tell articles apart. And
+which of the archive's stems a prefix typed past them stands for ("negotiat*":
+negoti, the stem of "negotiations")."""
 
 from __future__ import annotations
 
@@ -95,11 +97,11 @@ def prefix_completions(prefixes: list[str]) -> dict[str, tuple[str, ...]]:
     ]
     if not triples:
         return {}
-    prefixes, folded, words = (list(column) for column in zip(*triples, strict=True))
+    as_typed, folded, words = (list(column) for column in zip(*triples, strict=True))
     with connections[router.db_for_read(Article)].cursor() as cursor:
         cursor.execute(
             _COMPLETION_SQL,
-            {"prefixes": prefixes, "folded": folded, "words": words, "config": SEARCH_CONFIG},
+            {"prefixes": as_typed, "folded": folded, "words": words, "config": SEARCH_CONFIG},
         )
         rows = cursor.fetchall()
     completions: dict[str, tuple[str, ...]] = {}
