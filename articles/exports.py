@@ -12,6 +12,10 @@ matching public article, with no row cap, in constant memory:
   with their outlets, topics, entities, matching sections) and written out as
   one chunk. Nothing but the current batch is ever held.
 
+The rows are the articles the search's pages list: those with every word or, when
+no page-full of articles has them all, relaxed matching's (articles/search/relaxed.py),
+which the manifest's `relaxed` then describes as the page does.
+
 Order: by date, newest first (oldest first with sort=oldest). A relevance
 order would need every match ranked before the first row could be sent (the
 search page ranks only the newest CANDIDATE_LIMIT); the manifest records the order.
@@ -35,7 +39,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, QuerySet, Sum
 from django.http import JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 
@@ -45,6 +49,9 @@ from articles.filters import SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Mention, Section
 
 BATCH_SIZE = 1000
+# What a search's pages list: (the matching articles, the query they match, what
+# relaxed matching did or None), as SearchFilter.every_match answers it.
+Found = tuple[QuerySet, search.TextQuery | None, str | None]
 
 CSV_COLUMNS = (
     "id",
@@ -96,12 +103,14 @@ def export_order(sort: str) -> str:
     return "oldest" if sort == "oldest" else "newest"
 
 
-def rows(filterset: SearchFilter, base_url: str) -> Iterator[list[Row]]:
-    """Every match of a valid `filterset`, in batches of BATCH_SIZE, in export order.
-    `base_url`: the site's address ("https://archive.example.org"), for permalinks."""
+def rows(filterset: SearchFilter, base_url: str, found: Found | None = None) -> Iterator[list[Row]]:
+    """Every match of a valid `filterset` (`found`, unless given: the articles its
+    search pages list, relaxed matching's when it made them), in batches of
+    BATCH_SIZE, in export order. `base_url`: the site's address
+    ("https://archive.example.org"), for permalinks."""
+    matches, text_query, _ = found or filterset.every_match()
     order = search.oldest_first() if filterset.sort_order == "oldest" else search.newest_first()
-    ids = filterset.qs.order_by(*order).values_list("pk", flat=True)
-    text_query = filterset.text_query
+    ids = matches.order_by(*order).values_list("pk", flat=True)
     with transaction.atomic(using=ids.db):  # one snapshot, on the replica when routed
         batch: list[int] = []
         for pk in ids.iterator(chunk_size=BATCH_SIZE):
@@ -260,8 +269,11 @@ def archive_state() -> dict:
     }
 
 
-def manifest(filterset: SearchFilter, request) -> dict:
-    """How an export is made: the query, filters, order, count, time and archive version."""
+def manifest(filterset: SearchFilter, request, found: Found | None = None) -> dict:
+    """How an export is made: the query, filters, order, count, time and archive
+    version; `relaxed` says when the search's pages, and so the export, list the
+    articles with most of the words (no article had them all)."""
+    matches, _, relaxed = found or filterset.every_match()
     data = filterset.form.cleaned_data
     query = request.GET.copy()
     query.pop("page", None)
@@ -275,6 +287,7 @@ def manifest(filterset: SearchFilter, request) -> dict:
         "type": "meta",
         "query": data.get("q") or "",
         "understood": filterset.text_query.describe() if filterset.text_query else None,
+        "relaxed": relaxed,
         "filters": {
             "outlet": sorted(o.slug for o in data.get("outlet") or ()),
             "topic": sorted(t.slug for t in data.get("topic") or ()),
@@ -285,7 +298,7 @@ def manifest(filterset: SearchFilter, request) -> dict:
         },
         "parameters": encoded,
         "order": export_order(filterset.sort_order),
-        "count": filterset.qs.count(),
+        "count": matches.count(),
         "exported_at": datetime.now(UTC).isoformat(),
         **archive_state(),
         "columns": list(CSV_COLUMNS),
@@ -331,8 +344,9 @@ def export_csv(request):
 @read_only
 def export_jsonl(request):
     filterset = _valid_filterset(request)
-    meta = manifest(filterset, request)
-    batches = rows(filterset, request.build_absolute_uri("/")[:-1])
+    found = filterset.every_match()
+    meta = manifest(filterset, request, found)
+    batches = rows(filterset, request.build_absolute_uri("/")[:-1], found)
     return _streamed(
         request, jsonl_chunks(meta, batches), "application/x-ndjson; charset=utf-8", "jsonl"
     )

@@ -2,7 +2,9 @@
 (/search/feed.atom?..., /search/feed.json?..., the parameters of /search/) and
 for every entity, outlet and topic (/entities/<slug>/feed.atom ...).
 
-A feed holds the FEED_SIZE newest matching public articles, by publication date.
+A feed holds the FEED_SIZE newest matching public articles, by publication date;
+a search's feed, those its pages list (relaxed matching's when no page-full of
+articles has every word, which the feed's description then says).
 Each entry says why it matched: a line naming the entity or topic, then the
 highlighted snippet and matching live-blog entries the search page shows. The
 snippets are article text escaped, with matches in <mark>; Atom carries them as
@@ -144,6 +146,7 @@ def search_source(request) -> FeedSource:
         labels.append(f"only {Article.Kind(data['kind']).label.lower()}s")
     labels += [f"{key} {data[key]:%Y-%m-%d}" for key in ("from", "to") if data.get(key)]
     what = f"“{q}”" if q else "newest articles"
+    matches, text_query, relaxed = filterset.every_match()
     query = request.GET.copy()
     for ignored in ("page", "sort"):
         query.pop(ignored, None)
@@ -152,15 +155,15 @@ def search_source(request) -> FeedSource:
     return FeedSource(
         title=f"{ARCHIVE_NAME}: {what}" + (f" ({', '.join(labels)})" if labels else ""),
         description=(
-            filterset.text_query.describe()
+            " ".join(filter(None, [filterset.text_query.describe(), relaxed]))
             if filterset.text_query
             else "The newest articles in the archive."
         ),
         page=reverse("search") + suffix,
         name="search",
         args=(),
-        matches=filterset.qs,
-        text_query=filterset.text_query,
+        matches=matches,
+        text_query=text_query,
         query_string=suffix,
     )
 

@@ -7,7 +7,7 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from articles import cache, search
 from articles.models import Article, ArticleTopic, Entity, Outlet, Topic
@@ -246,6 +246,20 @@ class SearchFilter(ArticleListFilter):
         """One page of results with facets. Call only when valid; raises PageOutOfRange.
         The page and the API share results for the same parameters (articles/cache.py)."""
         return cache.cached("search", sorted(self.data.lists()), self.run_search)
+
+    def every_match(self) -> tuple[QuerySet, search.TextQuery | None, str | None]:
+        """Every article the search's pages list, for exports and feeds (call only when
+        valid): (the matches, the query they match, what relaxed matching did, if it
+        did)."""
+        if self.text_query is None:
+            return self.qs, None, None
+        matches, text_query, relaxation = search.every_match(
+            self.filtered(skip={"q"}),
+            text_query=self.text_query,
+            outlet_facet_base=self.filtered(skip={"q", "outlet"}),
+            selection=self.selection(),
+        )
+        return matches, text_query, relaxation.describe() if relaxation else None
 
     def run_search(self, per_page: int = search.PER_PAGE) -> search.SearchResults:
         """`results()` without the result cache. The backend is given the filters and

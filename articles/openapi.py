@@ -351,6 +351,11 @@ def _schemas() -> dict:
                 "type": {"const": "meta"},
                 "query": STR,
                 "understood": _nullable(STR),
+                "relaxed": {
+                    **_nullable(STR),
+                    "description": "When no page-full of articles had every word: the "
+                    "export holds those with most of them, as the search's pages do.",
+                },
                 "filters": _obj(
                     {
                         "outlet": _array(SLUG),

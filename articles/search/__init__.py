@@ -16,6 +16,7 @@ from articles.search.backends.postgres import (
     FACET_SAMPLE,
     SAMPLE_SIZE,
     matching,
+    matching_at_least,
 )
 from articles.search.dates import day_end, day_start, month_bounds, searched_range
 from articles.search.facets import (
@@ -57,7 +58,7 @@ from articles.search.results import (
     SectionHit,
     Selection,
 )
-from articles.search.run import run_search
+from articles.search.run import every_match, run_search
 from articles.search.stories import StoryInfo
 from articles.search.suggest import suggest
 from articles.search.variants import build_text_query, surname
@@ -93,12 +94,14 @@ __all__ = [
     "day_end",
     "day_start",
     "entity_facet",
+    "every_match",
     "for_list",
     "get_backend",
     "highlight",
     "hits_for",
     "ids_param",
     "matching",
+    "matching_at_least",
     "month_bounds",
     "newest_first",
     "oldest_first",

@@ -135,6 +135,9 @@ class TextQuery:
     # How many articles hold each typed word (and each word of a phrase), as the
     # term statistics last counted: "did you mean" looks at the rare ones.
     frequencies: dict[str, int] = field(default_factory=dict)
+    # For a prefix, the archive's stems of words starting with it that the prefix
+    # does not reach: "negotiat*" must find "negotiations", stemmed "negoti".
+    completions: dict[Term, tuple[str, ...]] = field(default_factory=dict)
 
     def variants(self, term: Term) -> tuple[str, ...]:
         """Spellings other than the one typed."""
@@ -190,9 +193,18 @@ class TextQuery:
         if term.kind == PREFIX:
             # Also without the English dictionary, which reads a stem such as `off`
             # or `over` as a stop word and would find nothing.
-            query = SearchQuery(
-                f"{term.text}:*", search_type="raw", config=SEARCH_CONFIG
-            ) | SearchQuery(f"{unaccent(term.text).lower()}:*", search_type="raw", config="simple")
+            query = _or(
+                [
+                    SearchQuery(f"{term.text}:*", search_type="raw", config=SEARCH_CONFIG),
+                    SearchQuery(
+                        f"{unaccent(term.text).lower()}:*", search_type="raw", config="simple"
+                    ),
+                    *(
+                        SearchQuery(f"'{stem}'", search_type="raw", config="simple")
+                        for stem in self.completions.get(term, ())
+                    ),
+                ]
+            )
         else:
             query = _or(
                 SearchQuery(form, search_type="phrase", config=SEARCH_CONFIG)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from django.db.models import QuerySet
 
 from articles.search.backends import Answer, SearchRequest, get_backend
+from articles.search.backends.postgres import matching_at_least
 from articles.search.page import page_hits
 from articles.search.query import Term, TextQuery
 from articles.search.relaxed import Relaxation, optional_words, relaxed
@@ -49,19 +50,10 @@ def run_search(
         outlet_facet_base=outlet_facet_base,
         selection=selection,
     )
-    exact = request
     answer, ids = _collapsed(request) if collapse else _every_copy(request)
-    relaxation = None
-    # A page as the site shows it, whatever `per_page`: the same search ranks the
-    # same articles for the page, the API and the benchmark's longer lists.
-    if text_query is not None and answer.count < PER_PAGE:
-        for phrases in (False, True):
-            if words := optional_words(text_query, phrases=phrases):
-                answer, relaxation, request = _relax(exact, words, answer, phrases=phrases)
-            if answer.count:
-                break
-        if relaxation is not None:
-            answer, ids = _collapsed(request) if collapse else (answer, answer.ids)
+    answer, relaxation, request = _relaxed(request, answer)
+    if relaxation is not None:
+        answer, ids = _collapsed(request) if collapse else (answer, answer.ids)
     reachable = answer.reachable
     if collapse:
         reachable = min(reachable, answer.story_count or reachable)
@@ -89,6 +81,51 @@ def run_search(
         tags_sampled=answer.tags_counted is not None,
         facet_sample=answer.tags_counted or 0,
     )
+
+
+def every_match(
+    articles: QuerySet,
+    *,
+    text_query: TextQuery,
+    outlet_facet_base: QuerySet | None = None,
+    selection: Selection | None = None,
+) -> tuple[QuerySet, TextQuery, Relaxation | None]:
+    """Every article the search's pages list, for exports and feeds, which list them
+    all: (the matches, newest first, the query they match, the relaxation). Those
+    with every word, or when relaxed matching made the page, those with most of them
+    (the backend decides, as for the page). Arguments as for `run_search`."""
+    if not optional_words(text_query, phrases=True):  # one word: nothing to relax
+        return matching_at_least(articles, text_query, 1), text_query, None
+    request = SearchRequest(
+        articles=articles,
+        text_query=text_query,
+        sort="newest",  # the count decides; nothing needs ranking
+        offset=0,
+        limit=1,
+        outlet_facet_base=outlet_facet_base,
+        selection=selection or Selection(),
+    )
+    _, relaxation, request = _relaxed(request, get_backend().search(request))
+    matches = matching_at_least(articles, request.text_query, request.minimum_should_match)
+    return matches, request.text_query, relaxation
+
+
+def _relaxed(
+    exact: SearchRequest, answer: Answer
+) -> tuple[Answer, Relaxation | None, SearchRequest]:
+    """`answer` to the `exact` request, or when it has fewer than a page, the answer
+    of relaxed matching: (answer, relaxation, the request answered)."""
+    text_query, relaxation, request = exact.text_query, None, exact
+    # A page as the site shows it, whatever the request's limit: the same search ranks
+    # the same articles for the page, the API, the benchmark's longer lists, exports.
+    if text_query is None or answer.count >= PER_PAGE:
+        return answer, None, exact
+    for phrases in (False, True):
+        if words := optional_words(text_query, phrases=phrases):
+            answer, relaxation, request = _relax(exact, words, answer, phrases=phrases)
+        if answer.count:
+            break
+    return answer, relaxation, request
 
 
 def _every_copy(request: SearchRequest) -> tuple[Answer, list[int]]:

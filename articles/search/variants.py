@@ -23,7 +23,7 @@ from articles.ingest.gazetteer import variants_of as transliterations
 from articles.models import Entity, Mention
 from articles.search import scripts
 from articles.search.query import PREFIX, TextQuery, fold, parse_query, unaccent
-from articles.search.words import searchable
+from articles.search.words import prefix_completions, searchable
 
 MAX_SPELLINGS = 12  # per term, the term itself included
 # An entity's spellings are searched once it is mentioned in this many public articles.
@@ -52,8 +52,15 @@ def build_text_query(text: str) -> TextQuery | None:
             names, latin = scripts.spellings(plain)
             canonical, forms = canonical | names, forms | latin
         spellings[term] = _ordered(term.text, canonical, forms)
+    prefixes = [t for t in parsed.terms if t.kind == PREFIX]
+    stems = prefix_completions([t.text for t in prefixes])
     return TextQuery(
-        parsed, spellings, stop_words=stop_words, left_out=left_out, frequencies=frequencies
+        parsed,
+        spellings,
+        stop_words=stop_words,
+        left_out=left_out,
+        frequencies=frequencies,
+        completions={t: stems[t.text] for t in prefixes if t.text in stems},
     )
 
 

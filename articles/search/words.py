@@ -1,7 +1,9 @@
 """How the archive's text configuration and term statistics see a query's words:
 which are stop words (no lexeme: "the", "of"), and how many articles hold each
 (articles_termstat, refreshed after every load; articles/ranking.py). Queries of
-more than MAX_TERMS words keep the rarest, the ones that tell articles apart."""
+more than MAX_TERMS words keep the rarest, the ones that tell articles apart. And
+which of the archive's stems a prefix typed past them stands for ("negotiat*":
+negoti, the stem of "negotiations")."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from articles.search.query import (
     QueryError,
     Term,
     check_length,
+    fold,
     typed,
 )
 from articles.search_vectors import SEARCH_CONFIG
@@ -37,6 +40,74 @@ def word_statistics(words: list[str]) -> dict[str, tuple[bool, int]]:
     with connections[router.db_for_read(Article)].cursor() as cursor:
         cursor.execute(_WORD_SQL, [sorted(set(words)), SEARCH_CONFIG])
         return {word: (stop, df or 0) for word, stop, df in cursor.fetchall()}
+
+
+# Endings the English (Snowball) stemmer takes off a word, as they are written
+# (-ity, -ly: the stemmer's -iti, -li), some inflected. A prefix typed into one of
+# them ("negotiat" into -ation, "presiden" into -ent) reaches past the stem of its
+# words ("negoti", "presid"): its completions with these endings find the stems.
+ENDINGS = (
+    *("e", "s", "es", "ed", "edly", "ing", "ingly", "y", "ies", "ied", "ly"),
+    *("al", "ally", "ality", "alism", "alize", "ance", "ancy", "ence", "ency", "er", "ers"),
+    *("ic", "ical", "icate", "icity", "able", "ably", "ability", "ible", "ibly", "ant", "ants"),
+    *("ement", "ment", "ments", "ent", "ents", "ently", "ism", "ist", "ists", "ate", "ates"),
+    *("ated", "ating", "ation", "ations", "ational", "ator", "ators", "ative", "ity", "ities"),
+    *("ous", "ously", "ousness", "ive", "ively", "iveness", "ivity", "ize", "izes", "ized"),
+    *("izing", "izer", "ization", "ion", "ions", "tional", "ful", "fully", "fulness", "ness"),
+    *("less", "lessly", "ogy", "ogies"),
+)
+
+
+def completed_words(prefix: str) -> list[str]:
+    """`prefix` completed with each of ENDINGS, also where it already holds the
+    ending's start: "presiden" -> ..., "president" (-ent), "presidence" (-ence), ..."""
+    words = {prefix}
+    for ending in ENDINGS:
+        for typed_part in range(len(ending)):
+            if prefix.endswith(ending[:typed_part]):
+                words.add(prefix + ending[typed_part:])
+    return sorted(words)
+
+
+_COMPLETION_SQL = """
+SELECT DISTINCT w.prefix, s.lexeme
+FROM unnest(%(prefixes)s::text[], %(folded)s::text[], %(words)s::text[])
+    AS w(prefix, folded, word)
+CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, w.word)))
+    AS l(lexeme)
+JOIN articles_termstat AS s ON s.lexeme = l.lexeme
+WHERE NOT s.lexeme ^@ w.folded
+  AND NOT EXISTS (
+    SELECT FROM unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, w.folded))) AS own(stem)
+    WHERE s.lexeme ^@ own.stem
+  )
+ORDER BY 1, 2
+"""
+
+
+def prefix_completions(prefixes: list[str]) -> dict[str, tuple[str, ...]]:
+    """prefix -> the archive's stems of words starting with it that start neither
+    with the prefix nor with its own stem, so a prefix search would miss them:
+    "negotiat" -> ("negoti",). The words tried are the prefix's `completed_words`. One
+    query."""
+    triples = [
+        (prefix, fold(prefix), word)
+        for prefix in sorted({p for p in prefixes if len(p) >= 3})
+        for word in completed_words(fold(prefix))
+    ]
+    if not triples:
+        return {}
+    as_typed, folded, words = (list(column) for column in zip(*triples, strict=True))
+    with connections[router.db_for_read(Article)].cursor() as cursor:
+        cursor.execute(
+            _COMPLETION_SQL,
+            {"prefixes": as_typed, "folded": folded, "words": words, "config": SEARCH_CONFIG},
+        )
+        rows = cursor.fetchall()
+    completions: dict[str, tuple[str, ...]] = {}
+    for prefix, lexeme in rows:
+        completions[prefix] = (*completions.get(prefix, ()), lexeme)
+    return completions
 
 
 def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple, dict]:

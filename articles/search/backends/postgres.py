@@ -136,27 +136,37 @@ def _with_minimum_should_match(request: SearchRequest) -> SearchRequest:
     """`request` with its articles (and outlet facet base) narrowed to those whose own
     vector matches at least `minimum_should_match` of the text query's groups; the
     search then finds those matching any group among them, GIN-index first."""
-    groups = request.text_query.parsed.groups
-    matched = sum(
-        (
-            Case(When(search_vector=request.text_query.group_query(g), then=1), default=0)
-            for g in groups
-        ),
-        Value(0),
-    )
 
     def narrowed(articles: QuerySet | None) -> QuerySet | None:
         if articles is None:
             return None
-        return articles.alias(groups_matched=matched).filter(
-            groups_matched__gte=request.minimum_should_match
-        )
+        return _with_groups(articles, request.text_query, request.minimum_should_match)
 
     return replace(
         request,
         articles=narrowed(request.articles),
         outlet_facet_base=narrowed(request.outlet_facet_base),
     )
+
+
+def _with_groups(articles: QuerySet, text_query: TextQuery, minimum: int) -> QuerySet:
+    """`articles` whose own vector matches at least `minimum` of the query's groups."""
+    matched = sum(
+        (
+            Case(When(search_vector=text_query.group_query(g), then=1), default=0)
+            for g in text_query.parsed.groups
+        ),
+        Value(0),
+    )
+    return articles.alias(groups_matched=matched).filter(groups_matched__gte=minimum)
+
+
+def matching_at_least(articles: QuerySet, text_query: TextQuery, minimum: int) -> QuerySet:
+    """`matching`, of an article that matches at least `minimum` of the query's OR-ed
+    groups (SearchRequest.minimum_should_match) in its own vector."""
+    if minimum > 1:
+        articles = _with_groups(articles, text_query, minimum)
+    return matching(articles, text_query)
 
 
 def matching(articles: QuerySet, text_query: TextQuery) -> QuerySet:

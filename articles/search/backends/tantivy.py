@@ -28,7 +28,7 @@ from articles.search.facets import (
     month_values,
     outlet_values,
 )
-from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery
+from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery, fold
 from articles.search.results import Facets, FacetValue, Selection
 from articles.search.tantivy_index import BOOSTS, SCHEMA, TEXT_FIELDS, entity_field
 
@@ -54,7 +54,9 @@ class TantivyBackend(SearchBackend):
         outbox.catch_up(wait=False, most=CATCH_UP_PER_SEARCH)
         searcher = tantivy_index.searcher()
         filters = Filters.of(request.selection)
-        text = text_query(request.text_query) if request.text_query else None
+        text = None
+        if request.text_query:
+            text = text_query(request.text_query, request.minimum_should_match)
         query = _all_of([text, *filters.all()])
         stop = request.offset + request.limit
         if text is not None and request.sort == "relevance":
@@ -82,31 +84,46 @@ class TantivyBackend(SearchBackend):
 # --- The text query ----------------------------------------------------------
 
 
-def text_query(text: TextQuery) -> tantivy.Query:
-    """The TextQuery as a tantivy query: OR-ed groups of AND-ed terms."""
+def text_query(text: TextQuery, minimum_should_match: int = 1) -> tantivy.Query:
+    """The TextQuery as a tantivy query: OR-ed groups of AND-ed terms, of which an
+    article matches at least `minimum_should_match` (relaxed matching)."""
+    anywhere = _groups(text, TEXT_FIELDS)
+    if not anywhere:
+        return tantivy.Query.empty_query()
+    any_group = tantivy.Query.boolean_query([(Occur.Should, g) for g in anywhere])
+    if minimum_should_match <= 1:
+        return any_group
+    # As the database counts them: groups matched in the article's own text (an
+    # entry heading is not in it). Scoring is left to the groups matched anywhere.
+    own_text = tantivy.Query.boolean_query(
+        [(Occur.Should, g) for g in _groups(text, ARTICLE_FIELDS)],
+        minimum_number_should_match=minimum_should_match,
+    )
+    return tantivy.Query.boolean_query(
+        [(Occur.Must, tantivy.Query.const_score_query(own_text, 0.0)), (Occur.Must, any_group)]
+    )
+
+
+def _groups(text: TextQuery, fields: tuple[str, ...]) -> list[tantivy.Query]:
+    """Each OR-ed group as the AND of its terms in any of `fields` (an excluded term
+    in the article's own text wherever a group looks)."""
     groups = []
     for group in text.parsed.groups:
         clauses = []
         for term in group:
-            matches = _term(text, term, ARTICLE_FIELDS if term.negated else TEXT_FIELDS)
+            matches = _term(text, term, ARTICLE_FIELDS if term.negated else fields)
             if matches is not None:
                 clauses.append((Occur.MustNot if term.negated else Occur.Must, matches))
         if any(occur == Occur.Must for occur, _ in clauses):
-            groups.append((Occur.Should, tantivy.Query.boolean_query(clauses)))
-    if not groups:
-        return tantivy.Query.empty_query()
-    return tantivy.Query.boolean_query(groups)
+            groups.append(tantivy.Query.boolean_query(clauses))
+    return groups
 
 
 def _term(text: TextQuery, term: Term, fields: tuple[str, ...]) -> tantivy.Query | None:
     """A term in any of `fields`, in any of its spellings; None when it has no word
     the index keeps (only stop words: the database leaves such a term out too)."""
     if term.kind == PREFIX:
-        stems = tantivy_index.ANALYZE.analyze(term.text)
-        if not stems:
-            return None
-        pattern = re.escape(stems[0]) + ".*"
-        each = [(f, tantivy.Query.regex_query(SCHEMA, f, pattern)) for f in fields]
+        each = [(f, q) for f in fields for q in _prefix(text, term, f)]
     else:
         assert term.kind in (WORD, PHRASE)
         each = [
@@ -121,6 +138,19 @@ def _term(text: TextQuery, term: Term, fields: tuple[str, ...]) -> tantivy.Query
     return tantivy.Query.boolean_query(
         [(Occur.Should, tantivy.Query.boost_query(q, BOOSTS[f])) for f, q in each]
     )
+
+
+def _prefix(text: TextQuery, term: Term, field: str) -> list[tantivy.Query]:
+    """A prefix as the database reads it: the prefix stemmed, and as typed (folded),
+    since the English analyzer drops a stem such as `off` or `over` as a stop word;
+    then the stems of the words starting with it that neither reaches (`completions`)."""
+    starts = {*tantivy_index.ANALYZE.analyze(term.text), fold(term.text)}
+    # "off" already finds every word "offens" would.
+    starts = {s for s in starts if not any(s != o and s.startswith(o) for o in starts)}
+    return [
+        *(tantivy.Query.regex_query(SCHEMA, field, re.escape(s) + ".*") for s in sorted(starts)),
+        *(tantivy.Query.term_query(SCHEMA, field, s) for s in text.completions.get(term, ())),
+    ]
 
 
 def _positioned(form: str) -> list[tuple[int, str]]:
