@@ -148,7 +148,8 @@ def test_curators_tags_and_exclusions_survive_a_retag():
     assert kept.curated and kept.excluded
 
 
-def test_a_reload_retags_what_was_loaded_before_when_a_topic_changes():
+@pytest.mark.parametrize("options", [[], ["--bulk"]], ids=["normal", "bulk"])
+def test_a_reload_retags_what_was_loaded_before_when_a_topic_changes(options):
     nuclear = Topic.objects.get(slug="nuclear-risk")
     nuclear.query = "Wagner or mercenaries or Prigozhin"  # a curator's edit
     nuclear.save()
@@ -156,7 +157,7 @@ def test_a_reload_retags_what_was_loaded_before_when_a_topic_changes():
     blog = _live_blog()
     assert "nuclear-risk" not in _tags(blog)
 
-    call_command("load_articles", str(SEEDS), verbosity=0)  # nothing new to load
+    call_command("load_articles", str(SEEDS), *options, verbosity=0)  # nothing new to load
 
     assert "nuclear-risk" in _tags(blog)
     nuclear.refresh_from_db()
