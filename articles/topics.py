@@ -4,10 +4,14 @@ text is tagged only when the topic is what it is about.
 The topic's query must match, and its words must be salient in the text: they
 occur at least MIN_HITS times and at least MIN_DENSITY times per 1,000
 characters of body, or one of them is in the title, kicker, dek or heading and
-they occur at least MIN_LEAD_DENSITY times per 1,000 characters. One passing
-word in a long story is not what it is about; a word in its headline is. A live
+they occur at least MIN_LEAD_DENSITY times per 1,000 characters, or they occur
+at least MANY_HITS times however long the text. One passing word in a long story
+is not what it is about; a word in its headline is. A live
 blog is tagged entry by entry, and as a whole only when at least
 MIN_LIVE_ENTRIES of its entries, and MIN_LIVE_SHARE of them, carry the topic.
+A word or phrase the query excludes ("-\"arms control\"") keeps the topic off any
+text that has it, wherever it stands in the query (in web search syntax it would
+only qualify the term before it).
 The thresholds were calibrated on the labelled set in tests/data/ (figures in
 docs/quality.md).
 
@@ -33,11 +37,15 @@ from articles.search_vectors import SEARCH_CONFIG
 MIN_HITS = 2
 MIN_DENSITY = 1.8
 MIN_LEAD_DENSITY = 1.0
+MANY_HITS = 8
 MIN_LIVE_ENTRIES = 2
 MIN_LIVE_SHARE = 0.1
 
 # Changing the rule above changes this, so a reload re-tags what was tagged before.
-RULE = f"salience-1 {MIN_HITS} {MIN_DENSITY} {MIN_LEAD_DENSITY} {MIN_LIVE_ENTRIES} {MIN_LIVE_SHARE}"
+RULE = (
+    f"salience-2 {MIN_HITS} {MIN_DENSITY} {MIN_LEAD_DENSITY} {MANY_HITS} "
+    f"{MIN_LIVE_ENTRIES} {MIN_LIVE_SHARE}"
+)
 
 # Articles re-tagged per statement when a topic is re-run over the whole archive.
 RETAG_BATCH = 2000
@@ -50,11 +58,20 @@ _QUERY_TERM = re.compile(r'-?"[^"]*"|-?[^\s"]+')
 
 def query_terms(query: str) -> list[str]:
     """The words and phrases a topic's query looks for (not the ones it excludes)."""
+    return _terms(query, excluded=False)
+
+
+def excluded_terms(query: str) -> list[str]:
+    """The words and phrases a topic's query excludes ("-word", "-\"a phrase\"")."""
+    return _terms(query, excluded=True)
+
+
+def _terms(query: str, excluded: bool) -> list[str]:
     terms = []
     for term in _QUERY_TERM.findall(query):
-        if term.startswith("-") or term.lower() == "or":
+        if term.startswith("-") != excluded or term.lower() == "or":
             continue
-        if term := term.strip('"').strip():
+        if term := term.lstrip("-").strip('"').strip():
             terms.append(term)
     return terms
 
@@ -70,8 +87,12 @@ def rule_fingerprint(topic: Topic) -> str:
 # kicker, dek or an entry's heading, C the body.
 _SALIENCE = """
 WITH topic AS MATERIALIZED (
-    SELECT id, websearch_to_tsquery(%(config)s::regconfig, query) AS query
-    FROM articles_topic WHERE id = ANY(%(topics)s)
+    SELECT t.id, websearch_to_tsquery(%(config)s::regconfig, t.query) AS query,
+           websearch_to_tsquery(%(config)s::regconfig, x.excluded) AS excluded
+    FROM articles_topic t
+    LEFT JOIN unnest(%(excluding_topics)s::int[], %(excluded)s::text[]) AS x(topic_id, excluded)
+           ON x.topic_id = t.id
+    WHERE t.id = ANY(%(topics)s)
 ),
 term AS MATERIALIZED (
     SELECT t.topic_id, t.term_no, u.lexeme,
@@ -111,9 +132,11 @@ SELECT s.owner_id, s.topic_id, s.density, false{extra_values} FROM (
     JOIN {owners} o ON o.id = s.owner_id
     JOIN topic t ON t.id = s.topic_id
     WHERE o.search_vector @@ t.query {only_plain}
+      AND NOT (t.excluded IS NOT NULL AND o.search_vector @@ t.excluded)
 ) s
 WHERE ((s.hits >= %(min_hits)s AND s.density >= %(min_density)s)
-       OR (s.lead_hits >= 1 AND s.density >= %(min_lead_density)s))
+       OR (s.lead_hits >= 1 AND s.density >= %(min_lead_density)s)
+       OR s.hits >= %(many_hits)s)
   AND NOT EXISTS (
       SELECT 1 FROM {tags} kept WHERE kept.{owner}_id = s.owner_id AND kept.topic_id = s.topic_id
   )
@@ -187,8 +210,12 @@ def _parameters(article_ids: list[int], topics: list[Topic]) -> dict:
             term_topics.append(topic.pk)
             term_nos.append(number)
             terms.append(term)
+    excluding = [topic for topic in topics if excluded_terms(topic.query)]
     return {
         "config": SEARCH_CONFIG,
+        # Each topic's excluded words as one query of alternatives: any of them vetoes.
+        "excluding_topics": [topic.pk for topic in excluding],
+        "excluded": [_any_of(excluded_terms(topic.query)) for topic in excluding],
         "live": Article.Kind.LIVE.value,
         "ids": article_ids,
         "topics": [topic.pk for topic in topics],
@@ -198,9 +225,14 @@ def _parameters(article_ids: list[int], topics: list[Topic]) -> dict:
         "min_hits": MIN_HITS,
         "min_density": MIN_DENSITY,
         "min_lead_density": MIN_LEAD_DENSITY,
+        "many_hits": MANY_HITS,
         "min_live_entries": MIN_LIVE_ENTRIES,
         "min_live_share": MIN_LIVE_SHARE,
     }
+
+
+def _any_of(terms: list[str]) -> str:
+    return " or ".join(f'"{term}"' for term in terms)
 
 
 def _section_ids(cursor, article_ids: list[int]) -> list[int]:

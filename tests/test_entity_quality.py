@@ -93,9 +93,15 @@ def _as_an_older_load_left_it():
     Mention.objects.create(entity=hudson, section=credits.sections.last(), article=credits, count=1)
 
 
-def test_a_reload_applies_the_checks_to_what_was_loaded_before():
+# Both loaders: the bulk one finds the mentions of an article loaded under older rules
+# anew through the normal path's refresh_mentions.
+LOADERS = pytest.mark.parametrize("options", [[], ["--bulk"]], ids=["normal", "bulk"])
+
+
+@LOADERS
+def test_a_reload_applies_the_checks_to_what_was_loaded_before(options):
     _as_an_older_load_left_it()
-    call_command("load_articles", str(SEEDS), verbosity=0)
+    call_command("load_articles", str(SEEDS), *options, verbosity=0)
     archive = set(Entity.objects.values_list("name", "kind"))
     assert ("Moldova", "place") in archive
     assert ("Moldova", "organisation") not in archive
@@ -106,7 +112,8 @@ def test_a_reload_applies_the_checks_to_what_was_loaded_before():
         assert wrong(most_mentioned(order)) == []
 
 
-def test_a_reload_keeps_a_curators_decision():
+@LOADERS
+def test_a_reload_keeps_a_curators_decision(options):
     # A curator decided "The West" is a place worth a page, and merged "Moldova" into a
     # region of their own naming: the next load must not undo either.
     moldova = Entity.objects.get(name="Moldova", kind="place")
@@ -117,7 +124,7 @@ def test_a_reload_keeps_a_curators_decision():
     moldova.aliases = ["Moldova"]
     moldova.save()
     Article.objects.update(entity_rules=0)
-    call_command("load_articles", str(SEEDS), verbosity=0)
+    call_command("load_articles", str(SEEDS), *options, verbosity=0)
     assert Entity.objects.get(pk=west.pk).mentions.exists()
     kept = Entity.objects.get(pk=moldova.pk)
     assert (kept.name, kept.kind) == ("Republic of Moldova", "organisation")

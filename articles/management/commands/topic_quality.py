@@ -31,7 +31,9 @@ class Command(BaseCommand):
                 started = time.monotonic()
                 article_ids = topic_quality.load(items)
                 seconds = time.monotonic() - started
-                scores = topic_quality.measure(items, article_ids)
+                scores = {"whole set": topic_quality.measure(items, article_ids)}
+                for half in topic_quality.HALVES:
+                    scores[f"{half} half"] = topic_quality.measure_half(items, article_ids, half)
                 raise _RollBack
         except _RollBack:
             pass
@@ -39,6 +41,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{len(items)} articles and {entries} live-blog entries, loaded in {seconds:.1f} s"
         )
+        for name, table in scores.items():
+            self._table(name, table)
+        if options["errors"]:
+            for slug, score in sorted(scores["whole set"].items()):
+                for error in score.errors:
+                    self.stdout.write(f"{slug}: {error}")
+
+    def _table(self, name: str, scores: dict) -> None:
+        self.stdout.write(f"\n{name}\n")
         self.stdout.write("| topic | labelled | tagged | right | precision | recall |")
         self.stdout.write("|---|---|---|---|---|---|")
         for slug, score in sorted(scores.items()):
@@ -48,7 +59,3 @@ class Command(BaseCommand):
                 f"| {slug} | {labelled} | {tagged} | {score.true_positives} "
                 f"| {score.precision:.2f} | {score.recall:.2f} |"
             )
-        if options["errors"]:
-            for slug, score in sorted(scores.items()):
-                for error in score.errors:
-                    self.stdout.write(f"{slug}: {error}")
