@@ -307,15 +307,6 @@ def place_saved(article) -> None:
             _store_signatures(cursor, {article.pk: fingerprint(article.body, article.title)})
 
 
-def place_new(cursor, columns: tuple[str, ...], rows: list[tuple]) -> Placement:
-    """The bulk loader's hook, in the transaction about to copy `rows` (with
-    `columns`) into articles_article: their stories, so that the rows are written
-    with them (an UPDATE afterwards would compute each row's search vectors again).
-    Store the signatures once the rows are written."""
-    pk, title, body = (columns.index(name) for name in ("id", "title", "body"))
-    return place(cursor, {row[pk]: fingerprint(row[body], row[title]) for row in rows})
-
-
 # --- curators' changes (admin) ------------------------------------------------------
 
 

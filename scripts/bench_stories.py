@@ -37,7 +37,7 @@ from articles.ingest.loader import LoadOptions  # noqa: E402
 from articles.models import Article, Story  # noqa: E402
 from articles.stories import Placement  # noqa: E402
 
-HOOK = writer.place_new
+HOOK = writer.place
 
 
 def empty() -> None:
@@ -51,7 +51,7 @@ def empty() -> None:
 
 def load(corpus: Path, cache: Path, detect: bool) -> dict:
     empty()
-    writer.place_new = HOOK if detect else (lambda *args: Placement({}, {}))
+    writer.place = HOOK if detect else (lambda *args: Placement({}, {}))
     loader = bulk.BulkLoader(LoadOptions(), ner_cache=cache)
     loader.load([corpus])
     timings = loader.timings
