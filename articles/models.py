@@ -249,7 +249,9 @@ class StorySignature(models.Model):
     bands = ArrayField(models.BigIntegerField())
 
     class Meta:
-        indexes = [GinIndex(fields=["bands"], name="articles_storysig_bands_gin")]
+        # Without fastupdate: a load looks up the bands it has just written, and every
+        # lookup would scan GIN's pending list of unmerged entries whole.
+        indexes = [GinIndex(fields=["bands"], name="articles_storysig_bands_gin", fastupdate=False)]
 
     def __str__(self):
         return f"signature of {self.article_id}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -130,22 +131,44 @@ def share_a_band(a: Fingerprint, b: Fingerprint) -> bool:
 
 
 def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dict[int, int]:
-    """Give each new (article id, title, body) its story, in order: the story of its
-    most resembling copy among the archive and the articles placed before it, else a
-    new one. Stores each signature. Returns {article id: story id}."""
+    """Give each (article id, title, body), already in the archive, its story, in
+    order: the story of its most resembling copy among the archive and the articles
+    placed before it, else a new one. Stores each signature. Returns {article id:
+    story id}."""
     articles = list(articles)
     if not articles:
         return {}
     if cursor is None:
         with transaction.atomic(), connection.cursor() as own:
             return place_articles(articles, own)
-    prints = {pk: fingerprint(body, title) for pk, title, body in articles}
-    _store_signatures(cursor, prints)
-    candidates = _candidates(cursor, list(prints))
-    earlier = {pk for found in candidates.values() for pk in found} - prints.keys()
-    texts = _texts(cursor, earlier)
+    placement = place(cursor, {pk: fingerprint(body, title) for pk, title, body in articles})
+    placement.store_signatures(cursor)
+    _set_stories(cursor, placement.stories)
+    return placement.stories
+
+
+@dataclass
+class Placement:
+    """The stories of a batch of articles and the fingerprints to store for them."""
+
+    stories: dict[int, int]  # article id -> story id
+    prints: dict[int, Fingerprint]
+
+    def store_signatures(self, cursor) -> None:
+        """Once the articles are in the archive (a signature names its article)."""
+        _store_signatures(cursor, self.prints)
+
+
+def place(cursor, prints: dict[int, Fingerprint]) -> Placement:
+    """Stories for these articles' fingerprints, in order (see `place_articles`),
+    before the articles are written: new stories are made, nothing else is."""
+    candidates = _candidates(cursor, prints)
+    for pk, earlier in _batch_candidates(prints).items():
+        candidates.setdefault(pk, []).extend(earlier)
+    archived = {pk for found in candidates.values() for pk in found} - prints.keys()
+    texts = _texts(cursor, archived)
     known = {pk: fingerprint(body, title, banded=False) for pk, title, body in texts}
-    stories = _stories_of(cursor, earlier)
+    stories = _stories_of(cursor, archived)
     chosen: dict[int, int | None] = {}  # article -> the article whose story it joins
     for pk in prints:
         best, best_score = None, 0.0
@@ -158,9 +181,7 @@ def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dic
                 if score > best_score:
                     best, best_score = other, score
         chosen[pk] = best
-    placed = _placed(cursor, chosen, stories)
-    _set_stories(cursor, placed)
-    return placed
+    return Placement(_placed(cursor, chosen, stories), prints)
 
 
 def _placed(cursor, chosen: dict[int, int | None], stories: dict[int, int]) -> dict[int, int]:
@@ -186,10 +207,16 @@ def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
                 copy.write_row((pk, list(print_.bands)))
 
 
-# The GIN index finds the articles sharing a band; the most alike first.
+# The GIN index finds the archived articles sharing a band with each new one (its
+# bands given as parameters: it may not be written yet); the most alike first.
 _CANDIDATES = """
+WITH mine AS (
+    SELECT article_id, array_agg(band) AS bands
+    FROM unnest(%s::bigint[], %s::bigint[]) AS given(article_id, band)
+    GROUP BY article_id
+)
 SELECT mine.article_id, found.article_id
-FROM articles_storysignature mine
+FROM mine
 CROSS JOIN LATERAL (
     SELECT other.article_id
     FROM articles_storysignature other
@@ -198,15 +225,33 @@ CROSS JOIN LATERAL (
              other.article_id
     LIMIT %s
 ) found
-WHERE mine.article_id = ANY(%s)
 """
 
 
-def _candidates(cursor, ids: list[int]) -> dict[int, list[int]]:
-    cursor.execute(_CANDIDATES, [MAX_CANDIDATES, ids])
+def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
+    """The archived articles most alike to each of these (at most MAX_CANDIDATES)."""
+    ids = [pk for pk, print_ in prints.items() for _ in print_.bands]
+    bands = [band for print_ in prints.values() for band in print_.bands]
+    if not bands:
+        return {}
+    cursor.execute(_CANDIDATES, [ids, bands, MAX_CANDIDATES])
     found: dict[int, list[int]] = {}
     for mine, other in cursor.fetchall():
         found.setdefault(mine, []).append(other)
+    return found
+
+
+def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
+    """The articles before each one in `prints` that share a band with it, those
+    sharing most first (at most MAX_CANDIDATES): the batch's own LSH lookup."""
+    by_band: dict[int, list[int]] = {}
+    found = {}
+    for pk, print_ in prints.items():
+        shared = Counter(other for band in print_.bands for other in by_band.get(band, ()))
+        found[pk] = [other for other, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))]
+        found[pk] = found[pk][:MAX_CANDIDATES]
+        for band in print_.bands:
+            by_band.setdefault(band, []).append(pk)
     return found
 
 
@@ -260,13 +305,6 @@ def place_saved(article) -> None:
             place_articles([(article.pk, article.title, article.body)], cursor)
         else:
             _store_signatures(cursor, {article.pk: fingerprint(article.body, article.title)})
-
-
-def place_copied(cursor, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """The bulk loader's hook, in the transaction that has just copied `rows` (with
-    `columns`) into articles_article."""
-    pk, title, body = (columns.index(name) for name in ("id", "title", "body"))
-    place_articles([(row[pk], row[title], row[body]) for row in rows], cursor)
 
 
 # --- curators' changes (admin) ------------------------------------------------------

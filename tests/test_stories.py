@@ -67,13 +67,15 @@ def test_an_aggregators_copy_joins_the_story_of_the_original(tmp_path, loader):
     assert StorySignature.objects.filter(article__in=[original, copy, other]).count() == 3
 
 
-def test_a_copy_loaded_later_finds_its_original_in_the_archive(tmp_path):
+@pytest.mark.parametrize("loader", [Loader, BulkLoader])
+def test_a_copy_loaded_later_finds_its_original_in_the_archive(tmp_path, loader):
     original = _text(ORIGINAL)
     Loader(LoadOptions()).load(
         [_write(tmp_path / "a.jsonl", [_record(original, "BBC News", "2005-02-01")])]
     )
     later = derive(original, "reword", 9)
-    Loader(LoadOptions()).load(
+    options = {"ner_cache": tmp_path / "ner.sqlite"} if loader is BulkLoader else {}
+    loader(LoadOptions(), **options).load(
         [_write(tmp_path / "b.jsonl", [_record(later, "Global Desk", "2005-02-03")])]
     )
     copy = Article.objects.get(outlet__name="Global Desk")

@@ -357,7 +357,9 @@ class BulkLoader(Loader):
         self.report.sections += len(section_rows)
         self.report.mentions += len(mention_rows)
         rows = (article_rows, section_rows, mention_rows)
-        job = functools.partial(self._write_batch, entities, *rows)
+        # The article rows are in the order of `pending`.
+        prints = {row[0]: p.item.story_print for row, p in zip(article_rows, pending, strict=True)}
+        job = functools.partial(self._write_batch, entities, *rows, prints)
         try:
             self._writer.submit(job)
         except BaseException:  # written inline, and failed
@@ -372,10 +374,10 @@ class BulkLoader(Loader):
                 self._entities = None  # forget the entities the rollback took back
                 raise
 
-    def _write_batch(self, entities: EntityChanges, articles, sections, mentions) -> None:
+    def _write_batch(self, entities: EntityChanges, articles, sections, mentions, prints) -> None:
         """One transaction: new entities and aliases, articles, sections, mentions, tags."""
         with transaction.atomic():
-            topics = write_batch(entities, articles, sections, mentions, self._timed)
+            topics = write_batch(entities, articles, sections, mentions, prints, self._timed)
             commit_started = time.monotonic()
         self._add("commit_s", time.monotonic() - commit_started)
         self.report.topics += topics  # the main thread reads it once the writer is done

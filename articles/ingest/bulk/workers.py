@@ -1,9 +1,9 @@
 """The worker processes: everything that depends on one record alone.
 
-Parsing (clean, split, identify), the content hash, slugs and anchors, and the
-article's entity mentions (cached NER spans, then the article-level rules) run
-here, a few thousand records ahead of the batch being written, and come back in
-input order.
+Parsing (clean, split, identify), the content hash, slugs and anchors, the
+article's entity mentions (cached NER spans, then the article-level rules) and its
+story fingerprint (shingles and MinHash bands, articles/stories.py) run here, a
+few thousand records ahead of the batch being written, and come back in input order.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from articles.ingest.bulk.ner import NerCache, recognise, texts_of
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import article_title, content_hash, unique_anchor
 from articles.models import article_slug
+from articles.stories import Fingerprint, fingerprint
 
 # Worker-side memory bounds (entries); the NER cache file has everything.
 WORKER_CACHE_ENTRIES = 100_000
@@ -40,6 +41,7 @@ class Prepared:
     # One list per section of (name, kind, count, surfaces): EntityMentions as plain
     # tuples, which cross between processes ten times faster.
     mentions: list[list[tuple[str, str, int, tuple[str, ...]]]]
+    story_print: Fingerprint  # what finding its copies needs
 
     def entity_mentions(self) -> list[list[EntityMention]]:
         return [
@@ -145,10 +147,11 @@ class _WorkerState:
         ]
         mentions = enrich.finish_article(occurrences, len(record.sections), self.aliases)
         anchors: set[str] = set()
+        title = article_title(record)
         return Prepared(
             record=record,
             digest=content_hash(record),
-            slug=article_slug(article_title(record)),
+            slug=article_slug(title),
             anchors=[
                 unique_anchor(section.heading, position, anchors)
                 for position, section in enumerate(record.sections, start=1)
@@ -158,6 +161,7 @@ class _WorkerState:
                 [(m.name, m.kind, m.count, tuple(m.surfaces)) for m in found]
                 for found in _padded(mentions, len(record.sections))
             ],
+            story_print=fingerprint(record.body, title),
         )
 
 

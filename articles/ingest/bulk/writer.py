@@ -3,8 +3,9 @@ topics and stories, in one transaction, on a writer thread of its own.
 
 Topics are tagged per batch by the statements the normal path runs
 (`topics.tag_articles_with`); copies and updates of wire stories are placed in
-their stories by `stories.place_copied` (the bulk path's story-detection hook,
-in `write_batch`).
+their stories by `stories.place` (the bulk path's story-detection hook, in
+`write_batch`), from the fingerprints the workers made, before the article rows are
+copied, so that they are written with their story.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from django.db import connection
 
 from articles.models import Topic
-from articles.stories import place_copied
+from articles.stories import place
 from articles.topics import tag_articles_with
 
 ARTICLE_COLUMNS = (
@@ -77,15 +78,22 @@ def copy_rows(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -
             copy.write_row(row)
 
 
-def write_batch(entities, articles: list, sections: list, mentions: list, timed) -> int:
+def write_batch(
+    entities, articles: list, sections: list, mentions: list, prints: dict, timed
+) -> int:
     """The statements of one batch, inside the caller's transaction: new entities and
     aliases (`entities.EntityChanges`), articles, sections, mentions, topic tags and
-    stories. `timed(stage)` times each. Returns the article tags made."""
+    stories (`prints`: each article's story fingerprint, by id). `timed(stage)` times
+    each. Returns the article tags made."""
     with connection.cursor() as cursor:
         with timed("copy_entities"):
             entities.save()
+        with timed("stories"):
+            placement = place(cursor, prints)
+            stories = placement.stories
+            articles = [(*row, stories.get(row[0])) for row in articles]
         with timed("copy_articles"):
-            copy_rows(cursor, "articles_article", ARTICLE_COLUMNS, articles)
+            copy_rows(cursor, "articles_article", (*ARTICLE_COLUMNS, "story_id"), articles)
         with timed("copy_sections"):
             copy_rows(cursor, "articles_section", SECTION_COLUMNS, sections)
         with timed("copy_mentions"):
@@ -93,7 +101,7 @@ def write_batch(entities, articles: list, sections: list, mentions: list, timed)
         with timed("topics"):
             topics = tag_new(cursor, [row[0] for row in articles])
         with timed("stories"):
-            place_copied(cursor, ARTICLE_COLUMNS, articles)
+            placement.store_signatures(cursor)
     return topics
 
 
