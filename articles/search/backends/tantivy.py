@@ -286,7 +286,7 @@ def _facets(counts: dict, base: dict, selection: Selection) -> Facets:
             },
             selection,
         ),
-        kind=kind_values(_buckets(counts, "kind")),
+        kind=kind_values(_buckets(counts, "kind"), selection),
     )
 
 
