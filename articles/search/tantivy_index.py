@@ -11,6 +11,7 @@ entities (all of them, and per entity kind for the facets), visibility."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -228,10 +229,10 @@ def _document(
 ) -> tantivy.Document:
     document = tantivy.Document()
     document.add_unsigned("id", pk)
-    document.add_text("title", title)
-    document.add_text("kicker_dek", f"{kicker}\n{dek}")
-    document.add_text("headings", "\n".join(headings))
-    document.add_text("body", body)
+    document.add_text("title", untagged(title))
+    document.add_text("kicker_dek", untagged(f"{kicker}\n{dek}"))
+    document.add_text("headings", untagged("\n".join(headings)))
+    document.add_text("body", untagged(body))
     document.add_boolean("public", True)
     document.add_text("kind", kind)
     if published_at is None:
@@ -253,6 +254,25 @@ def _document(
         if entity_kind in ENTITY_KINDS:
             document.add_unsigned(entity_field(entity_kind), entity_id)
     return document
+
+
+# What PostgreSQL's text parser reads as an XML/HTML tag, whose words it indexes
+# nowhere (Reuters-style "<Midwest Benefits Corp>", "<OIL>"), as one pattern: its
+# grammar (wparser_def.c) is a name after "<" (or "</"), then "/>", ">" or a space,
+# attributes (some punctuation, quoted values) and ">"; also <!-- comments -->,
+# <!DOCTYPE ...> and <?xml ...>. "< 5 >", "<S&P>" and "<A/B>" are not tags.
+_ATTRIBUTES = r"""(?:[A-Za-z0-9=\-_#/:.&?%~\s]|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")*>"""
+PG_TAG = re.compile(
+    rf"<(?:!--.*?-->|(?:![Dd]|\?x){_ATTRIBUTES}"
+    rf"|(?:/[A-Za-z]|[A-Za-z:_])[\w:.\-]*(?:/?>|\s{_ATTRIBUTES}))",
+    re.DOTALL,
+)
+
+
+def untagged(text: str) -> str:
+    """`text` without what the database's parser takes for tags (they take no
+    position in its vectors either, so a phrase reads across them)."""
+    return PG_TAG.sub(" ", text) if "<" in text else text
 
 
 def microseconds(moment: datetime) -> int:

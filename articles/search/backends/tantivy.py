@@ -17,7 +17,7 @@ import re
 import tantivy
 from django.db.models import Model
 
-from articles.models import Entity, Outlet, Topic
+from articles.models import Entity, Outlet, Section, Topic
 from articles.search import outbox, tantivy_index
 from articles.search.backends import Answer, SearchBackend, SearchRequest
 from articles.search.dates import day_end, day_start
@@ -54,7 +54,9 @@ class TantivyBackend(SearchBackend):
         outbox.catch_up(wait=False, most=CATCH_UP_PER_SEARCH)
         searcher = tantivy_index.searcher()
         filters = Filters.of(request.selection)
-        text = text_query(request.text_query) if request.text_query else None
+        text = None
+        if request.text_query:
+            text = text_query(request.text_query, searcher, filters.all(outlets=False))
         query = _all_of([text, *filters.all()])
         stop = request.offset + request.limit
         if text is not None and request.sort == "relevance":
@@ -81,13 +83,53 @@ class TantivyBackend(SearchBackend):
 # --- The text query ----------------------------------------------------------
 
 
-def text_query(text: TextQuery) -> tantivy.Query:
-    """The TextQuery as a tantivy query: OR-ed groups of AND-ed terms."""
+def text_query(text: TextQuery, searcher: tantivy.Searcher, filters: list) -> tantivy.Query:
+    """The TextQuery as a tantivy query that matches what the database matches: all
+    of a group's terms in the article's own text (title, kicker/dek, body), or all
+    of them within one headed entry (its heading and its text). Ranked over every
+    field. `filters`: the search's, which bound the articles checked in PostgreSQL."""
+    anywhere = _groups(text, TEXT_FIELDS)
+    own = _groups(text, ARTICLE_FIELDS)
+    in_an_entry = _matching_in_an_entry(text, searcher, anywhere, own, filters)
+    exact = own
+    if in_an_entry:
+        by_id = tantivy.Query.term_set_query(SCHEMA, "id", in_an_entry)
+        exact = tantivy.Query.boolean_query([(Occur.Should, own), (Occur.Should, by_id)])
+    return tantivy.Query.boolean_query(
+        [(Occur.Must, anywhere), (Occur.Must, tantivy.Query.const_score_query(exact, 0.0))]
+    )
+
+
+def _matching_in_an_entry(text, searcher, anywhere, own, filters) -> list[int]:
+    """The articles whose match needs an entry heading's words, confirmed against
+    their headed entries in PostgreSQL. The index keeps one document per article,
+    its headings in one field, so it cannot tell whether the terms stand in one
+    entry; such articles are few (a heading counts only for a term nowhere in the
+    article's own text), and an excluded term has already left its articles out."""
+    candidates = tantivy.Query.boolean_query(
+        [(Occur.Must, q) for q in (anywhere, *filters)] + [(Occur.MustNot, own)]
+    )
+    count = searcher.search(candidates, 1, count=True).count
+    if not count:
+        return []
+    hits = searcher.search(candidates, count).hits
+    ids = searcher.fast_field_values("id", [address for _, address in hits])
+    return list(
+        Section.objects.filter(article_id__in=ids, search_vector=text.search_query)
+        .exclude(heading="")
+        .order_by()
+        .values_list("article_id", flat=True)
+        .distinct()
+    )
+
+
+def _groups(text: TextQuery, fields: tuple[str, ...]) -> tantivy.Query:
+    """OR-ed groups of AND-ed terms, each wanted term in any of `fields`."""
     groups = []
     for group in text.parsed.groups:
         clauses = []
         for term in group:
-            matches = _term(text, term, ARTICLE_FIELDS if term.negated else TEXT_FIELDS)
+            matches = _term(text, term, ARTICLE_FIELDS if term.negated else fields)
             if matches is not None:
                 clauses.append((Occur.MustNot if term.negated else Occur.Must, matches))
         if any(occur == Occur.Must for occur, _ in clauses):
