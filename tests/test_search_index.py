@@ -288,6 +288,22 @@ def test_healthz_and_check_report_an_index_that_disagrees(tantivy_backend, clien
     assert "articles.W001" not in out.getvalue()
 
 
+def test_an_index_built_by_an_older_version_asks_for_a_rebuild(tantivy_backend, client):
+    assert client.get("/healthz").json()["search"] == "ok"
+    # As an index from before words in tags were left out would be: its count agrees.
+    (tantivy_index.index_dir() / tantivy_index.VERSION_FILE).write_text("1\n")
+
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert "older version" in health["search"] and "rebuild_search_index" in health["search"]
+    out = io.StringIO()
+    call_command("check", stdout=out, stderr=out)
+    assert "articles.W001" in out.getvalue()
+
+    call_command("rebuild_search_index", verbosity=0)
+    assert client.get("/healthz").json()["search"] == "ok"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_load_rerun_leaves_database_and_index_in_agreement(
     seed_archive, settings, tmp_path

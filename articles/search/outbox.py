@@ -82,6 +82,7 @@ def rebuild(progress: Callable[[int], None] = lambda n: None) -> int:
             if indexed % tantivy_index.BATCH == 0:
                 progress(tantivy_index.BATCH)
         progress(indexed % tantivy_index.BATCH)
+    tantivy_index.mark_built()
     for start in range(0, len(covered), BATCH):
         _drain(covered[start : start + BATCH])
     cache.changed()  # the whole index is new
@@ -108,6 +109,12 @@ def disagreement() -> str | None:
         in_index = tantivy_index.document_count()
     except (OSError, ValueError) as exc:
         return f"the search index at {tantivy_index.index_dir()} cannot be read: {exc}"
+    if (built := tantivy_index.built_version()) != tantivy_index.DOCUMENTS_VERSION:
+        return (
+            f"the search index was built by an older version of the archive (documents "
+            f"version {built or 1}, this one writes {tantivy_index.DOCUMENTS_VERSION}): "
+            "run manage.py rebuild_search_index"
+        )
     public = Article.objects.using(DEFAULT_DB_ALIAS).public().count()
     if in_index != public:
         waiting = pending_count()

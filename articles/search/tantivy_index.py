@@ -88,8 +88,28 @@ def analyzer() -> tantivy.TextAnalyzer:
 ANALYZE = analyzer()
 
 
+# What a document holds, as this code writes it. Raise it when that changes (a
+# field, how text is read): an index built before then reports that it needs
+# `rebuild_search_index` (outbox.disagreement), whatever its count.
+DOCUMENTS_VERSION = 2  # 2: words in tags left out, as the database does
+VERSION_FILE = "archive-documents-version"
+
+
 def index_dir() -> Path:
     return Path(settings.SEARCH_INDEX_DIR)
+
+
+def built_version() -> int | None:
+    """The DOCUMENTS_VERSION the index was built with (None: before there was one)."""
+    try:
+        return int((index_dir() / VERSION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def mark_built() -> None:
+    """Record that every document in the index is as this code writes it."""
+    (index_dir() / VERSION_FILE).write_text(f"{DOCUMENTS_VERSION}\n")
 
 
 _open: dict[Path, tantivy.Index] = {}
@@ -100,7 +120,10 @@ def open_index() -> tantivy.Index:
     path = index_dir()
     if path not in _open:
         path.mkdir(parents=True, exist_ok=True)
+        created = not tantivy.Index.exists(str(path))
         index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+        if created:  # empty: what is added to it is written by this code
+            mark_built()
         index.register_tokenizer(ANALYZER, analyzer())
         _open[path] = index
     return _open[path]
