@@ -242,6 +242,7 @@ def _results_json(results: search_lib.SearchResults, q: str, request) -> dict:
                 for v in facets.entity
             ],
             "month": [{"month": v.value, "count": v.count} for v in facets.month],
+            "kind": [{"kind": v.value, "name": v.label, "count": v.count} for v in facets.kind],
         },
         "suggestion": results.suggestion,
         # Not every word matched: the articles with most of them (articles/search/relaxed.py).

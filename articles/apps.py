@@ -13,6 +13,11 @@ class ArticlesConfig(AppConfig):
         # Curators' saves and deletes (admin, shell) make cached pages out of date;
         # the loaders and bulk admin actions call cache.changed() themselves.
         for model in self.get_models():  # proxies too: their signals name the proxy
+            if model.__name__ == "SearchOutbox":
+                # Not content: the queue the search index drains (outbox.py says when
+                # that changes what searches show). A signal per row made Django
+                # delete drained rows one by one.
+                continue
             post_save.connect(cache.changed, sender=model, dispatch_uid=f"cache-{model.__name__}")
             post_delete.connect(
                 cache.changed, sender=model, dispatch_uid=f"cache-{model.__name__}-d"

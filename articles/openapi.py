@@ -197,6 +197,7 @@ def _schemas() -> dict:
                                 }
                             )
                         ),
+                        "kind": _array(_obj({"kind": ARTICLE_KIND, "name": STR, "count": COUNT})),
                     }
                 ),
                 "suggestion": _nullable(STR),

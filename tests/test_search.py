@@ -345,6 +345,25 @@ def test_facet_links_add_and_remove_the_filter(client):
     assert "Outlet: The Guardian" in filtered
 
 
+def test_the_kind_facet_counts_articles_and_live_blogs_and_links_to_each(client):
+    data = api(client, q="Kyiv", copies="all")
+    assert data["count"] <= len(data["results"])  # every match on the page, to count by hand
+    kinds = {f["kind"]: (f["name"], f["count"]) for f in data["facets"]["kind"]}
+    for kind, name in (("article", "Article"), ("live", "Live blog")):
+        assert kinds[kind] == (name, sum(1 for r in data["results"] if r["kind"] == kind))
+
+    page = client.get("/search/", {"q": "Kyiv"}).content.decode()
+    assert 'href="?q=Kyiv&amp;kind=live" class="facet-link"' in page
+    live_only = client.get("/search/", {"q": "Kyiv", "kind": "live"}).content.decode()
+    assert re.search(
+        r'href="\?q=Kyiv" class="facet-link is-selected"[^>]*><span>Live blog', live_only
+    )
+    assert "Only live blogs" in live_only
+    only = api(client, q="Kyiv", kind="live", copies="all")
+    assert [f["kind"] for f in only["facets"]["kind"]] == ["live"]
+    assert only["count"] == kinds["live"][1]
+
+
 # --- Did you mean ---------------------------------------------------------
 
 

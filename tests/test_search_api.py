@@ -85,7 +85,7 @@ def test_the_response_has_the_documented_shape(client):
         Mention.objects.filter(article=article).values_list("entity__slug", flat=True)
     )
     facets = data["facets"]
-    assert set(facets) == {"outlet", "topic", "entity", "month"}
+    assert set(facets) == {"outlet", "topic", "entity", "month", "kind"}
     assert set(facets["outlet"][0]) == {"slug", "name", "count"}
     assert set(facets["topic"][0]) == {"slug", "name", "count"}
     assert set(facets["entity"][0]) >= {"slug", "name", "count"}

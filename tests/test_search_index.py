@@ -6,8 +6,10 @@ SEARCH_BACKEND the suite runs with."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import subprocess
 import threading
 import time
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 import pytest
 import tantivy
 from django.core.management import call_command
+from django.db import connection
 
 from articles.bench.story_pairs import Corpora, derive
 from articles.entities import merge_entities
@@ -23,6 +26,7 @@ from articles.filters import SearchFilter
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article, Entity, Mention, Outlet
 from articles.search import outbox, tantivy_index
+from articles.search_vectors import SEARCH_CONFIG
 from tests.conftest import BASE_DIR, CORPORA
 from tests.test_reliability import (
     BBC,
@@ -33,6 +37,7 @@ from tests.test_reliability import (
     _wait_for_its_connection_to_close,
     killed_load,
 )
+from tests.test_search import make_article, seed_paragraph
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +145,75 @@ def test_every_filter_means_the_same_on_both_backends(tantivy_backend, filters):
         assert ids(tantivy_results) == ids(postgres), (q, filters)
         assert tantivy_results.story_count == postgres.story_count, (q, filters)
         assert facet_counts(tantivy_results) == facet_counts(postgres), (q, filters)
+
+
+# --- Where the database's definition of a match is subtle ------------------------
+
+
+def reuters_texts_with_tags(limit: int) -> list[str]:
+    """Real Reuters titles and bodies that hold "<...>" (as the loader reads them)."""
+    found = []
+    for path in sorted((CORPORA / "reuters21578").glob("reut2-*.json")):
+        for record in json.loads(path.read_text(encoding="utf-8", errors="replace")):
+            for text in (record.get("title") or "", record.get("body") or ""):
+                if "&lt;" in text:
+                    found.append(html.unescape(text))
+                    if len(found) == limit:
+                        return found
+    return found
+
+
+def test_the_index_leaves_out_what_postgresql_reads_as_tags():
+    texts = reuters_texts_with_tags(300)
+    texts.append("a<b c>d <S&P 500> <A/B> < 5 > <Dotx.O> <br/> <!-- x --> <a href='x>y'>")
+    with connection.cursor() as cursor:
+        for text in texts:
+            cursor.execute(
+                "SELECT coalesce(array_agg(token), '{}') FROM ts_debug(%s, %s) WHERE alias = 'tag'",
+                [SEARCH_CONFIG, text],
+            )
+            assert [m.group(0) for m in tantivy_index.PG_TAG.finditer(text)] == cursor.fetchone()[0]
+
+
+def test_a_word_only_inside_a_tag_matches_on_neither_backend(tantivy_backend):
+    title = next(t for t in reuters_texts_with_tags(300) if re.search(r"<\w+>", t) and len(t) < 90)
+    tagged = re.search(r"<(\w+)>", title).group(1)
+    outside = max(re.findall(r"[A-Za-z]{5,}", tantivy_index.PG_TAG.sub(" ", title)), key=len)
+    desk = Outlet.objects.create(name="Tag Desk", slug="tag-desk")
+    article = make_article(
+        title, [seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN")], outlet=desk
+    )
+
+    for q, found in ((tagged, False), (outside, True)):
+        postgres = run(tantivy_backend, "postgres", q=q, outlet=["tag-desk"])
+        tantivy_results = run(tantivy_backend, "tantivy", q=q, outlet=["tag-desk"])
+        assert ids(tantivy_results) == ids(postgres) == ([article.pk] if found else []), q
+
+
+def test_a_heading_matches_together_with_its_own_entry_only(tantivy_backend):
+    desk = Outlet.objects.create(name="Entry Desk", slug="entry-desk")
+    berlin = seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN — Western defense officials")
+    inventory = seed_paragraph("000_0e4d571b1702f214.txt", "in case of a future deal")
+    live = make_article(
+        "Allies weigh the tank question",
+        [berlin, inventory],
+        headings=["Kestrels nest at Ramstein", "Later"],
+        kind="live",
+        outlet=desk,
+    )
+    in_its_entry = "kestrels Western"  # the heading's entry says "Western"
+    across_entries = "kestrels deal"  # only the other entry says "deal"
+    assert "deal" not in berlin and "Western" not in inventory
+
+    for q, all_words_match in ((in_its_entry, True), (across_entries, False)):
+        postgres = run(tantivy_backend, "postgres", q=q, outlet=["entry-desk"])
+        tantivy_results = run(tantivy_backend, "tantivy", q=q, outlet=["entry-desk"])
+        # Across entries no article has both words: the page falls back to "most of
+        # them" (one word) on both backends, and says so.
+        assert (tantivy_results.relaxation is None) == (postgres.relaxation is None), q
+        assert (postgres.relaxation is None) == all_words_match, q
+        assert ids(tantivy_results) == ids(postgres) == [live.pk], q
+        assert facet_counts(tantivy_results) == facet_counts(postgres), q
 
 
 def test_relevance_puts_a_title_match_first(tantivy_backend):
@@ -250,6 +324,22 @@ def test_an_index_of_an_earlier_version_is_reported_then_rebuilt(tantivy_backend
     call_command("rebuild_search_index", verbosity=0)
     assert client.get("/healthz").json()["status"] == "ok"
     assert index_ids() == public_ids()
+
+
+def test_an_index_built_by_an_older_version_asks_for_a_rebuild(tantivy_backend, client):
+    assert client.get("/healthz").json()["search"] == "ok"
+    # As an index from before words in tags were left out would be: its count agrees.
+    (tantivy_index.index_dir() / tantivy_index.VERSION_FILE).write_text("1\n")
+
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert "older version" in health["search"] and "rebuild_search_index" in health["search"]
+    out = io.StringIO()
+    call_command("check", stdout=out, stderr=out)
+    assert "articles.W001" in out.getvalue()
+
+    call_command("rebuild_search_index", verbosity=0)
+    assert client.get("/healthz").json()["search"] == "ok"
 
 
 @pytest.mark.django_db(transaction=True)

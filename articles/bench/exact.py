@@ -83,7 +83,7 @@ def exact_answer(request: SearchRequest) -> Exact:
         topic=topic_facet(matches, selection.topics),
         entity=entity_facet(matches, selection.entities),
         month=month_values(Counter({m.strftime("%Y-%m"): n for m, n in months}), selection),
-        kind=kind_values(dict(kinds)),
+        kind=kind_values(dict(kinds), selection),
     )
     return Exact(count=matches.count(), top=top, facets=facets)
 

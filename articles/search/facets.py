@@ -40,10 +40,11 @@ def month_values(counts: Mapping[str, int], selection: Selection) -> list[FacetV
     return months
 
 
-def kind_values(counts: Mapping[str, int]) -> list[FacetValue]:
-    """{"article": count, "live": count} -> the kinds that occur, in their declared order."""
+def kind_values(counts: Mapping[str, int], selection: Selection) -> list[FacetValue]:
+    """{"article": count, "live": count} -> the kinds that occur, in their declared
+    order, the selected one marked."""
     return [
-        FacetValue(kind, str(label), counts[kind])
+        FacetValue(kind, str(label), counts[kind], kind == selection.kind)
         for kind, label in Article.Kind.choices
         if counts.get(kind)
     ]

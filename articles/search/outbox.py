@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
+from articles import cache
 from articles.models import Article, SearchOutbox
 
 BATCH = 20_000  # outbox rows taken at a time
@@ -45,7 +46,7 @@ def catch_up(*, wait: bool = True, most: int | None = None) -> int:
                     raise
                 return done
         # Only the rows read: a transaction committing meanwhile keeps its own.
-        SearchOutbox.objects.using(DEFAULT_DB_ALIAS).filter(pk__in=[pk for pk, _ in rows]).delete()
+        _drain([pk for pk, _ in rows])
         done += len(rows)
     return done
 
@@ -73,15 +74,28 @@ def rebuild(progress: Callable[[int], None] = lambda n: None) -> int:
     indexed = 0
     with tantivy_index.writer(heap=tantivy_index.REBUILD_HEAP, threads=2, replacing=True) as w:
         w.delete_all_documents()
-        for batch in tantivy_index.public_ids():
-            for document in tantivy_index.documents(batch):
-                w.add_document(document)
-            indexed += len(batch)
-            progress(len(batch))
+        # One pass over every public article; committed once, at the end, so searches
+        # see the old index until the new one is whole.
+        for document in tantivy_index.documents(Article.objects.using(DEFAULT_DB_ALIAS)):
+            w.add_document(document)
+            indexed += 1
+            if indexed % tantivy_index.BATCH == 0:
+                progress(tantivy_index.BATCH)
+        progress(indexed % tantivy_index.BATCH)
+    tantivy_index.mark_built()
     for start in range(0, len(covered), BATCH):
-        chunk = covered[start : start + BATCH]
-        SearchOutbox.objects.using(DEFAULT_DB_ALIAS).filter(pk__in=chunk).delete()
+        _drain(covered[start : start + BATCH])
+    cache.changed()  # the whole index is new
     return indexed
+
+
+def _drain(pks: list[int]) -> None:
+    """Remove these outbox rows (their articles are indexed). Searches may show more
+    now: a page cached before the index caught up (by a search that found the writer
+    busy) must not outlive it."""
+    SearchOutbox.objects.using(DEFAULT_DB_ALIAS).filter(pk__in=pks).delete()
+    if external_index():
+        cache.changed()
 
 
 def disagreement() -> str | None:
@@ -95,6 +109,12 @@ def disagreement() -> str | None:
         in_index = tantivy_index.document_count()
     except (OSError, ValueError) as exc:
         return f"the search index at {tantivy_index.index_dir()} cannot be read: {exc}"
+    if (built := tantivy_index.built_version()) != tantivy_index.DOCUMENTS_VERSION:
+        return (
+            f"the search index was built by an older version of the archive (documents "
+            f"version {built or 1}, this one writes {tantivy_index.DOCUMENTS_VERSION}): "
+            "run manage.py rebuild_search_index"
+        )
     public = Article.objects.using(DEFAULT_DB_ALIAS).public().count()
     if in_index != public:
         waiting = pending_count()

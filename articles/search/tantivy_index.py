@@ -12,8 +12,8 @@ story of an article that has other public copies (what counting stories needs)."
 
 from __future__ import annotations
 
+import re
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,7 +21,9 @@ from pathlib import Path
 
 import tantivy
 from django.conf import settings
-from django.db.models import Count
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Left
 from django.utils import timezone
 
@@ -93,8 +95,28 @@ def analyzer() -> tantivy.TextAnalyzer:
 ANALYZE = analyzer()
 
 
+# What a document holds, as this code writes it. Raise it when that changes (a
+# field, how text is read): an index built before then reports that it needs
+# `rebuild_search_index` (outbox.disagreement), whatever its count.
+DOCUMENTS_VERSION = 2  # 2: words in tags left out, as the database does
+VERSION_FILE = "archive-documents-version"
+
+
 def index_dir() -> Path:
     return Path(settings.SEARCH_INDEX_DIR)
+
+
+def built_version() -> int | None:
+    """The DOCUMENTS_VERSION the index was built with (None: before there was one)."""
+    try:
+        return int((index_dir() / VERSION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def mark_built() -> None:
+    """Record that every document in the index is as this code writes it."""
+    (index_dir() / VERSION_FILE).write_text(f"{DOCUMENTS_VERSION}\n")
 
 
 _open: dict[Path, tantivy.Index] = {}
@@ -107,6 +129,7 @@ def open_index(*, replacing: bool = False) -> tantivy.Index:
     path = index_dir()
     if path not in _open:
         path.mkdir(parents=True, exist_ok=True)
+        created = not tantivy.Index.exists(str(path))
         try:
             index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
         except ValueError as exc:
@@ -118,6 +141,8 @@ def open_index(*, replacing: bool = False) -> tantivy.Index:
                 ) from exc
             (path / "meta.json").unlink()
             index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+        if created:  # empty: what is added to it is written by this code
+            mark_built()
         index.register_tokenizer(ANALYZER, analyzer())
         _open[path] = index
     return _open[path]
@@ -182,7 +207,7 @@ def replace(handle: tantivy.IndexWriter, ids: Iterable[int]) -> int:
         batch = ids[start : start + BATCH]
         # By query, which types the ids by the schema (a plain term would be i64).
         handle.delete_documents_by_query(tantivy.Query.term_set_query(SCHEMA, "id", batch))
-        for document in documents(batch):
+        for document in documents(Article.objects.using(DEFAULT_DB_ALIAS).filter(pk__in=batch)):
             handle.add_document(document)
             added += 1
     return added
@@ -195,82 +220,93 @@ def with_copies(ids: set[int]) -> set[int]:
     return ids | set(copies)
 
 
-def documents(ids: list[int]) -> list[tantivy.Document]:
-    """The index documents of the public articles among `ids` (six queries)."""
-    rows = (
-        Article.objects.public()
-        .filter(pk__in=ids)
+def documents(articles: QuerySet) -> Iterator[tantivy.Document]:
+    """The index documents of the public articles among `articles`, read in one pass
+    (a server-side cursor inside a transaction: rows stream as they are indexed)."""
+    articles = articles.public()
+    with transaction.atomic(using=articles.db):
+        kinds = _entity_kinds(articles)
+        for *row, entity_ids in _rows(articles).iterator(chunk_size=BATCH):
+            yield _document(*row, [(pk, kinds.get(pk)) for pk in entity_ids])
+
+
+def _rows(articles: QuerySet) -> QuerySet:
+    """One row per article: its columns, with its headings, topics and entities
+    gathered by PostgreSQL (an index lookup each), so Python groups nothing."""
+    return (
+        articles.order_by("pk")
+        .annotate(
+            indexed_body=Left("body", MAX_INDEXED_CHARS),
+            shared_story=Exists(
+                Article.objects.public()
+                .filter(story_id=OuterRef("story_id"))
+                .exclude(pk=OuterRef("pk"))
+            ),
+            headings=ArraySubquery(
+                Section.objects.filter(article=OuterRef("pk"))
+                .exclude(heading="")
+                .order_by("position")
+                .values("heading")
+            ),
+            topic_ids=ArraySubquery(
+                ArticleTopic.objects.filter(article=OuterRef("pk"), excluded=False).values(
+                    "topic_id"
+                )
+            ),
+            # From the (article, entity) index alone; their kinds from _entity_kinds.
+            entity_ids=ArraySubquery(
+                Mention.objects.filter(article=OuterRef("pk"))
+                .order_by()
+                .values("entity_id")
+                .distinct()
+            ),
+        )
         .values_list(
             "pk",
             "title",
             "kicker",
             "dek",
-            Left("body", MAX_INDEXED_CHARS),
+            "indexed_body",
             "published_at",
             "outlet_id",
             "kind",
             "story_id",
+            "shared_story",
+            "headings",
+            "topic_ids",
+            "entity_ids",
         )
     )
-    headings = _grouped(
-        Section.objects.filter(article_id__in=ids)
-        .exclude(heading="")
-        .order_by("position")
-        .values_list("article_id", "heading")
-    )
-    topics = _grouped(
-        ArticleTopic.objects.filter(article_id__in=ids, excluded=False).values_list(
-            "article_id", "topic_id"
-        )
-    )
-    entities = _grouped(
-        Mention.objects.filter(article_id__in=ids)
-        .values_list("article_id", "entity_id", "entity__kind")
-        .distinct()
-        .order_by()
-    )
-    rows = list(rows)
-    shared = _shared_stories({row[-1] for row in rows if row[-1] is not None})
-    return [
-        _document(
-            row,
-            headings.get(row[0], []),
-            topics.get(row[0], []),
-            entities.get(row[0], []),
-            row[-1] in shared,
-        )
-        for row in rows
-    ]
 
 
-def _shared_stories(story_ids: set[int]) -> set[int]:
-    """Those of these stories that have more than one public copy."""
-    return set(
-        Article.objects.public()
-        .filter(story__in=ids_param(story_ids))
-        .order_by()
-        .values("story_id")
-        .annotate(copies=Count("pk"))
-        .filter(copies__gt=1)
-        .values_list("story_id", flat=True)
-    )
+def _entity_kinds(articles: QuerySet) -> dict[int, str]:
+    """The kind of every entity these articles name, read once: looking each up per
+    article cost PostgreSQL more than everything else the documents need."""
+    named = Mention.objects.filter(article__in=articles.values("pk")).values("entity_id")
+    return dict(Entity.objects.filter(pk__in=named).order_by().values_list("pk", "kind"))
 
 
-def _grouped(rows) -> dict[int, list]:
-    found = defaultdict(list)
-    for article_id, *rest in rows:
-        found[article_id].append(rest[0] if len(rest) == 1 else tuple(rest))
-    return found
-
-
-def _document(row, headings, topics, entities, shared_story: bool) -> tantivy.Document:
-    pk, title, kicker, dek, body, published_at, outlet_id, kind, story_id = row
+def _document(
+    pk,
+    title,
+    kicker,
+    dek,
+    body,
+    published_at,
+    outlet_id,
+    kind,
+    story_id,
+    shared_story,
+    headings,
+    topics,
+    entities,
+) -> tantivy.Document:
     document = tantivy.Document()
     document.add_unsigned("id", pk)
-    document.add_text("title", title)
-    document.add_text("kicker_dek", f"{kicker}\n{dek}")
-    document.add_text("headings", "\n".join(headings))
-    document.add_text("body", body)
+    document.add_text("title", untagged(title))
+    document.add_text("kicker_dek", untagged(f"{kicker}\n{dek}"))
+    document.add_text("headings", untagged("\n".join(headings)))
+    document.add_text("body", untagged(body))
     document.add_boolean("public", True)
     document.add_text("kind", kind)
     if published_at is None:
@@ -296,22 +332,26 @@ def _document(row, headings, topics, entities, shared_story: bool) -> tantivy.Do
     return document
 
 
+# What PostgreSQL's text parser reads as an XML/HTML tag, whose words it indexes
+# nowhere (Reuters-style "<Midwest Benefits Corp>", "<OIL>"), as one pattern: its
+# grammar (wparser_def.c) is a name after "<" (or "</"), then "/>", ">" or a space,
+# attributes (some punctuation, quoted values) and ">"; also <!-- comments -->,
+# <!DOCTYPE ...> and <?xml ...>. "< 5 >", "<S&P>" and "<A/B>" are not tags.
+_ATTRIBUTES = r"""(?:[A-Za-z0-9=\-_#/:.&?%~\s]|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")*>"""
+PG_TAG = re.compile(
+    rf"<(?:!--.*?-->|(?:![Dd]|\?x){_ATTRIBUTES}"
+    rf"|(?:/[A-Za-z]|[A-Za-z:_])[\w:.\-]*(?:/?>|\s{_ATTRIBUTES}))",
+    re.DOTALL,
+)
+
+
+def untagged(text: str) -> str:
+    """`text` without what the database's parser takes for tags (they take no
+    position in its vectors either, so a phrase reads across them)."""
+    return PG_TAG.sub(" ", text) if "<" in text else text
+
+
 def microseconds(moment: datetime) -> int:
     """Microseconds since 1970 (exact, unlike a float timestamp)."""
     delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def public_ids(after: int = 0) -> Iterator[list[int]]:
-    """Every public article's id, in batches, by id."""
-    while True:
-        batch = list(
-            Article.objects.public()
-            .filter(pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
-        if not batch:
-            return
-        yield batch
-        after = batch[-1]

@@ -4,6 +4,8 @@ when /healthz or `manage.py check` report that the index disagrees)."""
 
 from __future__ import annotations
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -21,6 +23,7 @@ class Command(BaseCommand):
                 "there is no index to rebuild."
             )
         total = Article.objects.public().count()
+        started = time.perf_counter()
         with tqdm(
             total=total,
             unit=" articles",
@@ -28,5 +31,9 @@ class Command(BaseCommand):
             file=self.stderr,
         ) as bar:
             indexed = outbox.rebuild(progress=bar.update)
+        seconds = time.perf_counter() - started
         if options["verbosity"] >= 1:
-            self.stdout.write(f"{indexed:,} articles indexed.")
+            rate = indexed / seconds if seconds else 0
+            self.stdout.write(
+                f"{indexed:,} articles indexed in {seconds:.1f} s ({rate:,.0f} articles/s)."
+            )

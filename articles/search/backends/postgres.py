@@ -98,7 +98,7 @@ class PostgresBackend(SearchBackend):
                 topic=topic_facet(Article.objects.filter(pk__in=facet_ids), selection.topics),
                 entity=entity_facet(Article.objects.filter(pk__in=facet_ids), selection.entities),
                 month=_month_facet(rows, selection),
-                kind=kind_values(Counter(row[4] for row in rows)),
+                kind=kind_values(Counter(row[4] for row in rows), selection),
             ),
             count_exact=not count_capped,
             ranked_newest=CANDIDATE_LIMIT if bounded else None,

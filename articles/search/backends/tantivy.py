@@ -17,7 +17,7 @@ import re
 import tantivy
 from django.db.models import Model
 
-from articles.models import Entity, Outlet, Topic
+from articles.models import Entity, Outlet, Section, Topic
 from articles.search import outbox, tantivy_index
 from articles.search.backends import Answer, SearchBackend, SearchRequest
 from articles.search.dates import day_end, day_start
@@ -56,7 +56,12 @@ class TantivyBackend(SearchBackend):
         filters = Filters.of(request.selection)
         text = None
         if request.text_query:
-            text = text_query(request.text_query, request.minimum_should_match)
+            text = text_query(
+                request.text_query,
+                searcher,
+                filters.all(outlets=False),
+                minimum_should_match=request.minimum_should_match,
+            )
         query = _all_of([text, *filters.all()])
         stop = request.offset + request.limit
         if text is not None and request.sort == "relevance":
@@ -84,23 +89,64 @@ class TantivyBackend(SearchBackend):
 # --- The text query ----------------------------------------------------------
 
 
-def text_query(text: TextQuery, minimum_should_match: int = 1) -> tantivy.Query:
-    """The TextQuery as a tantivy query: OR-ed groups of AND-ed terms, of which an
-    article matches at least `minimum_should_match` (relaxed matching)."""
-    anywhere = _groups(text, TEXT_FIELDS)
-    if not anywhere:
-        return tantivy.Query.empty_query()
-    any_group = tantivy.Query.boolean_query([(Occur.Should, g) for g in anywhere])
-    if minimum_should_match <= 1:
-        return any_group
-    # As the database counts them: groups matched in the article's own text (an
-    # entry heading is not in it). Scoring is left to the groups matched anywhere.
-    own_text = tantivy.Query.boolean_query(
-        [(Occur.Should, g) for g in _groups(text, ARTICLE_FIELDS)],
-        minimum_number_should_match=minimum_should_match,
-    )
+def text_query(
+    text: TextQuery,
+    searcher: tantivy.Searcher,
+    filters: list,
+    *,
+    minimum_should_match: int = 1,
+) -> tantivy.Query:
+    """The TextQuery as a tantivy query that matches what the database matches: all
+    of a group's terms in the article's own text (title, kicker/dek, body), or all
+    of them within one headed entry (its heading and its text); relaxed matching
+    (`minimum_should_match` > 1) counts the groups matched in the article's own
+    text, as the database does. Ranked over every field. `filters`: the search's,
+    which bound the articles checked in PostgreSQL."""
+    anywhere = _any_of(_groups(text, TEXT_FIELDS))
+    own_groups = _groups(text, ARTICLE_FIELDS)
+    if minimum_should_match > 1:
+        exact = tantivy.Query.boolean_query(
+            [(Occur.Should, group) for group in own_groups],
+            minimum_number_should_match=minimum_should_match,
+        )
+    else:
+        own = _any_of(own_groups)
+        exact = own
+        in_an_entry = _matching_in_an_entry(text, searcher, anywhere, own, filters)
+        if in_an_entry:
+            by_id = tantivy.Query.term_set_query(SCHEMA, "id", in_an_entry)
+            exact = tantivy.Query.boolean_query([(Occur.Should, own), (Occur.Should, by_id)])
     return tantivy.Query.boolean_query(
-        [(Occur.Must, tantivy.Query.const_score_query(own_text, 0.0)), (Occur.Must, any_group)]
+        [(Occur.Must, anywhere), (Occur.Must, tantivy.Query.const_score_query(exact, 0.0))]
+    )
+
+
+def _any_of(groups: list[tantivy.Query]) -> tantivy.Query:
+    if not groups:
+        return tantivy.Query.empty_query()
+    return tantivy.Query.boolean_query([(Occur.Should, group) for group in groups])
+
+
+def _matching_in_an_entry(text, searcher, anywhere, own, filters) -> list[int]:
+    """The articles whose match needs an entry heading's words, confirmed against
+    their headed entries in PostgreSQL. The index keeps one document per article,
+    its headings in one field, so it cannot tell whether the terms stand in one
+    entry; such articles are few (a heading counts only for a term nowhere in the
+    article's own text), and an excluded term has already left its articles out."""
+    candidates = tantivy.Query.boolean_query(
+        [(Occur.Must, q) for q in (anywhere, *filters)] + [(Occur.MustNot, own)]
+    )
+    count = searcher.search(candidates, 1, count=True).count
+    if not count:
+        return []
+    hits = searcher.search(candidates, count).hits
+    ids = searcher.fast_field_values("id", [address for _, address in hits])
+    return list(
+        Section.objects.filter(article_id__in=ids, search_vector=text.search_query)
+        .exclude(heading="")
+        .order_by()
+        .values_list("article_id", flat=True)
+        .distinct()
     )
 
 
@@ -317,7 +363,7 @@ def _facets(counts: dict, base: dict, selection: Selection) -> Facets:
             },
             selection,
         ),
-        kind=kind_values(_buckets(counts, "kind")),
+        kind=kind_values(_buckets(counts, "kind"), selection),
     )
 
 

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0014_termstat_lexeme_trgm"),
+        ("articles", "0015_topic_queries_without_arms_control"),
     ]
 
     operations = [
