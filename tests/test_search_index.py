@@ -20,6 +20,7 @@ from articles.entities import merge_entities
 from articles.filters import SearchFilter
 from articles.models import Article, Entity, Mention, Outlet
 from articles.search import outbox, tantivy_index
+from articles.search.backends import tantivy as tantivy_backend_module
 from tests.conftest import BASE_DIR
 from tests.test_reliability import (
     BBC,
@@ -30,6 +31,7 @@ from tests.test_reliability import (
     _wait_for_its_connection_to_close,
     killed_load,
 )
+from tests.test_search import ranking_desk  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +124,66 @@ def test_every_filter_means_the_same_on_both_backends(tantivy_backend, filters):
 def test_relevance_puts_a_title_match_first(tantivy_backend):
     results = run(tantivy_backend, "tantivy", q="Blinken Kyiv")
     assert results.hits[0].article.title.startswith("Blinken arrives in Kyiv")
+
+
+# --- Relevance: the archive's BM25 ---------------------------------------------
+
+
+@pytest.mark.parametrize("q", [*QUERIES, "Ukraine tanks", "Kyiv or Kiev"])
+def test_relevance_is_the_archives_bm25_over_every_match(tantivy_backend, q):
+    # The postgres backend ranks every match of the seed archive by the archive's BM25.
+    postgres = run(tantivy_backend, "postgres", q=q)
+    assert not postgres.bounded
+    assert ids(run(tantivy_backend, "tantivy", q=q)) == ids(postgres), q
+
+
+def page(settings, q: str, number: int, per_page: int) -> list[int]:
+    settings.SEARCH_BACKEND = "tantivy"
+    filterset = SearchFilter({"q": q, "page": number}, queryset=Article.objects.public())
+    assert filterset.is_valid(), filterset.errors
+    return ids(filterset.run_search(per_page=per_page))
+
+
+def test_pages_past_the_rescored_window_hold_every_other_match_once(tantivy_backend, monkeypatch):
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 4)
+    postgres = ids(run(tantivy_backend, "postgres", q="Ukraine"))
+    assert len(postgres) == 8
+    paged = [pk for number in (1, 2, 3) for pk in page(tantivy_backend, "Ukraine", number, 3)]
+    assert sorted(paged) == sorted(postgres)  # every match, once
+    window = paged[:4]  # tantivy's 4 most relevant, in the archive's order
+    assert window == [pk for pk in postgres if pk in window]
+
+
+def test_before_the_rescoring_a_title_match_outranks_a_heading_then_a_body_match(
+    tantivy_backend,
+    monkeypatch,
+    ranking_desk,  # noqa: F811 - the fixture imported above
+):
+    # With no window, the order is tantivy's own, from the weighted field.
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 0)
+    found = run(tantivy_backend, "tantivy", q="Pistorius", outlet=["ranking-desk"])
+    assert [hit.article.pk for hit in found.hits] == [a.pk for a in ranking_desk]
+
+
+def test_an_index_of_an_earlier_schema_is_reported_then_rebuilt(settings, tmp_path, client):
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "earlier-index"
+    settings.SEARCH_INDEX_DIR.mkdir()
+    earlier = tantivy.SchemaBuilder()  # as if written by a version without `weighted`
+    earlier.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    handle = tantivy.Index(earlier.build(), path=str(settings.SEARCH_INDEX_DIR)).writer()
+    handle.commit()
+    del handle
+
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert "another schema" in health["search"]
+    assert "rebuild_search_index" in health["search"]
+
+    call_command("rebuild_search_index", verbosity=0)
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert index_ids() == public_ids()
+    assert run(settings, "tantivy", q="Blinken").hits[0].article.title.startswith("Blinken")
 
 
 # --- The index follows the database ---------------------------------------------
