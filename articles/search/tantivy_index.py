@@ -65,6 +65,9 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("kind", tokenizer_name="raw", fast=True, index_option="basic")
     builder.add_unsigned_field("topics", indexed=True, fast=True)
     builder.add_unsigned_field("entities", indexed=True, fast=True)
+    # How many sections (live-blog entries) the article has: the archive's BM25 adds a
+    # little for each matching one, which tantivy's score does not see.
+    builder.add_unsigned_field("sections", fast=True)
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
     return builder.build()
@@ -197,9 +200,8 @@ def documents(ids: list[int]) -> list[tantivy.Document]:
             "kind",
         )
     )
-    headings = _grouped(
+    headings = _grouped(  # of every section, "" when it has none: they are counted too
         Section.objects.filter(article_id__in=ids)
-        .exclude(heading="")
         .order_by("position")
         .values_list("article_id", "heading")
     )
@@ -227,14 +229,15 @@ def _grouped(rows) -> dict[int, list]:
     return found
 
 
-def _document(row, headings, topics, entities) -> tantivy.Document:
+def _document(row, section_headings, topics, entities) -> tantivy.Document:
     pk, title, kicker, dek, body, published_at, outlet_id, kind = row
     document = tantivy.Document()
     document.add_unsigned("id", pk)
+    document.add_unsigned("sections", len(section_headings))
     texts = {
         "title": title,
         "kicker_dek": f"{kicker}\n{dek}",
-        "headings": "\n".join(headings),
+        "headings": "\n".join(h for h in section_headings if h),
         "body": body,
     }
     for name, text in texts.items():
