@@ -67,7 +67,7 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("entities", indexed=True, fast=True)
     # How many sections (live-blog entries) the article has: the archive's BM25 adds a
     # little for each matching one, which tantivy's score does not see.
-    builder.add_unsigned_field("sections", fast=True)
+    builder.add_unsigned_field("sections", indexed=True, fast=True)
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
     return builder.build()

@@ -6,9 +6,7 @@ Relevance runs over every match in two steps, the way Elasticsearch's rescore
 does: tantivy ranks the matches by BM25 on the `weighted` field (the article's words
 counted as the database's BM25 counts them), and the first RESCORE_WINDOW of those
 are put in the archive's own BM25 order (articles/ranking.py), which PostgreSQL
-computes for those articles only, together with the matches with most sections
-(the archive's BM25 adds a little per matching entry, which decides the order of a
-word in nearly every article); pages past the window keep tantivy's order.
+computes for those articles only; pages past the window keep tantivy's order.
 Newest and oldest run over every match; the count and the facets are exact.
 The query is built from the shared TextQuery, never from the typed text, so phrases,
 prefixes, exclusions, `or` groups and spellings mean what they mean on the postgres
@@ -27,7 +25,7 @@ from django.db.models import Model
 from articles.models import Article, Entity, Outlet, Topic
 from articles.search import outbox, tantivy_index
 from articles.search.backends import Answer, SearchBackend, SearchRequest
-from articles.search.backends.postgres import by_relevance
+from articles.search.backends.postgres import SECTION_BONUS, by_relevance
 from articles.search.dates import day_end, day_start
 from articles.search.facets import (
     ENTITIES_PER_KIND,
@@ -55,8 +53,11 @@ ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the d
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
 # (docs/benchmarks.md: how often the archive's top 10 lies within them).
 RESCORE_WINDOW = 100
-# How many of the matches with most sections are rescored with them.
-SECTIONS_WINDOW = 20
+# The archive's BM25 adds up to SECTION_BONUS for an article's matching sections
+# (articles/ranking.py). tantivy adds it for the article's sections, matching or not:
+# for a word in most articles, where the bonus decides the order, nearly the same.
+# Section counts past this one get the bonus of this one (within 0.1%).
+COUNTED_SECTIONS = 100
 # A prefix is scored as this many of its commonest completions.
 PREFIX_COMPLETIONS = 32
 
@@ -79,7 +80,8 @@ class TantivyBackend(SearchBackend):
             )
             addresses = [address for _, address in result.hits]
             ids = searcher.fast_field_values("id", addresses)
-            ids = _rescore_first(searcher, query, ids, request)
+            if request.offset < RESCORE_WINDOW:
+                ids[:RESCORE_WINDOW] = rescored(ids[:RESCORE_WINDOW], request.text_query)
         else:
             result = searcher.search(query, 1, count=True)
             ids = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
@@ -165,8 +167,32 @@ def _scored(searcher, matches: tantivy.Query, text: TextQuery) -> tantivy.Query:
         [
             (Occur.Must, tantivy.Query.const_score_query(matches, 0.0)),
             (Occur.Should, relevance(searcher, text)),
+            (Occur.Should, _section_bonus()),
         ]
     )
+
+
+def _section_bonus() -> tantivy.Query:
+    """The archive's bonus for an article's number of sections, less that of one
+    section (which every article has: it changes no order)."""
+
+    def bonus(n: int) -> float:
+        return SECTION_BONUS * (n / (n + 3) - 1 / 4)
+
+    clauses = [
+        (
+            Occur.Should,
+            tantivy.Query.const_score_query(
+                tantivy.Query.term_query(SCHEMA, "sections", n), bonus(n)
+            ),
+        )
+        for n in range(2, COUNTED_SECTIONS)
+    ]
+    last = tantivy.Query.range_query(
+        SCHEMA, "sections", tantivy.FieldType.Unsigned, COUNTED_SECTIONS, None
+    )
+    clauses.append((Occur.Should, tantivy.Query.const_score_query(last, bonus(COUNTED_SECTIONS))))
+    return tantivy.Query.boolean_query(clauses)
 
 
 def relevance(searcher, text: TextQuery) -> tantivy.Query:
@@ -223,28 +249,6 @@ def _idf(searcher, df: int) -> float:
     a small difference that the rescoring absorbs)."""
     n = searcher.num_docs
     return math.log(1 + (max(n - df, 0) + 0.5) / (df + 0.5))
-
-
-def _rescore_first(
-    searcher, matches: tantivy.Query, ids: list[int], request: SearchRequest
-) -> list[int]:
-    """`ids` (tantivy's order) with the window and the matches with most sections
-    first, in the archive's BM25 order (computed when the page shows any of them);
-    the rest after them, in tantivy's order."""
-    window = list(dict.fromkeys([*ids[:RESCORE_WINDOW], *_most_sections(searcher, matches)]))
-    if request.offset < len(window):
-        window = rescored(window, request.text_query)
-    taken = set(window)
-    return window + [pk for pk in ids[RESCORE_WINDOW:] if pk not in taken]
-
-
-def _most_sections(searcher, matches: tantivy.Query) -> list[int]:
-    if not SECTIONS_WINDOW:
-        return []
-    hits = searcher.search(
-        matches, SECTIONS_WINDOW, count=False, order_by_field="sections", order=tantivy.Order.Desc
-    ).hits
-    return searcher.fast_field_values("id", [address for _, address in hits])
 
 
 def rescored(ids: list[int], text: TextQuery) -> list[int]:
