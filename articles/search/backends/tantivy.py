@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cache
 
 import tantivy
 from django.db.models import Model
@@ -172,6 +173,7 @@ def _scored(searcher, matches: tantivy.Query, text: TextQuery) -> tantivy.Query:
     )
 
 
+@cache  # the same for every search
 def _section_bonus() -> tantivy.Query:
     """The archive's bonus for an article's number of sections, less that of one
     section (which every article has: it changes no order)."""
