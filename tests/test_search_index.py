@@ -26,6 +26,7 @@ from articles.filters import SearchFilter
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article, Entity, Mention, Outlet
 from articles.search import outbox, tantivy_index
+from articles.search.backends import tantivy as tantivy_backend_module
 from articles.search_vectors import SEARCH_CONFIG
 from tests.conftest import BASE_DIR, CORPORA
 from tests.test_reliability import (
@@ -37,7 +38,11 @@ from tests.test_reliability import (
     _wait_for_its_connection_to_close,
     killed_load,
 )
-from tests.test_search import make_article, seed_paragraph
+from tests.test_search import (  # noqa: F401 - ranking_desk is a fixture
+    make_article,
+    ranking_desk,
+    seed_paragraph,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -221,6 +226,78 @@ def test_relevance_puts_a_title_match_first(tantivy_backend):
     assert results.hits[0].article.title.startswith("Blinken arrives in Kyiv")
 
 
+# --- Relevance: the archive's BM25 ---------------------------------------------
+
+
+@pytest.mark.parametrize("q", [*QUERIES, "Ukraine tanks", "Kyiv or Kiev"])
+def test_relevance_is_the_archives_bm25_over_every_match(tantivy_backend, q):
+    # The postgres backend ranks every match of the seed archive by the archive's BM25.
+    postgres = run(tantivy_backend, "postgres", q=q)
+    assert not postgres.bounded
+    assert ids(run(tantivy_backend, "tantivy", q=q)) == ids(postgres), q
+
+
+def page(settings, q: str, number: int, per_page: int) -> list[int]:
+    settings.SEARCH_BACKEND = "tantivy"
+    filterset = SearchFilter({"q": q, "page": number}, queryset=Article.objects.public())
+    assert filterset.is_valid(), filterset.errors
+    return ids(filterset.run_search(per_page=per_page))
+
+
+def test_pages_past_the_rescored_window_hold_every_other_match_once(tantivy_backend, monkeypatch):
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 4)
+    postgres = ids(run(tantivy_backend, "postgres", q="Ukraine"))
+    assert len(postgres) == 8
+    paged = [pk for number in (1, 2, 3) for pk in page(tantivy_backend, "Ukraine", number, 3)]
+    assert sorted(paged) == sorted(postgres)  # every match, once
+    window = paged[:4]  # tantivy's 4 most relevant, in the archive's order
+    assert window == [pk for pk in postgres if pk in window]
+
+
+def test_before_the_rescoring_a_title_match_outranks_a_heading_then_a_body_match(
+    tantivy_backend,
+    monkeypatch,
+    ranking_desk,  # noqa: F811 - the fixture imported above
+):
+    # With no window, the order is tantivy's own, from the weighted field.
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 0)
+    found = run(tantivy_backend, "tantivy", q="Pistorius", outlet=["ranking-desk"])
+    assert [hit.article.pk for hit in found.hits] == [a.pk for a in ranking_desk]
+
+
+def test_a_word_in_every_article_ranks_the_live_blogs_with_most_entries_first(
+    tantivy_backend, monkeypatch
+):
+    # The archive's BM25 hardly weighs such a word, and adds a little per matching
+    # entry: tantivy's order, before the rescoring, must add it too.
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 0)
+    postgres = run(tantivy_backend, "postgres", q="said")
+    live_blogs = {hit.article.pk for hit in postgres.hits[:2]}
+    assert {hit.article.kind for hit in postgres.hits[:2]} == {"live"}
+    assert set(ids(run(tantivy_backend, "tantivy", q="said"))[:2]) == live_blogs
+
+
+def test_an_index_of_an_earlier_schema_is_reported_then_rebuilt(settings, tmp_path, client):
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "earlier-index"
+    settings.SEARCH_INDEX_DIR.mkdir()
+    earlier = tantivy.SchemaBuilder()  # as if written by a version without `weighted`
+    earlier.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    handle = tantivy.Index(earlier.build(), path=str(settings.SEARCH_INDEX_DIR)).writer()
+    handle.commit()
+    del handle
+
+    health = client.get("/healthz").json()
+    assert health["status"] == "degraded"
+    assert "another schema" in health["search"]
+    assert "rebuild_search_index" in health["search"]
+
+    call_command("rebuild_search_index", verbosity=0)
+    assert client.get("/healthz").json()["status"] == "ok"
+    assert index_ids() == public_ids()
+    assert run(settings, "tantivy", q="Blinken").hits[0].article.title.startswith("Blinken")
+
+
 # --- The index follows the database ---------------------------------------------
 
 
@@ -308,22 +385,6 @@ def test_healthz_and_check_report_an_index_that_disagrees(tantivy_backend, clien
     out = io.StringIO()
     call_command("check", stdout=out, stderr=out)
     assert "articles.W001" not in out.getvalue()
-
-
-def test_an_index_of_an_earlier_version_is_reported_then_rebuilt(tantivy_backend, client):
-    tantivy_backend.SEARCH_INDEX_DIR = tantivy_backend.SEARCH_INDEX_DIR.parent / "earlier"
-    tantivy_backend.SEARCH_INDEX_DIR.mkdir()
-    builder = tantivy.SchemaBuilder()  # a schema without the fields added since
-    builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
-    tantivy.Index(builder.build(), path=str(tantivy_backend.SEARCH_INDEX_DIR))
-
-    health = client.get("/healthz").json()
-    assert health["status"] == "degraded"
-    assert "rebuild_search_index" in health["search"]
-
-    call_command("rebuild_search_index", verbosity=0)
-    assert client.get("/healthz").json()["status"] == "ok"
-    assert index_ids() == public_ids()
 
 
 def test_an_index_built_by_an_older_version_asks_for_a_rebuild(tantivy_backend, client):

@@ -2,7 +2,8 @@
 PostgreSQL, the record), and writing to it.
 
 One document per public article. Text fields (title; kicker and dek; entry
-headings; body) go through `archive_en`, an analyzer that does what the
+headings; body, which queries match in; and `weighted`, which relevance is scored
+on) go through `archive_en`, an analyzer that does what the
 database's `archive_english` configuration does: words lower-cased, accents
 dropped (`unaccent`), PostgreSQL's English stop words left out, English Snowball
 stems. Fast fields hold what filters,
@@ -34,11 +35,13 @@ from articles.search_vectors import MAX_INDEXED_CHARS
 
 ANALYZER = "archive_en"
 TEXT_FIELDS = ("title", "kicker_dek", "headings", "body")
-# Title A > kicker/dek and entry headings B > body C, in the proportions of the
-# database's weights (articles/ranking.py: 1.0, 0.4, 0.2). tantivy adds up one BM25
-# per field; boosts nearer 1 rank the judged collections better but no longer put
-# a title match above a heading match above a body match (docs/benchmarks.md).
-BOOSTS = {"title": 5.0, "kicker_dek": 2.0, "headings": 2.0, "body": 1.0}
+# The field relevance is scored on: the article's words as one bag, as the database's
+# BM25 counts them (articles/ranking.py: a title occurrence counts 5, a kicker, dek or
+# heading one 2, a body one 1), so tantivy's one-field BM25 has the archive's term
+# frequencies and document frequencies. Summing one BM25 per field instead ranked
+# the judged collections worse (docs/benchmarks.md).
+WEIGHTED = "weighted"
+REPEATS = {"title": 5, "kicker_dek": 2, "headings": 2, "body": 1}
 ENTITY_KINDS = tuple(kind for kind, _ in Entity.Kind.choices)
 BATCH = 2000  # articles read from PostgreSQL at a time
 WRITER_HEAP = 64 * 1024 * 1024  # a catch-up's few articles
@@ -56,7 +59,7 @@ def entity_field(kind: str) -> str:
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
-    for name in TEXT_FIELDS:
+    for name in (*TEXT_FIELDS, WEIGHTED):
         builder.add_text_field(name, tokenizer_name=ANALYZER, index_option="position")
     builder.add_boolean_field("public", indexed=True, fast=True)
     builder.add_integer_field("published", indexed=True, fast=True)  # µs since 1970
@@ -67,6 +70,9 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("kind", tokenizer_name="raw", fast=True, index_option="basic")
     builder.add_unsigned_field("topics", indexed=True, fast=True)
     builder.add_unsigned_field("entities", indexed=True, fast=True)
+    # How many sections (live-blog entries) the article has: the archive's BM25 adds a
+    # little for each matching one, which tantivy's score does not see.
+    builder.add_unsigned_field("sections", indexed=True, fast=True)
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
     # Only on articles whose story had other public copies when they were indexed:
@@ -122,10 +128,10 @@ def mark_built() -> None:
 _open: dict[Path, tantivy.Index] = {}
 
 
-def open_index(*, replacing: bool = False) -> tantivy.Index:
+def open_index(*, replace_outdated: bool = False) -> tantivy.Index:
     """This process's handle on the index (created empty when missing). An index
-    with other fields (made by an earlier version) is refused, unless `replacing`
-    it: then it is started again, empty (tantivy removes the old files)."""
+    built with another schema (by an earlier version) raises OutdatedIndex, or with
+    `replace_outdated` (a rebuild) is replaced by an empty one."""
     path = index_dir()
     if path not in _open:
         path.mkdir(parents=True, exist_ok=True)
@@ -135,17 +141,21 @@ def open_index(*, replacing: bool = False) -> tantivy.Index:
         except ValueError as exc:
             if "schema does not match" not in str(exc):
                 raise
-            if not replacing:
-                raise ValueError(
-                    f"{exc} (an earlier version made it): run manage.py rebuild_search_index"
+            if not replace_outdated:
+                raise OutdatedIndex(
+                    f"the search index at {path} was built with another schema: "
+                    "run manage.py rebuild_search_index"
                 ) from exc
-            (path / "meta.json").unlink()
-            index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+            index = tantivy.Index(SCHEMA, path=str(path), reuse=False)
         if created:  # empty: what is added to it is written by this code
             mark_built()
         index.register_tokenizer(ANALYZER, analyzer())
         _open[path] = index
     return _open[path]
+
+
+class OutdatedIndex(ValueError):
+    """The index on disk has another schema than this code's."""
 
 
 def searcher() -> tantivy.Searcher:
@@ -166,13 +176,11 @@ def writer(
     wait: float = WRITER_WAIT_SECONDS,
     heap: int = WRITER_HEAP,
     threads: int = 1,
-    replacing: bool = False,
 ) -> Iterator[tantivy.IndexWriter]:
     """The index's single writer. tantivy allows one per index (a lock file): a
     second process waits for the first, up to `wait` seconds, then raises
-    IndexBusy. Committed when the block ends without an error. `replacing`: see
-    `open_index`."""
-    index = open_index(replacing=replacing)
+    IndexBusy. Committed when the block ends without an error."""
+    index = open_index()
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -242,9 +250,9 @@ def _rows(articles: QuerySet) -> QuerySet:
                 .filter(story_id=OuterRef("story_id"))
                 .exclude(pk=OuterRef("pk"))
             ),
+            # Of every section, "" when it has none: the sections are counted too.
             headings=ArraySubquery(
                 Section.objects.filter(article=OuterRef("pk"))
-                .exclude(heading="")
                 .order_by("position")
                 .values("heading")
             ),
@@ -297,16 +305,24 @@ def _document(
     kind,
     story_id,
     shared_story,
-    headings,
+    section_headings,
     topics,
     entities,
 ) -> tantivy.Document:
     document = tantivy.Document()
     document.add_unsigned("id", pk)
-    document.add_text("title", untagged(title))
-    document.add_text("kicker_dek", untagged(f"{kicker}\n{dek}"))
-    document.add_text("headings", untagged("\n".join(headings)))
-    document.add_text("body", untagged(body))
+    document.add_unsigned("sections", len(section_headings))
+    texts = {
+        "title": title,
+        "kicker_dek": f"{kicker}\n{dek}",
+        "headings": "\n".join(h for h in section_headings if h),
+        "body": body,
+    }
+    for name, text in texts.items():
+        text = untagged(text)
+        document.add_text(name, text)
+        for _ in range(REPEATS[name]):
+            document.add_text(WEIGHTED, text)
     document.add_boolean("public", True)
     document.add_text("kind", kind)
     if published_at is None:

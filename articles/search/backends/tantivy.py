@@ -2,24 +2,31 @@
 articles (articles/search/tantivy_index.py) kept in step with PostgreSQL through the
 outbox (articles/search/outbox.py).
 
-Relevance (BM25 over title, kicker/dek, entry headings and body, weighted like the
-database's), newest and oldest run over every match; the count and the facets are
-exact. The query is built from the shared TextQuery, never from the typed text, so
-phrases, prefixes, exclusions, `or` groups and spellings mean what they mean on the
-postgres backend. Every filter the search form offers is a tantivy filter. Facets
+Relevance runs over every match in two steps, the way Elasticsearch's rescore
+does: tantivy ranks the matches by BM25 on the `weighted` field (the article's words
+counted as the database's BM25 counts them), and the first RESCORE_WINDOW of those
+are put in the archive's own BM25 order (articles/ranking.py), which PostgreSQL
+computes for those articles only; pages past the window keep tantivy's order.
+Newest and oldest run over every match; the count and the facets are exact.
+The query is built from the shared TextQuery, never from the typed text, so phrases,
+prefixes, exclusions, `or` groups and spellings mean what they mean on the postgres
+backend. Every filter the search form offers is a tantivy filter. Facets
 are requested as Elasticsearch-style aggregation JSON (`facet_aggregations`), which
 an OpenSearch backend would send as it is."""
 
 from __future__ import annotations
 
+import math
 import re
+from functools import cache
 
 import tantivy
 from django.db.models import Model
 
-from articles.models import Entity, Outlet, Section, Topic
+from articles.models import Article, Entity, Outlet, Section, Topic
 from articles.search import outbox, tantivy_index
 from articles.search.backends import Answer, SearchBackend, SearchRequest
+from articles.search.backends.postgres import SECTION_BONUS, by_relevance
 from articles.search.dates import day_end, day_start
 from articles.search.facets import (
     ENTITIES_PER_KIND,
@@ -28,9 +35,10 @@ from articles.search.facets import (
     month_values,
     outlet_values,
 )
+from articles.search.ordering import ids_param
 from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery, fold
 from articles.search.results import Facets, FacetValue, Selection
-from articles.search.tantivy_index import BOOSTS, SCHEMA, TEXT_FIELDS, entity_field
+from articles.search.tantivy_index import SCHEMA, TEXT_FIELDS, WEIGHTED, entity_field
 
 Occur = tantivy.Occur
 # The fields an excluded word is looked for in: the article's own text, as the
@@ -43,6 +51,16 @@ SEGMENT_TERMS = 65_536
 # A search indexes at most this many queued changes before it answers.
 CATCH_UP_PER_SEARCH = 2000
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
+# How many of tantivy's most relevant matches are put in the archive's BM25 order
+# (docs/benchmarks.md: how often the archive's top 10 lies within them).
+RESCORE_WINDOW = 100
+# The archive's BM25 adds up to SECTION_BONUS for an article's matching sections
+# (articles/ranking.py). tantivy adds it for the article's sections, matching or not:
+# for a word in most articles, where the bonus decides the order, nearly the same.
+# Section counts past this one get the bonus of this one (within 0.1%).
+COUNTED_SECTIONS = 100
+# A prefix is scored as this many of its commonest completions.
+PREFIX_COMPLETIONS = 32
 
 
 class TantivyBackend(SearchBackend):
@@ -65,9 +83,13 @@ class TantivyBackend(SearchBackend):
         query = _all_of([text, *filters.all()])
         stop = request.offset + request.limit
         if text is not None and request.sort == "relevance":
-            result = searcher.search(query, stop, count=True)
+            result = searcher.search(
+                _scored(searcher, query, request.text_query), max(stop, RESCORE_WINDOW), count=True
+            )
             addresses = [address for _, address in result.hits]
             ids = searcher.fast_field_values("id", addresses)
+            if request.offset < RESCORE_WINDOW:
+                ids[:RESCORE_WINDOW] = rescored(ids[:RESCORE_WINDOW], request.text_query)
         else:
             result = searcher.search(query, 1, count=True)
             ids = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
@@ -181,9 +203,7 @@ def _term(text: TextQuery, term: Term, fields: tuple[str, ...]) -> tantivy.Query
         ]
     if not each:
         return None
-    return tantivy.Query.boolean_query(
-        [(Occur.Should, tantivy.Query.boost_query(q, BOOSTS[f])) for f, q in each]
-    )
+    return tantivy.Query.boolean_query([(Occur.Should, q) for _, q in each])
 
 
 def _prefix(text: TextQuery, term: Term, field: str) -> list[tantivy.Query]:
@@ -214,6 +234,106 @@ def _words(field: str, positioned: list[tuple[int, str]]) -> tantivy.Query | Non
     if len(positioned) == 1:
         return tantivy.Query.term_query(SCHEMA, field, positioned[0][1])
     return tantivy.Query.phrase_query(SCHEMA, field, positioned)
+
+
+# --- Relevance -----------------------------------------------------------------
+
+
+def _scored(searcher, matches: tantivy.Query, text: TextQuery) -> tantivy.Query:
+    """`matches` (which decides what is found) scored by `relevance` alone."""
+    return tantivy.Query.boolean_query(
+        [
+            (Occur.Must, tantivy.Query.const_score_query(matches, 0.0)),
+            (Occur.Should, relevance(searcher, text)),
+            (Occur.Should, _section_bonus()),
+        ]
+    )
+
+
+@cache  # the same for every search
+def _section_bonus() -> tantivy.Query:
+    """The archive's bonus for an article's number of sections, less that of one
+    section (which every article has: it changes no order)."""
+
+    def bonus(n: int) -> float:
+        return SECTION_BONUS * (n / (n + 3) - 1 / 4)
+
+    clauses = [
+        (
+            Occur.Should,
+            tantivy.Query.const_score_query(
+                tantivy.Query.term_query(SCHEMA, "sections", n), bonus(n)
+            ),
+        )
+        for n in range(2, COUNTED_SECTIONS)
+    ]
+    last = tantivy.Query.range_query(
+        SCHEMA, "sections", tantivy.FieldType.Unsigned, COUNTED_SECTIONS, None
+    )
+    clauses.append((Occur.Should, tantivy.Query.const_score_query(last, bonus(COUNTED_SECTIONS))))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def relevance(searcher, text: TextQuery) -> tantivy.Query:
+    """The wanted terms on the weighted field, in every spelling, each weighed by
+    the inverse document frequency the archive gives the term: that of its rarest
+    word as typed (articles/ranking.py), in place of tantivy's own for each spelling."""
+    clauses = []
+    for term in text.wanted_terms:
+        typed = [_document_frequency(searcher, s) for s in _stems(term.text)]
+        if not typed:
+            continue
+        wanted = _idf(searcher, min(typed))
+        for query, own in _weighted(searcher, text, term):
+            clauses.append((Occur.Should, tantivy.Query.boost_query(query, wanted / own)))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _weighted(searcher, text: TextQuery, term: Term) -> list[tuple[tantivy.Query, float]]:
+    """(query on the weighted field, the idf tantivy gives it) for each spelling of
+    `term`, or each of a prefix's commonest completions."""
+    if term.kind == PREFIX:
+        stems = tantivy_index.ANALYZE.analyze(term.text)
+        completions = (
+            searcher.terms_with_prefix(WEIGHTED, stems[0], limit=PREFIX_COMPLETIONS)
+            if stems
+            else []
+        )
+        return [
+            (tantivy.Query.term_query(SCHEMA, WEIGHTED, word), _idf(searcher, df))
+            for word, df in completions
+        ]
+    found = []
+    for form in text.forms(term):
+        if positioned := _positioned(form):
+            # tantivy weighs a phrase by the sum of its words' idfs.
+            own = sum(_idf(searcher, _document_frequency(searcher, s)) for _, s in positioned)
+            found.append((_words(WEIGHTED, positioned), own))
+    return found
+
+
+def _stems(text: str) -> list[str]:
+    return [
+        stem for word in re.findall(r"\w+", text) for stem in tantivy_index.ANALYZE.analyze(word)
+    ]
+
+
+def _document_frequency(searcher, stem: str) -> int:
+    return searcher.doc_freq(WEIGHTED, stem)
+
+
+def _idf(searcher, df: int) -> float:
+    """BM25's inverse document frequency, as tantivy and the archive compute it
+    (tantivy's own n also counts deleted documents until their segment is merged:
+    a small difference that the rescoring absorbs)."""
+    n = searcher.num_docs
+    return math.log(1 + (max(n - df, 0) + 0.5) / (df + 0.5))
+
+
+def rescored(ids: list[int], text: TextQuery) -> list[int]:
+    """`ids` (matches) in the archive's BM25 order, computed by PostgreSQL."""
+    window = Article.objects.filter(pk__in=ids_param(ids))
+    return list(by_relevance(window, text).values_list("pk", flat=True))
 
 
 # --- Filters -----------------------------------------------------------------
