@@ -111,7 +111,11 @@ def test_query_finds_at_least_one_seed_article(topic):
 )
 def test_topic_tags_the_seed_it_is_about(slug, seed):
     query = next(t["fields"]["query"] for t in load_topics() if t["fields"]["slug"] == slug)
-    assert query_matches(query, seed_texts()[seed])
+    # Tagging reads a live blog entry by entry, and a word the query excludes keeps
+    # the topic off only the entry that has it (000's O.S.C.E. entry says "arms
+    # control"), so the query is tried on each of the seed's paragraphs.
+    paragraphs = seed_texts()[seed].split("\n\n")
+    assert any(query_matches(query, paragraph) for paragraph in paragraphs)
 
 
 def test_narrow_topics_do_not_tag_everything():
