@@ -248,8 +248,8 @@ def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     found = {}
     for pk, print_ in prints.items():
         shared = Counter(other for band in print_.bands for other in by_band.get(band, ()))
-        found[pk] = [other for other, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))]
-        found[pk] = found[pk][:MAX_CANDIDATES]
+        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+        found[pk] = [other for other, _ in ranked[:MAX_CANDIDATES]]
         for band in print_.bands:
             by_band.setdefault(band, []).append(pk)
     return found

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles import stories
 from articles.bench.story_pairs import Corpora, derive
@@ -128,3 +130,16 @@ def test_a_copy_loaded_later_joins_the_story_in_the_count(client, tmp_path):
         Loader(LoadOptions()).load([path])
         data = client.get("/api/search/", {"q": QUERY}).json()
     assert data["count"] == 2 and data["story_count"] == 1
+
+
+def test_a_relaxed_search_is_not_searched_again_to_collapse_it(client, three_copies):
+    params = {"q": "shadow cabinet identity cards xylophone"}  # no article has every word
+    queries = {}
+    for copies in ("story", "all"):
+        with CaptureQueriesContext(connection) as searched:
+            data = client.get("/api/search/", {**params, "copies": copies}).json()
+        assert data["relaxed"] is not None
+        queries[copies] = len(searched)
+    assert data["count"] >= 3
+    # Collapsing reads the stories of the matches (before and after relaxing), no more.
+    assert queries["story"] <= queries["all"] + 2

@@ -53,7 +53,7 @@ def run_search(
     answer, ids = _collapsed(request) if collapse else _every_copy(request)
     answer, relaxation, request = _relaxed(request, answer)
     if relaxation is not None:
-        answer, ids = _collapsed(request) if collapse else (answer, answer.ids)
+        answer, ids = _collapsed(request, answer) if collapse else (answer, answer.ids)
     reachable = answer.reachable
     if collapse:
         reachable = min(reachable, answer.story_count or reachable)
@@ -133,10 +133,14 @@ def _every_copy(request: SearchRequest) -> tuple[Answer, list[int]]:
     return answer, answer.ids
 
 
-def _collapsed(request: SearchRequest) -> tuple[Answer, list[int]]:
+def _collapsed(request: SearchRequest, answered: Answer | None = None) -> tuple[Answer, list[int]]:
     """The backend's answer and the page's ids, each story once: the backend is asked
     for the articles up to this page's end, OVERFETCH times over, then for more while
-    copies leave the page short and it has more to give."""
+    copies leave the page short and it has more to give. `answered`: the backend's
+    answer to `request` itself (relaxed matching's), used as it is when it holds
+    every match, rather than asking again."""
+    if answered is not None and request.offset == 0 and len(answered.ids) < request.limit:
+        return answered, first_of_each_story(answered.ids)
     backend = get_backend()
     end = request.offset + request.limit
     fetch = end * OVERFETCH
