@@ -207,16 +207,24 @@ def _term(text: TextQuery, term: Term, fields: tuple[str, ...]) -> tantivy.Query
 
 
 def _prefix(text: TextQuery, term: Term, field: str) -> list[tantivy.Query]:
-    """A prefix as the database reads it: the prefix stemmed, and as typed (folded),
-    since the English analyzer drops a stem such as `off` or `over` as a stop word;
-    then the stems of the words starting with it that neither reaches (`completions`)."""
-    starts = {*tantivy_index.ANALYZE.analyze(term.text), fold(term.text)}
-    # "off" already finds every word "offens" would.
-    starts = {s for s in starts if not any(s != o and s.startswith(o) for o in starts)}
+    """A prefix as the database reads it: each of its `_prefix_starts`, then the stems
+    of the words starting with it that none reaches (`completions`)."""
     return [
-        *(tantivy.Query.regex_query(SCHEMA, field, re.escape(s) + ".*") for s in sorted(starts)),
+        *(
+            tantivy.Query.regex_query(SCHEMA, field, re.escape(s) + ".*")
+            for s in _prefix_starts(term)
+        ),
         *(tantivy.Query.term_query(SCHEMA, field, s) for s in text.completions.get(term, ())),
     ]
+
+
+def _prefix_starts(term: Term) -> list[str]:
+    """The indexed words a prefix's words start with: the prefix stemmed, and as typed
+    (folded), since the English analyzer drops a stem such as `off` or `over` as a
+    stop word."""
+    starts = {*tantivy_index.ANALYZE.analyze(term.text), fold(term.text)}
+    # "off" already finds every word "offens" would.
+    return sorted(s for s in starts if not any(s != o and s.startswith(o) for o in starts))
 
 
 def _positioned(form: str) -> list[tuple[int, str]]:
@@ -292,16 +300,19 @@ def relevance(searcher, text: TextQuery) -> tantivy.Query:
 def _weighted(searcher, text: TextQuery, term: Term) -> list[tuple[tantivy.Query, float]]:
     """(query on the weighted field, the idf tantivy gives it) for each spelling of
     `term`, or each of a prefix's commonest completions."""
-    if term.kind == PREFIX:
-        stems = tantivy_index.ANALYZE.analyze(term.text)
-        completions = (
-            searcher.terms_with_prefix(WEIGHTED, stems[0], limit=PREFIX_COMPLETIONS)
-            if stems
-            else []
-        )
+    if term.kind == PREFIX:  # the words `_prefix` matches, the commonest of them
+        frequencies = {
+            stem: _document_frequency(searcher, stem) for stem in text.completions.get(term, ())
+        }
+        for start in _prefix_starts(term):
+            frequencies.update(
+                searcher.terms_with_prefix(WEIGHTED, start, limit=PREFIX_COMPLETIONS)
+            )
+        commonest = sorted(frequencies.items(), key=lambda item: (-item[1], item[0]))
         return [
             (tantivy.Query.term_query(SCHEMA, WEIGHTED, word), _idf(searcher, df))
-            for word, df in completions
+            for word, df in commonest[:PREFIX_COMPLETIONS]
+            if df
         ]
     found = []
     for form in text.forms(term):
