@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy
 from datasketch import MinHash
 from django.db import connection, transaction
 
@@ -43,8 +43,11 @@ MIN_WORDS = 25
 SAME_STORY = 0.6
 # MinHash is seeded: a signature computed today must match one stored last year.
 _SEED = 1
+# Made once: drawing the permutations cost as much as hashing a body.
+_PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED)
 
 _WORD = re.compile(r"\w+")
+_FIGURE = re.compile(r"\w*\d\w*")  # a whole word with a digit in it
 # Lines aggregators add around a copy (credits, "This post appeared first on ...").
 _ADDED_LINE = re.compile(
     r"^\s*(?:this (?:post|article|story) (?:appeared|was published) first|"
@@ -68,39 +71,50 @@ class Fingerprint:
 
 
 def words(text: str) -> list[str]:
-    lines = (line for line in text.splitlines() if not _ADDED_LINE.match(line))
-    return _WORD.findall("\n".join(lines).lower())
+    return _WORD.findall(_comparable_text(text))
+
+
+def _comparable_text(text: str) -> str:
+    """The text lower-cased, without the lines aggregators add."""
+    return "\n".join(line for line in text.splitlines() if not _ADDED_LINE.match(line)).lower()
 
 
 def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerprint:
     """Shingles, figures and (unless `banded` is off: a candidate only being confirmed)
     the band keys of a body."""
-    found = words(body)
-    figures = frozenset(word for word in found if any(c.isdigit() for c in word))
+    text = _comparable_text(body)
+    found = _WORD.findall(text)
+    figures = frozenset(_FIGURE.findall(text))
     if len(found) < MIN_WORDS:
         found = words(title) + found
     if len(found) < SHINGLE_WORDS:
         return Fingerprint(frozenset(), figures, ())
-    shingles = frozenset(
-        " ".join(found[i : i + SHINGLE_WORDS]) for i in range(len(found) - SHINGLE_WORDS + 1)
-    )
+    runs = zip(*(found[i:] for i in range(SHINGLE_WORDS)), strict=False)  # found[1:] is shorter
+    shingles = frozenset(map(" ".join, runs))
     if not banded:
         return Fingerprint(shingles, figures, ())
-    minhash = MinHash(num_perm=BANDS * ROWS, seed=_SEED)
+    minhash = MinHash(
+        num_perm=BANDS * ROWS,
+        seed=_SEED,
+        permutations=_PERMUTATIONS.permutations,
+        scheme=_PERMUTATIONS.scheme,
+    )
     minhash.update_batch([shingle.encode() for shingle in shingles])
     return Fingerprint(shingles, figures, band_keys(minhash.hashvalues))
 
 
 def band_keys(hashvalues) -> tuple[int, ...]:
-    """One signed 64-bit key per band (PostgreSQL's bigint), the band's number in it."""
-    keys = []
-    for band in range(BANDS):
-        values = hashvalues[band * ROWS : (band + 1) * ROWS]
-        digest = hashlib.blake2b(
-            struct.pack(f"<H{ROWS}Q", band, *(int(v) for v in values)), digest_size=8
-        ).digest()
-        keys.append(struct.unpack("<q", digest)[0])
-    return tuple(keys)
+    """One signed 64-bit key per band (PostgreSQL's bigint): the blake2b hash of the
+    band's number (2 bytes) and its ROWS values (8 bytes each, little-endian)."""
+    rows = numpy.asarray(hashvalues, dtype="<u8").reshape(BANDS, ROWS)
+    return tuple(
+        int.from_bytes(
+            hashlib.blake2b(band.to_bytes(2, "little") + values.tobytes(), digest_size=8).digest(),
+            "little",
+            signed=True,
+        )
+        for band, values in enumerate(rows)
+    )
 
 
 def resemblance(a: Fingerprint, b: Fingerprint) -> float:
@@ -204,7 +218,13 @@ def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
     with cursor.cursor.copy("COPY articles_storysignature (article_id, bands) FROM STDIN") as copy:
         for pk, print_ in prints.items():
             if print_.comparable:
-                copy.write_row((pk, list(print_.bands)))
+                copy.write_row((pk, _bigint_array(print_.bands)))
+
+
+def _bigint_array(values: Iterable[int]) -> str:
+    """PostgreSQL's literal of a bigint[]: tens of thousands of band keys are sent as
+    one string, not adapted one by one."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 # The GIN index finds the archived articles sharing a band with each new one (its
@@ -234,7 +254,7 @@ def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     bands = [band for print_ in prints.values() for band in print_.bands]
     if not bands:
         return {}
-    cursor.execute(_CANDIDATES, [ids, bands, MAX_CANDIDATES])
+    cursor.execute(_CANDIDATES, [_bigint_array(ids), _bigint_array(bands), MAX_CANDIDATES])
     found: dict[int, list[int]] = {}
     for mine, other in cursor.fetchall():
         found.setdefault(mine, []).append(other)
@@ -247,9 +267,10 @@ def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     by_band: dict[int, list[int]] = {}
     found = {}
     for pk, print_ in prints.items():
-        shared = Counter(other for band in print_.bands for other in by_band.get(band, ()))
-        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
-        found[pk] = [other for other, _ in ranked[:MAX_CANDIDATES]]
+        shared = [other for band in print_.bands for other in by_band.get(band, ())]
+        if shared:  # most articles share no band with any other
+            ranked = sorted(Counter(shared).items(), key=lambda item: (-item[1], item[0]))
+            found[pk] = [other for other, _ in ranked[:MAX_CANDIDATES]]
         for band in print_.bands:
             by_band.setdefault(band, []).append(pk)
     return found

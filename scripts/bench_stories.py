@@ -14,6 +14,7 @@ aliases the archive knows).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import statistics
@@ -35,9 +36,21 @@ from articles.ingest import bulk  # noqa: E402
 from articles.ingest.bulk import writer  # noqa: E402
 from articles.ingest.loader import LoadOptions  # noqa: E402
 from articles.models import Article, Story  # noqa: E402
-from articles.stories import Placement  # noqa: E402
+from articles.stories import Fingerprint, Placement  # noqa: E402
 
-HOOK = writer.place
+# The module, not the function of that name the package exports.
+workers = importlib.import_module("articles.ingest.bulk.workers")
+HOOKS = (workers.fingerprint, writer.place)
+NO_FINGERPRINT = Fingerprint(frozenset(), frozenset(), ())
+
+
+def detection(on: bool) -> None:
+    """Story detection on or off in the workers (forked after this) and the writer."""
+    if on:
+        workers.fingerprint, writer.place = HOOKS
+    else:
+        workers.fingerprint = lambda body, title="", **options: NO_FINGERPRINT
+        writer.place = lambda *args: Placement({}, {})
 
 
 def empty() -> None:
@@ -51,7 +64,7 @@ def empty() -> None:
 
 def load(corpus: Path, cache: Path, detect: bool) -> dict:
     empty()
-    writer.place = HOOK if detect else (lambda *args: Placement({}, {}))
+    detection(detect)
     loader = bulk.BulkLoader(LoadOptions(), ner_cache=cache)
     loader.load([corpus])
     timings = loader.timings
