@@ -108,6 +108,9 @@ class Loader:
         from articles.models import Entity
 
         self.report.entities_before = Entity.objects.count()
+        if not self.options.dry_run:
+            # Before loading: what this load adds is tagged by today's topics already.
+            self._retag_changed_topics()
         try:
             files = formats.discover_inputs(list(paths))
         except IngestError as exc:
@@ -118,7 +121,6 @@ class Loader:
             cache.changed()  # pages show what each file added without waiting
             self.progress(path)
         if not self.options.dry_run:
-            self._retag_changed_topics()
             outbox.catch_up()  # the search index holds what was loaded before we report
         changed = self.report.created or self.report.updated
         if not self.options.dry_run and (changed or statistics_are_stale()):
