@@ -195,8 +195,8 @@ def tag_articles_with(cursor, article_ids: list[int], topics: list[Topic]) -> in
     params = _parameters(article_ids, topics)
     cursor.execute(_FORGET_SECTION_TAGS, params)
     cursor.execute(_FORGET_ARTICLE_TAGS, params)
-    section_ids = _section_ids(cursor, article_ids)
-    cursor.execute(_TAG_SECTIONS, {**params, "ids": section_ids})
+    entry_ids = _entries(cursor, article_ids)
+    cursor.execute(_TAG_SECTIONS, {**params, "ids": entry_ids})
     cursor.execute(_TAG_PLAIN_ARTICLES, params)
     made = cursor.rowcount
     cursor.execute(_TAG_LIVE_BLOGS, params)
@@ -235,8 +235,16 @@ def _any_of(terms: list[str]) -> str:
     return " or ".join(f'"{term}"' for term in terms)
 
 
-def _section_ids(cursor, article_ids: list[int]) -> list[int]:
-    cursor.execute("SELECT id FROM articles_section WHERE article_id = ANY(%s)", [article_ids])
+def _entries(cursor, article_ids: list[int]) -> list[int]:
+    """The sections tagged one by one: those of articles with several (a live blog's
+    entries make its own tags, `_TAG_LIVE_BLOGS`). An article's only section is its
+    whole text, which the article's own tags already judge."""
+    cursor.execute(
+        "SELECT id FROM articles_section WHERE article_id IN ("
+        "  SELECT article_id FROM articles_section WHERE article_id = ANY(%s)"
+        "  GROUP BY article_id HAVING count(*) > 1)",
+        [article_ids],
+    )
     return [row[0] for row in cursor.fetchall()]
 
 

@@ -36,12 +36,12 @@ from articles.ingest import bulk  # noqa: E402
 from articles.ingest.bulk import writer  # noqa: E402
 from articles.ingest.loader import LoadOptions  # noqa: E402
 from articles.models import Article, Story  # noqa: E402
-from articles.stories import Fingerprint, Placement  # noqa: E402
+from articles.stories import NO_SHINGLES, Fingerprint, Placement  # noqa: E402
 
 # The module, not the function of that name the package exports.
 workers = importlib.import_module("articles.ingest.bulk.workers")
 HOOKS = (workers.fingerprint, writer.place)
-NO_FINGERPRINT = Fingerprint(frozenset(), frozenset(), ())
+NO_FINGERPRINT = Fingerprint(NO_SHINGLES, frozenset(), ())
 
 
 def detection(on: bool) -> None:
