@@ -277,14 +277,20 @@ def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
 def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     """The articles before each one in `prints` that share a band with it, those
     sharing most first (at most MAX_CANDIDATES): the batch's own LSH lookup."""
+    # Only the bands two articles of the batch have are followed: most are one's own.
+    counts = Counter(band for print_ in prints.values() for band in print_.bands)
+    repeated = {band for band, count in counts.items() if count > 1}
     by_band: dict[int, list[int]] = {}
     found = {}
     for pk, print_ in prints.items():
-        shared = [other for band in print_.bands for other in by_band.get(band, ())]
-        if shared:  # most articles share no band with any other
-            ranked = sorted(Counter(shared).items(), key=lambda item: (-item[1], item[0]))
+        bands = repeated.intersection(print_.bands)
+        if not bands:
+            continue
+        shared = Counter(other for band in bands for other in by_band.get(band, ()))
+        if shared:
+            ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
             found[pk] = [other for other, _ in ranked[:MAX_CANDIDATES]]
-        for band in print_.bands:
+        for band in bands:
             by_band.setdefault(band, []).append(pk)
     return found
 
