@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connection
 
 from articles import cache
 from articles.models import Article, SearchOutbox
@@ -34,21 +34,30 @@ def catch_up(*, wait: bool = True, most: int | None = None) -> int:
     (a search does a bounded share; a load does everything)."""
     from articles.search import tantivy_index
 
+    if not external_index():
+        return _drop_all()
     done = 0
     while (most is None or done < most) and (rows := _pending(most)):
-        if external_index():
-            try:
-                seconds = tantivy_index.WRITER_WAIT_SECONDS if wait else 0
-                with tantivy_index.writer(wait=seconds) as w:
-                    tantivy_index.replace(w, {article_id for _, article_id in rows})
-            except tantivy_index.IndexBusy:
-                if wait:
-                    raise
-                return done
+        try:
+            seconds = tantivy_index.WRITER_WAIT_SECONDS if wait else 0
+            with tantivy_index.writer(wait=seconds) as w:
+                tantivy_index.replace(w, {article_id for _, article_id in rows})
+        except tantivy_index.IndexBusy:
+            if wait:
+                raise
+            return done
         # Only the rows read: a transaction committing meanwhile keeps its own.
         _drain([pk for pk, _ in rows])
         done += len(rows)
     return done
+
+
+def _drop_all() -> int:
+    """With no index to keep, the rows are only dropped: in one statement, whoever
+    committed them."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_searchoutbox")
+        return cursor.rowcount
 
 
 def _pending(most: int | None) -> list[tuple[int, int]]:
@@ -95,8 +104,7 @@ def _drain(pks: list[int]) -> None:
     now: a page cached before the index caught up (by a search that found the writer
     busy) must not outlive it."""
     SearchOutbox.objects.using(DEFAULT_DB_ALIAS).filter(pk__in=pks).delete()
-    if external_index():
-        cache.changed()
+    cache.changed()
 
 
 def disagreement() -> str | None:

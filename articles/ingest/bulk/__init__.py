@@ -343,7 +343,8 @@ class BulkLoader(Loader):
         if not pending:
             return
         if self._gazetteers is not None:
-            self._gazetteers.join()
+            with self._timed("wait_gazetteers"):
+                self._gazetteers.join()
         article_rows, section_rows, mention_rows = self._rows(pending, timezone.now())
         entities = self.entities.take_changes()
         self._wait_for_writer()
