@@ -227,6 +227,8 @@ def _placed(cursor, chosen: dict[int, int | None], stories: dict[int, int]) -> d
 
 
 def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
+    if not prints:
+        return
     cursor.execute("DELETE FROM articles_storysignature WHERE article_id = ANY(%s)", [list(prints)])
     with cursor.cursor.copy("COPY articles_storysignature (article_id, bands) FROM STDIN") as copy:
         for pk, print_ in prints.items():
