@@ -17,6 +17,8 @@ from articles import stories
 from articles.bench.story_pairs import Corpora, derive
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article
+from articles.search import TextQuery, parse_query, run_search
+from articles.search.backends import get_backend
 from tests.conftest import CORPORA
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +145,23 @@ def test_a_relaxed_search_is_not_searched_again_to_collapse_it(client, three_cop
     assert data["count"] >= 3
     # Collapsing reads the stories of the matches (before and after relaxing), no more.
     assert queries["story"] <= queries["all"] + 2
+
+
+def test_a_relaxed_search_longer_than_a_page_is_not_searched_again_to_collapse_it(
+    three_copies, monkeypatch
+):
+    backend = get_backend()
+    asked = []
+    search_for_real = backend.search
+    monkeypatch.setattr(
+        backend, "search", lambda request: asked.append(request) or search_for_real(request)
+    )
+    text_query = TextQuery(parse_query("shadow cabinet identity cards xylophone"))
+    public = Article.objects.filter(is_public=True)
+    searches = {}
+    for collapse in (False, True):
+        asked.clear()
+        results = run_search(public, text_query=text_query, per_page=1, collapse=collapse)
+        assert results.relaxation is not None and results.count >= 3  # more than a page
+        searches[collapse] = len(asked)
+    assert searches[True] == searches[False]

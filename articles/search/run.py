@@ -51,8 +51,15 @@ def run_search(
         selection=selection,
     )
     answer, ids = _collapsed(request) if collapse else _every_copy(request)
-    answer, relaxation, request = _relaxed(request, answer)
+    # Collapsing, relaxed matching's probes ask for the window `_collapsed` reads, so
+    # their answer serves it without asking the backend again.
+    answer, relaxation, probed = _relaxed(_window(request) if collapse else request, answer)
     if relaxation is not None:
+        request = replace(
+            request,
+            text_query=probed.text_query,
+            minimum_should_match=probed.minimum_should_match,
+        )
         answer, ids = _collapsed(request, answer) if collapse else (answer, answer.ids)
     reachable = answer.reachable
     if collapse:
@@ -135,21 +142,26 @@ def _every_copy(request: SearchRequest) -> tuple[Answer, list[int]]:
 
 def _collapsed(request: SearchRequest, answered: Answer | None = None) -> tuple[Answer, list[int]]:
     """The backend's answer and the page's ids, each story once: the backend is asked
-    for the articles up to this page's end, OVERFETCH times over, then for more while
-    copies leave the page short and it has more to give. `answered`: the backend's
-    answer to `request` itself (relaxed matching's), used as it is when it holds
-    every match, rather than asking again."""
-    if answered is not None and request.offset == 0 and len(answered.ids) < request.limit:
-        return answered, first_of_each_story(answered.ids)
-    backend = get_backend()
+    for the articles up to this page's end, OVERFETCH times over (`_window`), then for
+    more while copies leave the page short and it has more to give. `answered`: the
+    backend's answer to the window already (relaxed matching's), used as it is."""
     end = request.offset + request.limit
     fetch = end * OVERFETCH
+    answer = answered
     while True:
-        answer = backend.search(replace(request, offset=0, limit=fetch))
+        if answer is None:
+            answer = get_backend().search(replace(request, offset=0, limit=fetch))
         firsts = first_of_each_story(answer.ids)
         if len(firsts) >= end or len(answer.ids) < fetch or fetch >= answer.reachable:
             return answer, firsts[request.offset : end]
         fetch *= 2
+        answer = None
+
+
+def _window(request: SearchRequest) -> SearchRequest:
+    """What `_collapsed` first asks the backend for: the articles up to the page's
+    end, OVERFETCH times over."""
+    return replace(request, offset=0, limit=(request.offset + request.limit) * OVERFETCH)
 
 
 def _relax(
