@@ -62,7 +62,7 @@ _ADDED_LINE = re.compile(
 @dataclass(frozen=True, eq=False)
 class Fingerprint:
     """What detection needs of one body: its shingles (each hashed to 32 bits: a
-    sorted array, a fifth of the strings' size to send between processes), its
+    sorted array, under a third of the strings' size between processes), its
     figures and its band keys."""
 
     shingles: numpy.ndarray
