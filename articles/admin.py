@@ -26,7 +26,6 @@ from articles.models import (
     SectionTopic,
     SourceDocument,
     Story,
-    StorySignature,
     Topic,
 )
 from articles.quality import quality_report
@@ -239,20 +238,6 @@ class StoryAdmin(admin.ModelAdmin):
         kept = stories.merge(queryset.values_list("pk", flat=True))
         cache.changed()
         self.message_user(request, f"Merged into story {kept}.")
-
-
-@admin.register(StorySignature)
-class StorySignatureAdmin(admin.ModelAdmin):
-    """The loader's band keys, shown for inspection: loads write them, nobody edits them."""
-
-    list_display = ["article"]
-    raw_id_fields = ["article"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReviewQueueEntry)

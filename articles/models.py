@@ -239,22 +239,17 @@ class Article(models.Model):
         return reverse("article-detail", args=[self.pk, self.slug or "article"])
 
 
-class StorySignature(models.Model):
-    """An article's MinHash band keys (articles/stories.py): new loads find an
-    article's copies by the bands they share, through the GIN index."""
+class StoryBand(models.Model):
+    """One of an article's MinHash band keys (articles/stories.py): new loads find an
+    article's copies among the articles holding the same keys, through the primary
+    key's B-tree."""
 
-    article = models.OneToOneField(
-        Article, primary_key=True, on_delete=models.CASCADE, related_name="story_signature"
-    )
-    bands = ArrayField(models.BigIntegerField())
-
-    class Meta:
-        # Without fastupdate: a load looks up the bands it has just written, and every
-        # lookup would scan GIN's pending list of unmerged entries whole.
-        indexes = [GinIndex(fields=["bands"], name="articles_storysig_bands_gin", fastupdate=False)]
+    pk = models.CompositePrimaryKey("band", "article")
+    band = models.BigIntegerField()
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="story_bands")
 
     def __str__(self):
-        return f"signature of {self.article_id}"
+        return f"band {self.band} of {self.article_id}"
 
 
 class Section(models.Model):

@@ -3,9 +3,10 @@ copies, updated versions), found when articles are loaded.
 
 An article's body is cut into word shingles (runs of SHINGLE_WORDS words). Its
 MinHash signature (datasketch) is cut into BANDS bands of ROWS values; each band
-is hashed to one integer and kept in `StorySignature.bands` under a GIN index, so
-a new article finds its candidates among the whole archive with one indexed SQL
-lookup (articles sharing a band), nothing held in memory between loads. A
+is hashed to one integer and kept as a `StoryBand` row (band key, article), so a
+batch of new articles finds its candidates among the whole archive with one indexed
+SQL lookup (the articles holding any of its band keys), nothing held in memory
+between loads. A
 candidate is a copy when the measured resemblance of the two bodies reaches
 SAME_STORY and their figures agree (`same_story`), calibrated on the labelled
 pairs of tests/data/story_pairs.json (docs/quality.md, "Stories"). The new
@@ -20,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy
@@ -229,11 +230,11 @@ def _placed(cursor, chosen: dict[int, int | None], stories: dict[int, int]) -> d
 def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
     if not prints:
         return
-    cursor.execute("DELETE FROM articles_storysignature WHERE article_id = ANY(%s)", [list(prints)])
-    with cursor.cursor.copy("COPY articles_storysignature (article_id, bands) FROM STDIN") as copy:
+    cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
+    with cursor.cursor.copy("COPY articles_storyband (band, article_id) FROM STDIN") as copy:
         for pk, print_ in prints.items():
-            if print_.comparable:
-                copy.write_row((pk, _bigint_array(print_.bands)))
+            for band in set(print_.bands):
+                copy.write_row((band, pk))
 
 
 def _bigint_array(values: Iterable[int]) -> str:
@@ -242,38 +243,34 @@ def _bigint_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-# The GIN index finds the archived articles sharing a band with each new one (its
-# bands given as parameters: it may not be written yet); the most alike first.
-_CANDIDATES = """
-WITH mine AS (
-    SELECT article_id, array_agg(band) AS bands
-    FROM unnest(%s::bigint[], %s::bigint[]) AS given(article_id, band)
-    GROUP BY article_id
-)
-SELECT mine.article_id, found.article_id
-FROM mine
-CROSS JOIN LATERAL (
-    SELECT other.article_id
-    FROM articles_storysignature other
-    WHERE other.bands && mine.bands AND other.article_id <> mine.article_id
-    ORDER BY (SELECT count(*) FROM unnest(other.bands) b WHERE b = ANY(mine.bands)) DESC,
-             other.article_id
-    LIMIT %s
-) found
-"""
-
-
 def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     """The archived articles most alike to each of these (at most MAX_CANDIDATES)."""
-    ids = [pk for pk, print_ in prints.items() for _ in print_.bands]
-    bands = [band for print_ in prints.values() for band in print_.bands]
+    bands = {band for print_ in prints.values() for band in print_.bands}
     if not bands:
         return {}
-    cursor.execute(_CANDIDATES, [_bigint_array(ids), _bigint_array(bands), MAX_CANDIDATES])
-    found: dict[int, list[int]] = {}
-    for mine, other in cursor.fetchall():
-        found.setdefault(mine, []).append(other)
+    # One scan of the primary key's B-tree for the whole batch's keys: PostgreSQL
+    # walks a sorted key array through the index once.
+    cursor.execute(
+        "SELECT band, article_id FROM articles_storyband WHERE band = ANY(%s::bigint[])",
+        [_bigint_array(sorted(bands))],
+    )
+    holders: dict[int, list[int]] = defaultdict(list)
+    for band, article in cursor.fetchall():
+        holders[band].append(article)
+    found = {}
+    for pk, print_ in prints.items():
+        shared = Counter(other for band in print_.bands for other in holders.get(band, ()))
+        shared.pop(pk, None)  # an updated article is not its own copy
+        if shared:
+            found[pk] = _most_shared(shared)
     return found
+
+
+def _most_shared(shared: Mapping[int, int]) -> list[int]:
+    """The articles sharing most bands (at most MAX_CANDIDATES), lowest id first
+    among equals."""
+    ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+    return [other for other, _ in ranked[:MAX_CANDIDATES]]
 
 
 def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
@@ -290,8 +287,7 @@ def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
             continue
         shared = Counter(other for band in bands for other in by_band.get(band, ()))
         if shared:
-            ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
-            found[pk] = [other for other, _ in ranked[:MAX_CANDIDATES]]
+            found[pk] = _most_shared(shared)
         for band in bands:
             by_band.setdefault(band, []).append(pk)
     return found
@@ -339,15 +335,16 @@ def place_unplaced(batch_size: int = 2000) -> int:
 
 
 def sign_again(batch_size: int = 2000) -> int:
-    """Make every stored signature again from its article's text: after a change to
-    how signatures are made, old and new ones would not share bands. Returns how many."""
+    """Make the band keys of every article in a story again from its text: after a
+    change to how they are made, old and new keys would not match. Returns how many
+    articles."""
     done, last_id = 0, 0
     with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_storyband")
         while True:
             cursor.execute(
-                "SELECT a.id, a.title, a.body FROM articles_article a "
-                "JOIN articles_storysignature s ON s.article_id = a.id "
-                "WHERE a.id > %s ORDER BY a.id LIMIT %s",
+                "SELECT id, title, body FROM articles_article "
+                "WHERE id > %s AND story_id IS NOT NULL ORDER BY id LIMIT %s",
                 [last_id, batch_size],
             )
             rows = cursor.fetchall()

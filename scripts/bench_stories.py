@@ -56,7 +56,7 @@ def detection(on: bool) -> None:
 def empty() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE articles_storysignature, articles_mention, articles_sectiontopic, "
+            "TRUNCATE articles_storyband, articles_mention, articles_sectiontopic, "
             "articles_articletopic, articles_section, articles_article, articles_story, "
             "articles_sourcedocument, articles_entity, articles_searchoutbox CASCADE"
         )

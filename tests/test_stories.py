@@ -15,7 +15,7 @@ from articles import stories
 from articles.bench.story_pairs import Corpora, derive
 from articles.ingest.bulk import BulkLoader
 from articles.ingest.loader import Loader, LoadOptions
-from articles.models import Article, Story, StorySignature
+from articles.models import Article, Story, StoryBand
 from tests.conftest import CORPORA, SEEDS
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,8 @@ def test_an_aggregators_copy_joins_the_story_of_the_original(tmp_path, loader):
     assert original.story_id is not None
     assert copy.story_id == original.story_id
     assert other.story_id not in (None, original.story_id)
-    assert StorySignature.objects.filter(article__in=[original, copy, other]).count() == 3
+    for article in (original, copy, other):
+        assert StoryBand.objects.filter(article=article).count() == stories.BANDS
 
 
 @pytest.mark.parametrize("loader", [Loader, BulkLoader])
@@ -125,7 +126,7 @@ def test_a_curators_merge_holds_for_the_next_load(tmp_path):
 def test_place_stories_gives_older_articles_their_stories(tmp_path):
     Loader(LoadOptions()).load([_original_and_copies(tmp_path)])
     Article.objects.update(story=None)
-    StorySignature.objects.all().delete()
+    StoryBand.objects.all().delete()
     call_command("place_stories", verbosity=0)
     assert not Article.objects.filter(story__isnull=True).exists()
     assert (
@@ -156,9 +157,15 @@ def test_signatures_made_again_find_the_copies_of_articles_loaded_before(tmp_pat
         [_write(tmp_path / "a.jsonl", [_record(original, "BBC News", "2005-02-01")])]
     )
     # As a version that made signatures another way left it: no band in common.
-    StorySignature.objects.update(bands=list(range(1, stories.BANDS + 1)))
+    StoryBand.objects.all().delete()
+    StoryBand.objects.bulk_create(
+        StoryBand(band=band, article=article)
+        for article in Article.objects.all()
+        for band in range(1, stories.BANDS + 1)
+    )
 
-    assert stories.sign_again() == StorySignature.objects.count()
+    assert stories.sign_again() == Article.objects.count()
+    assert not StoryBand.objects.filter(band__range=(1, stories.BANDS)).exists()
 
     later = derive(original, "reword", 9)
     Loader(LoadOptions()).load(
