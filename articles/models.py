@@ -241,12 +241,23 @@ class Article(models.Model):
 
 class StoryBand(models.Model):
     """One of an article's MinHash band keys (articles/stories.py): new loads find an
-    article's copies among the articles holding the same keys, through the primary
-    key's B-tree."""
+    article's copies among the articles holding the same keys."""
 
-    pk = models.CompositePrimaryKey("band", "article")
-    band = models.BigIntegerField()
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="story_bands")
+    # Article first: a load's rows go to the end of the primary key, and only the
+    # band index takes them at random places.
+    pk = models.CompositePrimaryKey("article", "band")
+    # No database constraint: a load writes BANDS rows an article, and checking each
+    # at commit cost as much as writing it (docs/benchmarks.md). Deleting an article
+    # through Django still deletes its rows, and a row left by a raw delete is
+    # harmless: the lookup reads candidates' texts, and a deleted one has none.
+    article = models.ForeignKey(
+        Article,
+        on_delete=models.CASCADE,
+        related_name="story_bands",
+        db_constraint=False,
+        db_index=False,  # the primary key starts with it
+    )
+    band = models.BigIntegerField(db_index=True)
 
     def __str__(self):
         return f"band {self.band} of {self.article_id}"

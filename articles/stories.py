@@ -231,10 +231,10 @@ def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
     if not prints:
         return
     cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
-    with cursor.cursor.copy("COPY articles_storyband (band, article_id) FROM STDIN") as copy:
+    with cursor.cursor.copy("COPY articles_storyband (article_id, band) FROM STDIN") as copy:
         for pk, print_ in prints.items():
             for band in set(print_.bands):
-                copy.write_row((band, pk))
+                copy.write_row((pk, band))
 
 
 def _bigint_array(values: Iterable[int]) -> str:
@@ -248,8 +248,8 @@ def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     bands = {band for print_ in prints.values() for band in print_.bands}
     if not bands:
         return {}
-    # One scan of the primary key's B-tree for the whole batch's keys: PostgreSQL
-    # walks a sorted key array through the index once.
+    # One scan of the band index for the whole batch's keys: PostgreSQL walks a
+    # sorted key array through a B-tree once.
     cursor.execute(
         "SELECT band, article_id FROM articles_storyband WHERE band = ANY(%s::bigint[])",
         [_bigint_array(sorted(bands))],

@@ -173,3 +173,13 @@ def test_signatures_made_again_find_the_copies_of_articles_loaded_before(tmp_pat
     )
     copy = Article.objects.get(outlet__name="Global Desk")
     assert copy.story_id == Article.objects.get(outlet__name="BBC News").story_id
+
+
+def test_deleting_an_article_deletes_its_band_keys(tmp_path):
+    Loader(LoadOptions()).load([_original_and_copies(tmp_path)])
+    copy = Article.objects.get(outlet__name="NewsNow Aggregated")
+    assert StoryBand.objects.filter(article=copy).exists()
+    copy.delete()
+    assert not StoryBand.objects.filter(article_id=copy.pk).exists()
+    original = Article.objects.get(title="Tory backing for ID cards")
+    assert StoryBand.objects.filter(article=original).count() == stories.BANDS

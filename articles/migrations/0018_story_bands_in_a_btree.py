@@ -11,9 +11,6 @@ def sign_again(apps, schema_editor):
     from articles.stories import sign_again
 
     sign_again()
-    # The rows' foreign-key checks are deferred to the commit; the old table cannot be
-    # dropped while they are pending.
-    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
@@ -28,18 +25,20 @@ class Migration(migrations.Migration):
                 (
                     "pk",
                     models.CompositePrimaryKey(
-                        "band",
                         "article",
+                        "band",
                         blank=True,
                         editable=False,
                         primary_key=True,
                         serialize=False,
                     ),
                 ),
-                ("band", models.BigIntegerField()),
+                ("band", models.BigIntegerField(db_index=True)),
                 (
                     "article",
                     models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="story_bands",
                         to="articles.article",
