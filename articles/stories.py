@@ -30,11 +30,14 @@ from datasketch import MinHash
 from django.db import connection, transaction
 
 SHINGLE_WORDS = 3
-NUM_PERM = 128
-# 42 bands of 3 values: two bodies whose shingle sets resemble at 0.3 (Jaccard; a
-# trimmed and reworded copy) share a band with probability 0.68, at 0.4 with 0.93,
-# at 0.5 with 0.996, at 0.05 with 0.005.
+# 42 bands of 3 values, and a candidate shares at least 2 of them: two bodies whose
+# shingle sets resemble at 0.5 (Jaccard; a trimmed copy) are offered with probability
+# 0.97, at 0.4 with 0.76, at 0.3 with 0.31, at 0.1 with 0.0008. One shared band
+# would offer them at 0.3 with 0.68 but also at 0.1 with 0.04: in an archive of
+# articles that share sentences, nearly every new article had a candidate that was
+# not a copy, read and shingled again for nothing (docs/benchmarks.md).
 BANDS, ROWS = 42, 3
+MIN_SHARED_BANDS = 2
 # At most this many candidates (those sharing the most bands) are read per article:
 # each is read and shingled again to be confirmed.
 MAX_CANDIDATES = 8
@@ -150,9 +153,9 @@ def same_story(a: Fingerprint, b: Fingerprint) -> bool:
     return resemblance(a, b) >= SAME_STORY and figures_agree(a, b)
 
 
-def share_a_band(a: Fingerprint, b: Fingerprint) -> bool:
+def offered(a: Fingerprint, b: Fingerprint) -> bool:
     """Whether the LSH lookup would offer one as a candidate for the other."""
-    return not set(a.bands).isdisjoint(b.bands)
+    return len(set(a.bands).intersection(b.bands)) >= MIN_SHARED_BANDS
 
 
 # --- in the database --------------------------------------------------------------
@@ -244,7 +247,7 @@ def _bigint_array(values: Iterable[int]) -> str:
 
 
 def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
-    """The archived articles most alike to each of these (at most MAX_CANDIDATES)."""
+    """The archived articles most alike to each of these (`_most_shared`)."""
     bands = {band for print_ in prints.values() for band in print_.bands}
     if not bands:
         return {}
@@ -261,21 +264,22 @@ def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     for pk, print_ in prints.items():
         shared = Counter(other for band in print_.bands for other in holders.get(band, ()))
         shared.pop(pk, None)  # an updated article is not its own copy
-        if shared:
-            found[pk] = _most_shared(shared)
+        if most := _most_shared(shared):
+            found[pk] = most
     return found
 
 
 def _most_shared(shared: Mapping[int, int]) -> list[int]:
-    """The articles sharing most bands (at most MAX_CANDIDATES), lowest id first
-    among equals."""
-    ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+    """The articles sharing most bands (at least MIN_SHARED_BANDS; at most
+    MAX_CANDIDATES of them), lowest id first among equals."""
+    enough = [(other, count) for other, count in shared.items() if count >= MIN_SHARED_BANDS]
+    ranked = sorted(enough, key=lambda item: (-item[1], item[0]))
     return [other for other, _ in ranked[:MAX_CANDIDATES]]
 
 
 def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
-    """The articles before each one in `prints` that share a band with it, those
-    sharing most first (at most MAX_CANDIDATES): the batch's own LSH lookup."""
+    """The articles before each one in `prints` that share bands with it
+    (`_most_shared`): the batch's own LSH lookup."""
     # Only the bands two articles of the batch have are followed: most are one's own.
     counts = Counter(band for print_ in prints.values() for band in print_.bands)
     repeated = {band for band, count in counts.items() if count > 1}
@@ -286,8 +290,8 @@ def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
         if not bands:
             continue
         shared = Counter(other for band in bands for other in by_band.get(band, ()))
-        if shared:
-            found[pk] = _most_shared(shared)
+        if most := _most_shared(shared):
+            found[pk] = most
         for band in bands:
             by_band.setdefault(band, []).append(pk)
     return found

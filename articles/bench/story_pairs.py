@@ -248,7 +248,7 @@ def detector_says_same(a: Text, b: Text) -> bool:
     from articles import stories
 
     first, second = stories.fingerprint(a.body, a.title), stories.fingerprint(b.body, b.title)
-    return stories.share_a_band(first, second) and stories.same_story(first, second)
+    return stories.offered(first, second) and stories.same_story(first, second)
 
 
 def by_kind(pairs: list[Pair], wrong: list[Pair]) -> dict[str, tuple[int, int]]:
