@@ -73,6 +73,13 @@ def load(corpus: Path, cache: Path, detect: bool) -> dict:
         "stories_s": round(timings.get("stories_s", 0.0), 2),
         "ner_cache_hits": timings["ner_cache_hits"],
         "ner_cache_misses": timings["ner_cache_misses"],
+        # Where the time went: a stage of the writer thread counts only while the main
+        # thread waits for it (`wait_writer_s`).
+        "stages_s": {
+            name: round(seconds, 1)
+            for name, seconds in sorted(timings.items())
+            if name.endswith("_s") and name != "total_s"
+        },
     }
 
 
