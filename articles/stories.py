@@ -3,14 +3,14 @@ copies, updated versions), found when articles are loaded.
 
 An article's body is cut into word shingles (runs of SHINGLE_WORDS words). Its
 MinHash signature (datasketch) is cut into BANDS bands of ROWS values; each band
-is hashed to one integer and kept as a `StoryBand` row (band key, article), so a
+is hashed to one integer and kept as a `StoryBand` row (article, band key), so a
 batch of new articles finds its candidates among the whole archive with one indexed
-SQL lookup (the articles holding any of its band keys), nothing held in memory
-between loads. A
-candidate is a copy when the measured resemblance of the two bodies reaches
-SAME_STORY and their figures agree (`same_story`), calibrated on the labelled
-pairs of tests/data/story_pairs.json (docs/quality.md, "Stories"). The new
-article joins the story of its most resembling copy, or starts a story of its own.
+SQL lookup (the articles holding at least MIN_SHARED_BANDS of an article's keys),
+nothing held in memory between loads. A candidate is a copy when the measured
+resemblance of the two bodies reaches SAME_STORY and their figures agree
+(`same_story`), calibrated on the labelled pairs of tests/data/story_pairs.json
+(docs/quality.md, "Stories"). The new article joins the story of its most
+resembling copy, or starts a story of its own.
 
 Existing articles never move: a curator's split or merge in admin stands, and a
 later copy joins whichever story its closest copy is in now.
@@ -79,10 +79,6 @@ class Fingerprint:
     shingles: numpy.ndarray
     figures: frozenset[str]
     bands: tuple[int, ...]
-
-    @property
-    def comparable(self) -> bool:
-        return bool(self.bands)
 
 
 def words(text: str) -> list[str]:
