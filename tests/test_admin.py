@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from articles.entities import recheck_entities
-from articles.models import Article, Entity, Mention, Section, Topic
+from articles.models import Article, Entity, Mention, Section, StoryBand, Topic
 
 
 @pytest.fixture
@@ -194,6 +194,10 @@ def test_every_archive_model_has_a_working_admin_list(curator_client, article):
     from django.contrib import admin as django_admin
 
     for model in apps.get_app_config("articles").get_models():
+        if model is StoryBand:
+            # Django's admin cannot list a model with a composite primary key; the
+            # story band keys are what loads derive from the text, not for curators.
+            continue
         assert django_admin.site.is_registered(model), model.__name__
         url = f"/admin/articles/{model._meta.model_name}/"
         assert curator_client.get(url).status_code == 200, url
