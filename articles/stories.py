@@ -274,11 +274,11 @@ def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
     bands = {band for print_ in prints.values() for band in print_.bands}
     if not bands:
         return {}
-    # One scan of the band index for the whole batch's keys: PostgreSQL walks a
-    # sorted key array through a B-tree once.
+    # One scan of the band index for the whole batch's keys: PostgreSQL sorts the
+    # key array itself and walks it through the B-tree once.
     cursor.execute(
         "SELECT band, article_id FROM articles_storyband WHERE band = ANY(%s::bigint[])",
-        [_bigint_array(sorted(bands))],
+        [_bigint_array(bands)],
     )
     holders: dict[int, list[int]] = defaultdict(list)
     for band, article in cursor.fetchall():
