@@ -172,6 +172,70 @@ def offered(a: Fingerprint, b: Fingerprint) -> bool:
     return len(set(a.bands).intersection(b.bands)) >= MIN_SHARED_BANDS
 
 
+class BandIndex:
+    """Band keys held in memory, for a large import into a small archive: the bulk
+    loader drops the band table's index with the others it defers (a random insert
+    into it was most of what storing a batch's keys cost) and looks each batch's
+    candidates up here instead, among the archive's keys read at the start and those
+    of every batch placed since.
+
+    Keys are kept in sorted runs (band keys and their articles, as numpy arrays);
+    two runs of similar size are merged, so a run is merged about log2(batches)
+    times and a lookup searches as many runs."""
+
+    def __init__(self):
+        self._runs: list[tuple[numpy.ndarray, numpy.ndarray]] = []
+
+    @classmethod
+    def from_archive(cls) -> BandIndex:
+        index = cls()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT band, article_id FROM articles_storyband")
+            rows = numpy.array(cursor.fetchall(), dtype=numpy.int64).reshape(-1, 2)
+        index._add_run(rows[:, 0], rows[:, 1])
+        return index
+
+    def add(self, prints: Mapping[int, Fingerprint]) -> None:
+        counts = [len(print_.bands) for print_ in prints.values()]
+        bands = numpy.fromiter(
+            (band for print_ in prints.values() for band in print_.bands),
+            dtype=numpy.int64,
+            count=sum(counts),
+        )
+        ids = numpy.repeat(numpy.fromiter(prints, dtype=numpy.int64, count=len(prints)), counts)
+        self._add_run(bands, ids)
+
+    def _add_run(self, bands: numpy.ndarray, ids: numpy.ndarray) -> None:
+        if not bands.size:
+            return
+        self._runs.append((bands, ids))
+        while len(self._runs) > 1 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
+            (newer_bands, newer_ids), (older_bands, older_ids) = self._runs.pop(), self._runs.pop()
+            self._runs.append(
+                (
+                    numpy.concatenate([older_bands, newer_bands]),
+                    numpy.concatenate([older_ids, newer_ids]),
+                )
+            )
+        bands, ids = self._runs[-1]
+        order = numpy.argsort(bands, kind="stable")
+        self._runs[-1] = (bands[order], ids[order])
+
+    def holders(self, bands: Iterable[int]) -> list[tuple[int, int]]:
+        """The (band, article) pairs holding any of these keys."""
+        keys = numpy.fromiter(bands, dtype=numpy.int64)
+        found = []
+        for run_bands, run_ids in self._runs:
+            starts = numpy.searchsorted(run_bands, keys, side="left")
+            ends = numpy.searchsorted(run_bands, keys, side="right")
+            held = ends > starts
+            for key, start, end in zip(
+                keys[held].tolist(), starts[held].tolist(), ends[held].tolist(), strict=True
+            ):
+                found.extend((key, article) for article in run_ids[start:end].tolist())
+        return found
+
+
 # --- in the database --------------------------------------------------------------
 
 
@@ -204,10 +268,18 @@ class Placement:
         _store_signatures(cursor, self.prints)
 
 
-def place(cursor, prints: dict[int, Fingerprint]) -> Placement:
+def place(cursor, prints: dict[int, Fingerprint], in_memory: BandIndex | None = None) -> Placement:
     """Stories for these articles' fingerprints, in order (see `place_articles`),
-    before the articles are written: new stories are made, nothing else is."""
-    candidates = _candidates(cursor, prints)
+    before the articles are written: new stories are made, nothing else is. With
+    `in_memory`, candidates are looked up there rather than in the band table, and
+    these articles' keys are added to it."""
+    bands = {band for print_ in prints.values() for band in print_.bands}
+    if in_memory is None:
+        holders = _archive_holders(cursor, bands)
+    else:
+        holders = in_memory.holders(bands)
+        in_memory.add(prints)
+    candidates = _candidates(prints, holders)
     for pk, earlier in _batch_candidates(prints).items():
         candidates.setdefault(pk, []).extend(earlier)
     archived = {pk for found in candidates.values() for pk in found} - prints.keys()
@@ -269,23 +341,30 @@ def _bigint_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _candidates(cursor, prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
-    """The archived articles most alike to each of these (`_most_shared`)."""
-    bands = {band for print_ in prints.values() for band in print_.bands}
+def _archive_holders(cursor, bands: set[int]) -> list[tuple[int, int]]:
+    """The (band, article) rows of the band table holding any of these keys."""
     if not bands:
-        return {}
+        return []
     # One scan of the band index for the whole batch's keys: PostgreSQL sorts the
     # key array itself and walks it through the B-tree once.
     cursor.execute(
         "SELECT band, article_id FROM articles_storyband WHERE band = ANY(%s::bigint[])",
         [_bigint_array(bands)],
     )
-    holders: dict[int, list[int]] = defaultdict(list)
-    for band, article in cursor.fetchall():
-        holders[band].append(article)
+    return cursor.fetchall()
+
+
+def _candidates(
+    prints: dict[int, Fingerprint], holders: Iterable[tuple[int, int]]
+) -> dict[int, list[int]]:
+    """The archived articles most alike to each of these (`_most_shared`), from the
+    (band, article) rows holding their keys."""
+    by_band: dict[int, list[int]] = defaultdict(list)
+    for band, article in holders:
+        by_band[band].append(article)
     found = {}
     for pk, print_ in prints.items():
-        shared = Counter(other for band in print_.bands for other in holders.get(band, ()))
+        shared = Counter(other for band in print_.bands for other in by_band.get(band, ()))
         shared.pop(pk, None)  # an updated article is not its own copy
         if most := _most_shared(shared):
             found[pk] = most

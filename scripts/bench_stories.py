@@ -50,7 +50,7 @@ def detection(on: bool) -> None:
         workers.fingerprint, writer.place = HOOKS
     else:
         workers.fingerprint = lambda body, title="", **options: NO_FINGERPRINT
-        writer.place = lambda *args: Placement({}, {})
+        writer.place = lambda *args, **options: Placement({}, {})
 
 
 def empty() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.management import call_command
 
 from articles import stories
 from articles.bench.story_pairs import Corpora, derive
+from articles.ingest import bulk
 from articles.ingest.bulk import BulkLoader
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article, Story, StoryBand
@@ -42,6 +44,21 @@ def _story_of(title_start: str) -> int:
     return Article.objects.get(title__startswith=title_start).story_id
 
 
+LOADERS = ["normal", "bulk", "large import"]
+
+
+def _loader(kind: str, tmp_path: Path, monkeypatch) -> Loader:
+    if kind == "normal":
+        return Loader(LoadOptions())
+    if kind == "large import":
+        # The band table's index is dropped for the load: copies are found among the
+        # band keys held in memory, each record in a batch of its own.
+        monkeypatch.setattr(bulk, "DEFER_FROM_BYTES", 0)
+        monkeypatch.setattr(bulk, "BATCH_SIZE", 1)
+        monkeypatch.setattr(bulk, "CHUNK_SIZE", 1)
+    return BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite")
+
+
 def _original_and_copies(tmp_path: Path) -> Path:
     original = _text(ORIGINAL)
     return _write(
@@ -54,10 +71,9 @@ def _original_and_copies(tmp_path: Path) -> Path:
     )
 
 
-@pytest.mark.parametrize("loader", [Loader, BulkLoader])
-def test_an_aggregators_copy_joins_the_story_of_the_original(tmp_path, loader):
-    options = {"ner_cache": tmp_path / "ner.sqlite"} if loader is BulkLoader else {}
-    loader(LoadOptions(), **options).load([_original_and_copies(tmp_path)])
+@pytest.mark.parametrize("loader", LOADERS)
+def test_an_aggregators_copy_joins_the_story_of_the_original(tmp_path, monkeypatch, loader):
+    _loader(loader, tmp_path, monkeypatch).load([_original_and_copies(tmp_path)])
     original = Article.objects.get(title="Tory backing for ID cards")
     copy = Article.objects.get(outlet__name="NewsNow Aggregated")
     other = Article.objects.get(title=_text(OTHER).title)
@@ -69,19 +85,37 @@ def test_an_aggregators_copy_joins_the_story_of_the_original(tmp_path, loader):
         assert StoryBand.objects.filter(article=article).count() == stories.BANDS
 
 
-@pytest.mark.parametrize("loader", [Loader, BulkLoader])
-def test_a_copy_loaded_later_finds_its_original_in_the_archive(tmp_path, loader):
+@pytest.mark.parametrize("loader", LOADERS)
+def test_a_copy_loaded_later_finds_its_original_in_the_archive(tmp_path, monkeypatch, loader):
     original = _text(ORIGINAL)
     Loader(LoadOptions()).load(
         [_write(tmp_path / "a.jsonl", [_record(original, "BBC News", "2005-02-01")])]
     )
     later = derive(original, "reword", 9)
-    options = {"ner_cache": tmp_path / "ner.sqlite"} if loader is BulkLoader else {}
-    loader(LoadOptions(), **options).load(
+    _loader(loader, tmp_path, monkeypatch).load(
         [_write(tmp_path / "b.jsonl", [_record(later, "Global Desk", "2005-02-03")])]
     )
     copy = Article.objects.get(outlet__name="Global Desk")
     assert copy.story_id == Article.objects.get(outlet__name="BBC News").story_id
+
+
+def test_band_keys_held_in_memory_find_every_article_holding_them():
+    """`BandIndex` merges its sorted runs as batches come: after any number of them, a
+    lookup finds exactly the (band, article) pairs added."""
+    rng = random.Random(7)
+    index, added = stories.BandIndex(), []
+    for batch in range(20):
+        first = batch * 100
+        prints = {
+            pk: stories.Fingerprint(
+                stories.NO_SHINGLES, frozenset(), tuple(rng.sample(range(500), 5))
+            )
+            for pk in range(first, first + rng.randint(1, 100))
+        }
+        index.add(prints)
+        added += [(band, pk) for pk, print_ in prints.items() for band in print_.bands]
+        keys = set(rng.sample(range(600), 40))  # some held by no article
+        assert sorted(index.holders(keys)) == sorted(pair for pair in added if pair[0] in keys)
 
 
 def test_a_template_notice_with_other_figures_is_another_story(tmp_path):

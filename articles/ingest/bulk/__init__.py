@@ -22,7 +22,8 @@ What differs from `loader.Loader`, and why the result does not:
   and title, or same source URL, with other text) goes through the normal
   `save.save_article`, so curators' fields are kept exactly as there.
 - On a large import into a small archive the secondary indexes and foreign keys
-  are dropped first and rebuilt once at the end (`indexes`).
+  are dropped first and rebuilt once at the end (`indexes`); the story band keys
+  are meanwhile looked up in memory (`stories.BandIndex`).
 
 This module orchestrates: files and chunks to the workers, batches to the writer.
 """
@@ -68,6 +69,7 @@ from articles.ingest.save import (
 )
 from articles.models import Article
 from articles.search import outbox
+from articles.stories import BandIndex
 
 __all__ = ["DEFERRED_TABLES", "BulkLoader", "drop_indexes", "ensure_indexes"]
 
@@ -91,6 +93,7 @@ class BulkLoader(Loader):
         self._new_spans: dict[str, bytes] = {}  # NER results not yet in the cache file
         self._writer: Writer | None = None
         self._gazetteers: threading.Thread | None = None
+        self._bands: BandIndex | None = None  # while the band table's index is dropped
         # What the batch being written (not committed yet) holds: later batches must
         # not load it again, and an update of it must wait for it.
         self._writing: tuple[set[str], set[tuple[str, str]], set[str]] = (set(), set(), set())
@@ -141,11 +144,13 @@ class BulkLoader(Loader):
                 if deferred:
                     with self._timed("index_drop"):
                         drop_indexes()
+                        self._bands = BandIndex.from_archive()
                 self._writer = Writer()
                 report = super().load(paths)
             finally:
                 if self._writer is not None:
                     self._writer.close()
+                self._bands = None
                 if deferred:
                     with self._timed("index_rebuild"):
                         ensure_indexes()
@@ -360,7 +365,7 @@ class BulkLoader(Loader):
         rows = (article_rows, section_rows, mention_rows)
         # The article rows are in the order of `pending`.
         prints = {row[0]: p.item.story_print for row, p in zip(article_rows, pending, strict=True)}
-        job = functools.partial(self._write_batch, entities, *rows, prints)
+        job = functools.partial(self._write_batch, entities, *rows, prints, self._bands)
         try:
             self._writer.submit(job)
         except BaseException:  # written inline, and failed
@@ -375,10 +380,12 @@ class BulkLoader(Loader):
                 self._entities = None  # forget the entities the rollback took back
                 raise
 
-    def _write_batch(self, entities: EntityChanges, articles, sections, mentions, prints) -> None:
+    def _write_batch(
+        self, entities: EntityChanges, articles, sections, mentions, prints, bands
+    ) -> None:
         """One transaction: new entities and aliases, articles, sections, mentions, tags."""
         with transaction.atomic():
-            topics = write_batch(entities, articles, sections, mentions, prints, self._timed)
+            topics = write_batch(entities, articles, sections, mentions, prints, bands, self._timed)
             commit_started = time.monotonic()
         self._add("commit_s", time.monotonic() - commit_started)
         self.report.topics += topics  # the main thread reads it once the writer is done

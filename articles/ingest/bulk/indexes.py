@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from django.db import connection
 
 # Tables whose secondary indexes and foreign keys a large import drops and rebuilds.
-DEFERRED_TABLES = ("articles_article", "articles_section", "articles_mention")
+# The story band keys' index is one the loader looks up by: meanwhile it holds the
+# keys in memory (`stories.BandIndex`).
+DEFERRED_TABLES = ("articles_article", "articles_section", "articles_mention", "articles_storyband")
 # Indexes the loader itself looks up by while loading (besides the unique ones).
 KEPT_INDEXES = ("articles_article_origin_hash", "articles_article_url_hash")
 _INDEX_TABLE = "articles_bulk_deferred_index"

@@ -79,17 +79,18 @@ def copy_rows(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -
 
 
 def write_batch(
-    entities, articles: list, sections: list, mentions: list, prints: dict, timed
+    entities, articles: list, sections: list, mentions: list, prints: dict, bands, timed
 ) -> int:
     """The statements of one batch, inside the caller's transaction: new entities and
     aliases (`entities.EntityChanges`), articles, sections, mentions, topic tags and
-    stories (`prints`: each article's story fingerprint, by id). `timed(stage)` times
-    each. Returns the article tags made."""
+    stories (`prints`: each article's story fingerprint, by id; `bands`: the band keys
+    held in memory while the band table's index is dropped, else None). `timed(stage)`
+    times each. Returns the article tags made."""
     with connection.cursor() as cursor:
         with timed("copy_entities"):
             entities.save()
         with timed("stories"):
-            placement = place(cursor, prints)
+            placement = place(cursor, prints, bands)
             stories = placement.stories
             articles = [(*row, stories.get(row[0])) for row in articles]
         with timed("copy_articles"):
