@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -203,3 +204,45 @@ def test_outside_a_transaction_batches_are_written_while_the_next_is_prepared(
     )
     assert archive_snapshot() == expected
     assert _indexes_and_foreign_keys() == schema
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_files_outcome_is_noted_once_its_last_batch_is_written(corpus, tmp_path, monkeypatch):
+    """The writer commits a file's last batch while the next file is parsed: a file is
+    noted as loaded only once its batch is in, and one whose batch failed is not."""
+    if not Topic.objects.exists():  # a transactional test before this one emptied it
+        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
+    lines = (corpus / "corpus-00001.jsonl").read_text().splitlines()
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "a.jsonl").write_text("\n".join(lines[:5]) + "\n")
+    (inputs / "b.jsonl").write_text("\n".join([*lines[5:10], "{not json"]) + "\n")
+    (inputs / "c.jsonl").write_text("\n".join(lines[10:15]) + "\n")
+    _empty_archive()
+    write_batch = BulkLoader._write_batch
+    noted_while_writing = []
+
+    def slow_and_failing_on_the_third(self, *args):
+        time.sleep(0.5)  # the next file is parsed meanwhile
+        noted_while_writing.append(_statuses())
+        if len(noted_while_writing) == 3:
+            raise RuntimeError("the disk is full")
+        write_batch(self, *args)
+
+    monkeypatch.setattr(BulkLoader, "_write_batch", slow_and_failing_on_the_third)
+    loader = BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite")
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        loader.load([inputs])
+    assert not loader._writer._inline
+    for file, noted in zip("abc", noted_while_writing, strict=True):
+        assert noted[f"{file}.jsonl"][0] == SourceDocument.Status.FAILED  # not noted yet
+    status = _statuses()
+    assert status["a.jsonl"] == (SourceDocument.Status.LOADED, "")
+    assert status["b.jsonl"][0] == SourceDocument.Status.PARTIAL
+    assert "b.jsonl" in status["b.jsonl"][1]
+    assert status["c.jsonl"][0] == SourceDocument.Status.FAILED  # as stored, interrupted
+    assert Article.objects.count() == 10
+
+
+def _statuses() -> dict[str, tuple[str, str]]:
+    return {Path(s.origin).name: (s.status, s.error) for s in SourceDocument.objects.all()}

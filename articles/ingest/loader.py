@@ -120,6 +120,7 @@ class Loader:
             self.load_file(path)
             cache.changed()  # pages show what each file added without waiting
             self.progress(path)
+        self.finish_writing()
         if not self.options.dry_run:
             outbox.catch_up()  # the search index holds what was loaded before we report
         changed = self.report.created or self.report.updated
@@ -161,7 +162,15 @@ class Loader:
             outcome.errors.append(str(exc))
         self.report.failures.extend(outcome.errors)
         if source is not None:
-            record_outcome(source, outcome.errors, outcome.loaded)
+            self.record_outcome(source, outcome)
+
+    def record_outcome(self, source, outcome: FileOutcome) -> None:
+        """Note on the kept input how its file went, once its articles are written."""
+        record_outcome(source, outcome.errors, outcome.loaded)
+
+    def finish_writing(self) -> None:
+        """Whatever was loaded and not written yet is written (the normal path writes
+        each record as it goes; the bulk loader's writer runs a batch behind)."""
 
     def load_items(self, items, hints: Hints, source, outcome: FileOutcome) -> None:
         """One file's records, one article at a time (the bulk loader batches them)."""

@@ -94,6 +94,8 @@ class BulkLoader(Loader):
         self._writer: Writer | None = None
         self._gazetteers: threading.Thread | None = None
         self._bands: BandIndex | None = None  # while the band table's index is dropped
+        # Files whose last batch the writer may still be writing, and how they went.
+        self._outcomes: list[tuple[object, FileOutcome]] = []
         # What the batch being written (not committed yet) holds: later batches must
         # not load it again, and an update of it must wait for it.
         self._writing: tuple[set[str], set[tuple[str, str]], set[str]] = (set(), set(), set())
@@ -223,7 +225,6 @@ class BulkLoader(Loader):
         while in_flight:
             collect()
         outcome.loaded += self._save(batch, source)
-        self._wait_for_writer()  # before the file's outcome is recorded
 
     def _absorb(self, chunk: ChunkResult) -> None:
         self.cache.hits += chunk.hits
@@ -372,6 +373,14 @@ class BulkLoader(Loader):
             self._entities = None
             raise
 
+    def record_outcome(self, source, outcome: FileOutcome) -> None:
+        """Noted once the writer has committed the file's last batch: the next file's
+        records are parsed meanwhile."""
+        self._outcomes.append((source, outcome))
+
+    def finish_writing(self) -> None:
+        self._wait_for_writer()
+
     def _wait_for_writer(self) -> None:
         with self._timed("wait_writer"):
             try:
@@ -379,6 +388,10 @@ class BulkLoader(Loader):
             except BaseException:
                 self._entities = None  # forget the entities the rollback took back
                 raise
+        # Every batch submitted so far is committed, those of these files with them.
+        outcomes, self._outcomes = self._outcomes, []
+        for source, outcome in outcomes:
+            super().record_outcome(source, outcome)
 
     def _write_batch(
         self, entities: EntityChanges, articles, sections, mentions, prints, bands
