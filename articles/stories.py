@@ -114,12 +114,27 @@ def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerpri
     return Fingerprint(shingles, figures, band_keys(minhash.hashvalues))
 
 
+class _WordHashes(dict):
+    """Each word's CRC-32, remembered: a few tens of thousands of words make most of
+    every body, and a lookup costs half the hash."""
+
+    def __missing__(self, word: str) -> int:
+        value = self[word] = zlib.crc32(word.encode())
+        return value
+
+
+_WORD_HASHES = _WordHashes()
+MAX_WORD_HASHES = 1 << 20
+
+
 def shingle_hashes(found: list[str]) -> numpy.ndarray:
     """The distinct runs of SHINGLE_WORDS words, each hashed to 32 bits: the CRC-32
     of each word, weighted by its place in the run and mixed (one numpy expression
     for the whole body rather than one hash call per run)."""
+    if len(_WORD_HASHES) > MAX_WORD_HASHES:
+        _WORD_HASHES.clear()
     words = numpy.fromiter(
-        (zlib.crc32(word.encode()) for word in found), dtype=numpy.uint64, count=len(found)
+        map(_WORD_HASHES.__getitem__, found), dtype=numpy.uint64, count=len(found)
     )
     runs = len(found) - SHINGLE_WORDS + 1
     mixed = numpy.zeros(runs, dtype=numpy.uint64)
@@ -223,7 +238,8 @@ class BandIndex:
 
     def holders(self, bands: Iterable[int]) -> list[tuple[int, int]]:
         """The (band, article) pairs holding any of these keys."""
-        keys = numpy.fromiter(bands, dtype=numpy.int64)
+        # Sorted, the keys' binary searches walk the runs in order: a sixth of the time.
+        keys = numpy.sort(numpy.fromiter(bands, dtype=numpy.int64))
         found = []
         for run_bands, run_ids in self._runs:
             starts = numpy.searchsorted(run_bands, keys, side="left")
@@ -321,18 +337,38 @@ def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
         return
     cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
     counts = [len(print_.bands) for print_ in prints.values()]
-    bands = numpy.fromiter(
+    rows = numpy.empty(sum(counts), dtype=_BAND_ROW)
+    rows["fields"], rows["band_size"], rows["article_size"] = 2, 8, 8
+    rows["band"] = numpy.fromiter(
         (band for print_ in prints.values() for band in print_.bands),
         dtype=numpy.int64,
-        count=sum(counts),
+        count=rows.size,
     )
-    ids = numpy.repeat(numpy.fromiter(prints, dtype=numpy.int64, count=len(prints)), counts)
-    # In the band index's order, each of its pages is visited once a batch; the rows
-    # are sorted and written as one text (a Python tuple a row cost the writer more).
-    order = numpy.argsort(bands)
-    rows = zip(bands[order].tolist(), ids[order].tolist(), strict=True)
-    with cursor.cursor.copy("COPY articles_storyband (band, article_id) FROM STDIN") as copy:
-        copy.write("".join(f"{band}\t{pk}\n" for band, pk in rows))
+    rows["article"] = numpy.repeat(
+        numpy.fromiter(prints, dtype=numpy.int64, count=len(prints)), counts
+    )
+    # In the band index's order, each of its pages is visited once a batch.
+    rows = rows[numpy.argsort(rows["band"])]
+    sql = "COPY articles_storyband (band, article_id) FROM STDIN (FORMAT BINARY)"
+    with cursor.cursor.copy(sql) as copy:
+        copy.write(_BINARY_COPY_HEADER + rows.tobytes() + _BINARY_COPY_TRAILER)
+
+
+# PostgreSQL's binary COPY format: a row is its number of fields, then each field's
+# length and value, big-endian. Built as one numpy array, a batch's 96,000 rows cost
+# the writer a few milliseconds of Python (a text line or a tuple a row, a tenth of
+# a second).
+_BAND_ROW = numpy.dtype(
+    [
+        ("fields", ">i2"),
+        ("band_size", ">i4"),
+        ("band", ">i8"),
+        ("article_size", ">i4"),
+        ("article", ">i8"),
+    ]
+)
+_BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no extension
+_BINARY_COPY_TRAILER = b"\xff\xff"  # a field count of -1
 
 
 def _bigint_array(values: Iterable[int]) -> str:
