@@ -114,27 +114,12 @@ def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerpri
     return Fingerprint(shingles, figures, band_keys(minhash.hashvalues))
 
 
-class _WordHashes(dict):
-    """Each word's CRC-32, remembered: a few tens of thousands of words make most of
-    every body, and a lookup costs half the hash."""
-
-    def __missing__(self, word: str) -> int:
-        value = self[word] = zlib.crc32(word.encode())
-        return value
-
-
-_WORD_HASHES = _WordHashes()
-MAX_WORD_HASHES = 1 << 20
-
-
 def shingle_hashes(found: list[str]) -> numpy.ndarray:
     """The distinct runs of SHINGLE_WORDS words, each hashed to 32 bits: the CRC-32
     of each word, weighted by its place in the run and mixed (one numpy expression
     for the whole body rather than one hash call per run)."""
-    if len(_WORD_HASHES) > MAX_WORD_HASHES:
-        _WORD_HASHES.clear()
     words = numpy.fromiter(
-        map(_WORD_HASHES.__getitem__, found), dtype=numpy.uint64, count=len(found)
+        (zlib.crc32(word.encode()) for word in found), dtype=numpy.uint64, count=len(found)
     )
     runs = len(found) - SHINGLE_WORDS + 1
     mixed = numpy.zeros(runs, dtype=numpy.uint64)
