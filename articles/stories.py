@@ -6,7 +6,9 @@ MinHash signature (datasketch) is cut into BANDS bands of ROWS values; each band
 is hashed to one integer and kept as a `StoryBand` row (article, band key), so a
 batch of new articles finds its candidates among the whole archive with one indexed
 SQL lookup (the articles holding at least MIN_SHARED_BANDS of an article's keys),
-nothing held in memory between loads. A candidate is a copy when the measured
+nothing held in memory between loads. A large import into a small archive, which
+drops the table's band index until its end, looks them up in memory instead
+(`BandIndex`). A candidate is a copy when the measured
 resemblance of the two bodies reaches SAME_STORY and their figures agree
 (`same_story`), calibrated on the labelled pairs of tests/data/story_pairs.json
 (docs/quality.md, "Stories"). The new article joins the story of its most
