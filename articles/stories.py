@@ -174,6 +174,18 @@ def offered(a: Fingerprint, b: Fingerprint) -> bool:
     return len(set(a.bands).intersection(b.bands)) >= MIN_SHARED_BANDS
 
 
+def band_rows(prints: Mapping[int, Fingerprint]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Every (band key, article id) of these fingerprints, as two arrays."""
+    counts = [len(print_.bands) for print_ in prints.values()]
+    bands = numpy.fromiter(
+        (band for print_ in prints.values() for band in print_.bands),
+        dtype=numpy.int64,
+        count=sum(counts),
+    )
+    ids = numpy.repeat(numpy.fromiter(prints, dtype=numpy.int64, count=len(prints)), counts)
+    return bands, ids
+
+
 class BandIndex:
     """Band keys held in memory, for a large import into a small archive: the bulk
     loader drops the band table's index with the others it defers (a random insert
@@ -198,14 +210,7 @@ class BandIndex:
         return index
 
     def add(self, prints: Mapping[int, Fingerprint]) -> None:
-        counts = [len(print_.bands) for print_ in prints.values()]
-        bands = numpy.fromiter(
-            (band for print_ in prints.values() for band in print_.bands),
-            dtype=numpy.int64,
-            count=sum(counts),
-        )
-        ids = numpy.repeat(numpy.fromiter(prints, dtype=numpy.int64, count=len(prints)), counts)
-        self._add_run(bands, ids)
+        self._add_run(*band_rows(prints))
 
     def _add_run(self, bands: numpy.ndarray, ids: numpy.ndarray) -> None:
         if not bands.size:
@@ -319,32 +324,9 @@ def _placed(cursor, chosen: dict[int, int | None], stories: dict[int, int]) -> d
     return placed
 
 
-def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
-    if not prints:
-        return
-    cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
-    counts = [len(print_.bands) for print_ in prints.values()]
-    rows = numpy.empty(sum(counts), dtype=_BAND_ROW)
-    rows["fields"], rows["band_size"], rows["article_size"] = 2, 8, 8
-    rows["band"] = numpy.fromiter(
-        (band for print_ in prints.values() for band in print_.bands),
-        dtype=numpy.int64,
-        count=rows.size,
-    )
-    rows["article"] = numpy.repeat(
-        numpy.fromiter(prints, dtype=numpy.int64, count=len(prints)), counts
-    )
-    # In the band index's order, each of its pages is visited once a batch.
-    rows = rows[numpy.argsort(rows["band"])]
-    sql = "COPY articles_storyband (band, article_id) FROM STDIN (FORMAT BINARY)"
-    with cursor.cursor.copy(sql) as copy:
-        copy.write(_BINARY_COPY_HEADER + rows.tobytes() + _BINARY_COPY_TRAILER)
-
-
 # PostgreSQL's binary COPY format: a row is its number of fields, then each field's
-# length and value, big-endian. Built as one numpy array, a batch's 96,000 rows cost
-# the writer a few milliseconds of Python (a text line or a tuple a row, a tenth of
-# a second).
+# length and value, big-endian. A batch's rows are built as one numpy array rather
+# than a text line or a tuple a row (docs/benchmarks.md, "Tenth session").
 _BAND_ROW = numpy.dtype(
     [
         ("fields", ">i2"),
@@ -356,6 +338,21 @@ _BAND_ROW = numpy.dtype(
 )
 _BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no extension
 _BINARY_COPY_TRAILER = b"\xff\xff"  # a field count of -1
+
+
+def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
+    if not prints:
+        return
+    cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
+    bands, ids = band_rows(prints)
+    rows = numpy.empty(bands.size, dtype=_BAND_ROW)
+    rows["fields"], rows["band_size"], rows["article_size"] = 2, 8, 8
+    rows["band"], rows["article"] = bands, ids
+    # In the band index's order, each of its pages is visited once a batch.
+    rows = rows[numpy.argsort(rows["band"])]
+    sql = "COPY articles_storyband (band, article_id) FROM STDIN (FORMAT BINARY)"
+    with cursor.cursor.copy(sql) as copy:
+        copy.write(_BINARY_COPY_HEADER + rows.tobytes() + _BINARY_COPY_TRAILER)
 
 
 def _bigint_array(values: Iterable[int]) -> str:

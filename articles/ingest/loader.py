@@ -162,9 +162,9 @@ class Loader:
             outcome.errors.append(str(exc))
         self.report.failures.extend(outcome.errors)
         if source is not None:
-            self.record_outcome(source, outcome)
+            self.note_outcome(source, outcome)
 
-    def record_outcome(self, source, outcome: FileOutcome) -> None:
+    def note_outcome(self, source, outcome: FileOutcome) -> None:
         """Note on the kept input how its file went, once its articles are written."""
         record_outcome(source, outcome.errors, outcome.loaded)
 

@@ -373,7 +373,7 @@ class BulkLoader(Loader):
             self._entities = None
             raise
 
-    def record_outcome(self, source, outcome: FileOutcome) -> None:
+    def note_outcome(self, source, outcome: FileOutcome) -> None:
         """Noted once the writer has committed the file's last batch: the next file's
         records are parsed meanwhile."""
         self._outcomes.append((source, outcome))
@@ -391,7 +391,7 @@ class BulkLoader(Loader):
         # Every batch submitted so far is committed, those of these files with them.
         outcomes, self._outcomes = self._outcomes, []
         for source, outcome in outcomes:
-            super().record_outcome(source, outcome)
+            super().note_outcome(source, outcome)
 
     def _write_batch(
         self, entities: EntityChanges, articles, sections, mentions, prints, bands
