@@ -35,7 +35,15 @@ from django.views.decorators.csrf import csrf_exempt
 from articles import search as search_lib
 from articles import story_versions
 from articles.filters import SearchFilter, error_messages
-from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topic
+from articles.models import (
+    Article,
+    ArticleTopic,
+    Entity,
+    Mention,
+    Outlet,
+    Topic,
+    public_origin,
+)
 
 API_VERSION = "1.0.0"
 LIST_LIMIT = 50
@@ -356,7 +364,7 @@ def article_json(article: Article, request) -> dict:
         ],
         "provenance": {
             "source": {
-                "origin": source.origin,
+                "origin": public_origin(source.origin),
                 "format": source.format,
                 "sha256": source.sha256,
                 "size": source.size,
@@ -365,7 +373,7 @@ def article_json(article: Article, request) -> dict:
             }
             if source
             else None,
-            "record": article.origin,
+            "record": public_origin(article.origin),
             "date_source": article.date_source,
             "created_at": _iso(article.created_at),
             "updated_at": _iso(article.updated_at),

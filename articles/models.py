@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, HashIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
@@ -12,6 +14,15 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from articles.search_vectors import article_vector, section_vector
+
+
+def public_origin(origin: str) -> str:
+    """Where an input came from, for readers: an address as it is, a path as its file
+    name (with any "#record" after it), never the directories of the loading machine."""
+    if "://" in (origin or "").split("#", 1)[0]:
+        return origin
+    path, hash_sign, record = (origin or "").partition("#")
+    return re.split(r"[\\/]", path)[-1] + hash_sign + record
 
 
 class OutletQuerySet(models.QuerySet):

@@ -256,7 +256,11 @@ def _schemas() -> dict:
                         "source": _nullable(
                             _obj(
                                 {
-                                    "origin": STR,
+                                    "origin": {
+                                        "type": "string",
+                                        "description": "The input's file name, or its "
+                                        "address: never the loading machine's directories",
+                                    },
                                     "format": STR,
                                     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                                     "size": COUNT,

@@ -7,6 +7,7 @@ with the export, feed, citation and OpenAPI tests."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -269,6 +270,10 @@ def test_an_article_has_metadata_sections_entities_topics_and_provenance(client)
     )
     provenance = data["provenance"]
     assert provenance["source"]["sha256"] == article.source.sha256
+    # The file, not the directories of the machine that loaded it (as the page shows it).
+    assert "/" in article.source.origin
+    assert provenance["source"]["origin"] == article.source.origin.rsplit("/", 1)[-1]
+    assert article.source.origin not in json.dumps(data)
     assert provenance["source"]["loaded_at"] == article.source.loaded_at.isoformat()
     assert provenance["date_source"] == article.date_source
     assert data["cite"]["bib"] == f"http://testserver/articles/{article.pk}/cite.bib"

@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from articles.models import public_origin
 from articles.search import month_bounds
 
 register = template.Library()
@@ -81,12 +82,7 @@ def http_url(url: str) -> str:
 
 @register.filter
 def file_name(origin: str) -> str:
-    """Where an input came from, for readers: an address as it is, a path as its file
-    name (with any "#record" after it), never the directories of the loading machine."""
-    if "://" in (origin or "").split("#", 1)[0]:
-        return origin
-    path, hash_sign, record = (origin or "").partition("#")
-    return re.split(r"[\\/]", path)[-1] + hash_sign + record
+    return public_origin(origin)
 
 
 @register.simple_tag
