@@ -25,6 +25,7 @@ from articles.models import (
     SourceDocument,
     Topic,
 )
+from articles.search import outbox, tantivy_index
 from tests.conftest import BASE_DIR
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +247,35 @@ def test_a_files_outcome_is_noted_once_its_last_batch_is_written(corpus, tmp_pat
 
 def _statuses() -> dict[str, tuple[str, str]]:
     return {Path(s.origin).name: (s.status, s.error) for s in SourceDocument.objects.all()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_of_several_files_leaves_the_search_index_in_agreement(
+    corpus, tmp_path, settings, monkeypatch
+):
+    """With the tantivy backend, the writer a batch behind: the load reports success
+    only once the index holds every article it wrote, the last file's too."""
+    if not Topic.objects.exists():  # a transactional test before this one emptied it
+        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "search-index"
+    lines = (corpus / "corpus-00001.jsonl").read_text().splitlines()
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for number, start in enumerate(range(0, 30, 10)):
+        (inputs / f"{number}.jsonl").write_text("\n".join(lines[start : start + 10]) + "\n")
+    _empty_archive()
+    outbox.rebuild()
+    write_batch = BulkLoader._write_batch
+
+    def slow_write_batch(self, *args):
+        time.sleep(0.5)  # the last file's batch is still being written when its file ends
+        write_batch(self, *args)
+
+    monkeypatch.setattr(BulkLoader, "_write_batch", slow_write_batch)
+    loader = BulkLoader(LoadOptions(), ner_cache=tmp_path / "ner.sqlite")
+    report = loader.load([inputs])
+    assert report.created == 30 and not loader._writer._inline
+    assert outbox.pending_count() == 0
+    assert outbox.disagreement() is None
+    assert tantivy_index.document_count() == Article.objects.public().count() > 0

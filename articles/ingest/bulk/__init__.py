@@ -68,7 +68,6 @@ from articles.ingest.save import (
     save_article,
 )
 from articles.models import Article
-from articles.search import outbox
 from articles.stories import BandIndex
 
 __all__ = ["DEFERRED_TABLES", "BulkLoader", "drop_indexes", "ensure_indexes"]
@@ -158,9 +157,6 @@ class BulkLoader(Loader):
                         ensure_indexes()
                 with connection.cursor() as cursor:
                     cursor.execute("RESET synchronous_commit")
-        if not self.options.dry_run:
-            with self._timed("search_index"):
-                outbox.catch_up()  # the batches the writer committed after Loader.load
         self.report.finished = time.monotonic()
         self.timings["total_s"] = time.monotonic() - started
         self.timings["ner_cache_hits"] = self.cache.hits
