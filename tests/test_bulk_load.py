@@ -102,6 +102,12 @@ def test_a_changed_record_updates_its_article_as_the_normal_path_does(tmp_path):
     assert "Tuesday" in article.body and article.is_public is False
 
 
+def _load_topics() -> None:
+    """For a transactional test: one before it may have emptied the topics."""
+    if not Topic.objects.exists():
+        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
+
+
 def _indexes_and_foreign_keys() -> set[tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -167,8 +173,7 @@ def test_outside_a_transaction_batches_are_written_while_the_next_is_prepared(
     """The writer thread (its own connection, so only outside a transaction), with
     records that repeat, or update, one in the batch still being written; and a large
     import's indexes dropped and rebuilt for real."""
-    if not Topic.objects.exists():  # a transactional test before this one emptied it
-        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
+    _load_topics()
     lines = (corpus / "corpus-00001.jsonl").read_text().splitlines()
     changed = json.loads(lines[1])
     changed["body"] += "\n\nA later paragraph the first version did not have."
@@ -211,8 +216,7 @@ def test_outside_a_transaction_batches_are_written_while_the_next_is_prepared(
 def test_a_files_outcome_is_noted_once_its_last_batch_is_written(corpus, tmp_path, monkeypatch):
     """The writer commits a file's last batch while the next file is parsed: a file is
     noted as loaded only once its batch is in, and one whose batch failed is not."""
-    if not Topic.objects.exists():  # a transactional test before this one emptied it
-        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
+    _load_topics()
     lines = (corpus / "corpus-00001.jsonl").read_text().splitlines()
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -255,8 +259,7 @@ def test_a_bulk_load_of_several_files_leaves_the_search_index_in_agreement(
 ):
     """With the tantivy backend, the writer a batch behind: the load reports success
     only once the index holds every article it wrote, the last file's too."""
-    if not Topic.objects.exists():  # a transactional test before this one emptied it
-        call_command("loaddata", str(BASE_DIR / "fixtures" / "topics.json"), verbosity=0)
+    _load_topics()
     settings.SEARCH_BACKEND = "tantivy"
     settings.SEARCH_INDEX_DIR = tmp_path / "search-index"
     lines = (corpus / "corpus-00001.jsonl").read_text().splitlines()

@@ -80,9 +80,8 @@ def http_url(url: str) -> str:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
-@register.filter
-def file_name(origin: str) -> str:
-    return public_origin(origin)
+# Where an input came from, for readers: never the loading machine's directories.
+register.filter("file_name", public_origin)
 
 
 @register.simple_tag
