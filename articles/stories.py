@@ -50,8 +50,10 @@ MIN_WORDS = 25
 SAME_STORY = 0.6
 # MinHash is seeded: a signature computed today must match one stored last year.
 _SEED = 1
-# Made once: drawing the permutations cost as much as hashing a body.
-_PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED)
+# datasketch's permutations (its default "affine32" scheme), drawn once: a body's
+# values are computed from them by `minhash_values`.
+_PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32")
+_A, _B = (numpy.asarray(p, dtype=numpy.uint32)[:, None] for p in _PERMUTATIONS.permutations)
 NO_SHINGLES = numpy.empty(0, dtype=numpy.uint32)
 # Odd 64-bit multipliers (SplitMix64's and the golden ratio's), one per word of a
 # shingle or row of a band and the last for a band's number: "a b c" and "c b a", or
@@ -105,15 +107,7 @@ def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerpri
     shingles = shingle_hashes(found)
     if not banded:
         return Fingerprint(shingles, figures, ())
-    minhash = MinHash(
-        num_perm=BANDS * ROWS,
-        seed=_SEED,
-        hashfunc=int,  # the shingles come hashed
-        permutations=_PERMUTATIONS.permutations,
-        scheme=_PERMUTATIONS.scheme,
-    )
-    minhash.update_batch(shingles.tolist())
-    return Fingerprint(shingles, figures, band_keys(minhash.hashvalues))
+    return Fingerprint(shingles, figures, band_keys(minhash_values(shingles)))
 
 
 def shingle_hashes(found: list[str]) -> numpy.ndarray:
@@ -121,13 +115,43 @@ def shingle_hashes(found: list[str]) -> numpy.ndarray:
     of each word, weighted by its place in the run and mixed (one numpy expression
     for the whole body rather than one hash call per run)."""
     words = numpy.fromiter(
-        (zlib.crc32(word.encode()) for word in found), dtype=numpy.uint64, count=len(found)
+        map(zlib.crc32, map(str.encode, found)), dtype=numpy.uint64, count=len(found)
     )
     runs = len(found) - SHINGLE_WORDS + 1
     mixed = numpy.zeros(runs, dtype=numpy.uint64)
     for place, weight in enumerate(_WEIGHTS[:SHINGLE_WORDS]):
         mixed += words[place : place + runs] * weight
-    return numpy.unique((_mix(mixed) >> numpy.uint64(32)).astype(numpy.uint32))
+    return _distinct((_mix(mixed) >> numpy.uint64(32)).astype(numpy.uint32))
+
+
+def _distinct(values: numpy.ndarray) -> numpy.ndarray:
+    """The distinct values, sorted (`numpy.unique` of a few hundred values spends
+    most of its time in its own Python)."""
+    values.sort()
+    keep = numpy.empty(values.size, dtype=bool)
+    keep[:1] = True
+    numpy.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def minhash_values(shingles: numpy.ndarray) -> numpy.ndarray:
+    """The MinHash signature datasketch makes of these hashed shingles (its "affine32"
+    scheme: each value mixed by MurmurHash3's 32-bit finaliser, then a * h + b modulo
+    2^32 for each permutation, the least of each kept), as one array expression:
+    `MinHash.update_batch` calls a hash function for each value in Python, which
+    cost as much as the rest of it (docs/benchmarks.md, "Eleventh session")."""
+    values = _A * _fmix32(shingles)  # one row per permutation
+    values += _B
+    return values.min(axis=1)
+
+
+def _fmix32(values: numpy.ndarray) -> numpy.ndarray:
+    """MurmurHash3's 32-bit finaliser (as datasketch applies it before permuting)."""
+    values = values ^ (values >> numpy.uint32(16))
+    values *= numpy.uint32(0x85EBCA6B)
+    values ^= values >> numpy.uint32(13)
+    values *= numpy.uint32(0xC2B2AE35)
+    return values ^ (values >> numpy.uint32(16))
 
 
 def band_keys(hashvalues) -> tuple[int, ...]:

@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
+from datasketch import MinHash
 from django.core.management import call_command
 
 from articles import stories
@@ -183,6 +184,19 @@ def test_signatures_stay_comparable_with_those_already_stored():
     assert len(bands) == stories.BANDS
     assert bands[:2] == (1998127479236309219, -3024515557778100056)
     assert hashlib.sha256(repr(bands).encode()).hexdigest()[:16] == "6d572fbade7178dd"
+
+
+def test_the_signature_is_datasketchs_minhash():
+    """`minhash_values` computes in one array expression what datasketch's MinHash, with
+    the archive's seed, makes of a body's hashed shingles."""
+    for reference in (ORIGINAL, OTHER):
+        text = _text(reference)
+        shingles = stories.shingle_hashes(stories.words(text.body))
+        minhash = MinHash(
+            num_perm=stories.BANDS * stories.ROWS, seed=1, hashfunc=int, scheme="affine32"
+        )
+        minhash.update_batch(shingles.tolist())
+        assert stories.minhash_values(shingles).tolist() == minhash.hashvalues.tolist()
 
 
 def test_signatures_made_again_find_the_copies_of_articles_loaded_before(tmp_path):
