@@ -50,8 +50,9 @@ MIN_WORDS = 25
 SAME_STORY = 0.6
 # MinHash is seeded: a signature computed today must match one stored last year.
 _SEED = 1
-# datasketch's permutations (its default "affine32" scheme), drawn once: a body's
-# values are computed from them by `minhash_values`.
+# datasketch's permutations, drawn once; a body's values are computed from them by
+# `minhash_values`. The scheme is named: were datasketch's default to change, every
+# stored key would stop matching.
 _PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32")
 _A, _B = (numpy.asarray(p, dtype=numpy.uint32)[:, None] for p in _PERMUTATIONS.permutations)
 NO_SHINGLES = numpy.empty(0, dtype=numpy.uint32)
@@ -125,8 +126,8 @@ def shingle_hashes(found: list[str]) -> numpy.ndarray:
 
 
 def _distinct(values: numpy.ndarray) -> numpy.ndarray:
-    """The distinct values, sorted (`numpy.unique` of a few hundred values spends
-    most of its time in its own Python)."""
+    """The distinct values, sorted (in place: `values` is the caller's scratch array).
+    `numpy.unique` of a few hundred values spends most of its time in its own Python."""
     values.sort()
     keep = numpy.empty(values.size, dtype=bool)
     keep[:1] = True
