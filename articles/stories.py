@@ -139,8 +139,8 @@ def minhash_values(shingles: numpy.ndarray) -> numpy.ndarray:
     """The MinHash signature datasketch makes of these hashed shingles (its "affine32"
     scheme: each value mixed by MurmurHash3's 32-bit finaliser, then a * h + b modulo
     2^32 for each permutation, the least of each kept), as one array expression:
-    `MinHash.update_batch` calls a hash function for each value in Python, which
-    cost as much as the rest of it (docs/benchmarks.md, "Eleventh session")."""
+    `MinHash.update_batch` calls a hash function for each value in Python
+    (docs/benchmarks.md, "Eleventh session")."""
     values = _A * _fmix32(shingles)  # one row per permutation
     values += _B
     return values.min(axis=1)
