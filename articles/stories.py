@@ -7,7 +7,7 @@ is hashed to one integer and kept as a `StoryBand` row (article, band key), so a
 batch of new articles finds its candidates among the whole archive with one indexed
 SQL lookup (the articles holding at least MIN_SHARED_BANDS of an article's keys),
 nothing held in memory between loads. A large import into a small archive, which
-drops the table's band index until its end, looks them up in memory instead
+drops the table's indexes until its end, looks them up in memory instead
 (`BandIndex`). A candidate is a copy when the measured
 resemblance of the two bodies reaches SAME_STORY and their figures agree
 (`same_story`), calibrated on the labelled pairs of tests/data/story_pairs.json
@@ -296,9 +296,11 @@ class Placement:
     stories: dict[int, int]  # article id -> story id
     prints: dict[int, Fingerprint]
 
-    def store_signatures(self, cursor) -> None:
-        """Once the articles are in the archive (a signature names its article)."""
-        _store_signatures(cursor, self.prints)
+    def store_signatures(self, cursor, *, new_articles: bool = False) -> None:
+        """Once the articles are in the archive (a signature names its article).
+        `new_articles`: they have just been made, so there are no older keys of
+        theirs to delete (a large import drops the index the deletion would use)."""
+        _store_signatures(cursor, self.prints, replace=not new_articles)
 
 
 def place(cursor, prints: dict[int, Fingerprint], in_memory: BandIndex | None = None) -> Placement:
@@ -365,10 +367,12 @@ _BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no extensi
 _BINARY_COPY_TRAILER = b"\xff\xff"  # a field count of -1
 
 
-def _store_signatures(cursor, prints: dict[int, Fingerprint]) -> None:
+def _store_signatures(cursor, prints: dict[int, Fingerprint], *, replace: bool = True) -> None:
+    """Store these articles' band keys, `replace`-ing any they had."""
     if not prints:
         return
-    cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
+    if replace:
+        cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
     bands, ids = band_rows(prints)
     rows = numpy.empty(bands.size, dtype=_BAND_ROW)
     rows["fields"], rows["band_size"], rows["article_size"] = 2, 8, 8

@@ -5,7 +5,8 @@ and the plain b-trees the loader does not look up by) and the foreign keys of
 articles, sections and mentions are dropped first and rebuilt once at the end,
 also when the load fails, and at the start of the next bulk load should a load be
 killed half way. Unique indexes stay, so reloading and concurrent loads still
-meet in them.
+meet in them; the one exception is the story band table's primary key
+(`DEFERRED_PRIMARY_KEYS`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from django.db import connection
 DEFERRED_TABLES = ("articles_article", "articles_section", "articles_mention", "articles_storyband")
 # Indexes the loader itself looks up by while loading (besides the unique ones).
 KEPT_INDEXES = ("articles_article_origin_hash", "articles_article_url_hash")
+# Primary keys dropped as well. Nothing meets in the band table's: the loader writes
+# the keys of articles it has just made (an update, by the normal path, deletes the
+# old keys by a scan meanwhile), and keeping it up took most of what storing a
+# batch's keys cost (docs/benchmarks.md, "Twelfth session").
+DEFERRED_PRIMARY_KEYS = ("articles_storyband",)
 _INDEX_TABLE = "articles_bulk_deferred_index"
 _ADD_CONSTRAINT = re.compile(r"ALTER TABLE (\S+) ADD CONSTRAINT (\S+) ")
 
@@ -39,7 +45,7 @@ def _schema_cursor():
 
 
 def drop_indexes() -> None:
-    """Drop the deferred indexes and foreign keys, remembering their definitions in a
+    """Drop the deferred indexes, foreign keys and primary keys, remembering their definitions in a
     table so that `ensure_indexes` can rebuild them even after a crash."""
     with _schema_cursor() as cursor:
         cursor.execute(
@@ -58,8 +64,9 @@ def drop_indexes() -> None:
             f"INSERT INTO {_INDEX_TABLE} "  # noqa: S608
             "SELECT conname, format('ALTER TABLE %%I ADD CONSTRAINT %%I %%s', "
             "conrelid::regclass, conname, pg_get_constraintdef(oid)) FROM pg_constraint "
-            "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) ON CONFLICT DO NOTHING",
-            [list(DEFERRED_TABLES)],
+            "WHERE (contype = 'f' AND conrelid = ANY(%s::regclass[])) "
+            "OR (contype = 'p' AND conrelid = ANY(%s::regclass[])) ON CONFLICT DO NOTHING",
+            [list(DEFERRED_TABLES), list(DEFERRED_PRIMARY_KEYS)],
         )
         cursor.execute(f"SELECT name, definition FROM {_INDEX_TABLE}")  # noqa: S608
         for name, definition in cursor.fetchall():
@@ -73,7 +80,7 @@ def drop_indexes() -> None:
 
 
 def ensure_indexes() -> None:
-    """Rebuild any index or foreign key a bulk load dropped, then refresh the planner's
+    """Rebuild any index or constraint a bulk load dropped, then refresh the planner's
     statistics of the tables it filled."""
     with _schema_cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [_INDEX_TABLE])
