@@ -45,8 +45,9 @@ def _schema_cursor():
 
 
 def drop_indexes() -> None:
-    """Drop the deferred indexes, foreign keys and primary keys, remembering their definitions in a
-    table so that `ensure_indexes` can rebuild them even after a crash."""
+    """Drop the deferred indexes, foreign keys and primary keys, remembering their
+    definitions in a table so that `ensure_indexes` can rebuild them even after a
+    crash."""
     with _schema_cursor() as cursor:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {_INDEX_TABLE} (name text PRIMARY KEY, definition text)"
