@@ -255,11 +255,28 @@ def _archive_counts(public) -> dict[str, int]:
         live=Count("pk", filter=Q(kind=Article.Kind.LIVE)),
         outlets=Count("outlet", distinct=True),
     )
-    counts["entries"] = Section.objects.filter(article__is_public=True).count()
-    counts["entities"] = (
-        Mention.objects.filter(article__is_public=True).values("entity_id").distinct().count()
-    )
+    # The whole archive's, less what hidden articles hold: joining every section or
+    # mention to its article to ask whether it is public read them all.
+    hidden = Article.objects.filter(is_public=False)
+    counts["entries"] = Section.objects.count() - Section.objects.filter(article__in=hidden).count()
+    counts["entities"] = _named_entities() - _named_only_in(hidden)
     return counts
+
+
+def _named_entities() -> int:
+    return Entity.objects.filter(Exists(Mention.objects.filter(entity=OuterRef("pk")))).count()
+
+
+def _named_only_in(articles) -> int:
+    """Entities mentioned in these articles and in no public one."""
+    in_public = Mention.objects.filter(entity=OuterRef("entity"), article__is_public=True)
+    return (
+        Mention.objects.filter(article__in=articles)
+        .exclude(Exists(in_public))
+        .values("entity")
+        .distinct()
+        .count()
+    )
 
 
 def _top_entities(public, limit: int) -> list[dict]:

@@ -68,6 +68,23 @@ def test_home_has_a_search_box_counts_and_lists(client):
     assert 'href="/topics/military-aid-and-weapons/">Military aid and weapons</a>' in page
 
 
+def test_home_counts_only_what_public_articles_hold(client):
+    desk = Outlet.objects.create(name="Hidden Desk", slug="hidden-desk")
+    hidden, section = make_article("Draft", "Kyiv and Odesa.", outlet=desk, public=False)
+    named_only_here = Entity.objects.create(name="Odesa Port Authority", kind="org", slug="opa")
+    named_elsewhere = Mention.objects.filter(article__is_public=True).first().entity
+    for entity in (named_only_here, named_elsewhere):
+        Mention.objects.create(entity=entity, section=section, article=hidden, count=1)
+    page = html(client, "/")
+    public_sections = Section.objects.filter(article__is_public=True).count()
+    named = Entity.objects.filter(mentions__article__is_public=True).distinct().count()
+    assert public_sections < Section.objects.count()
+    assert f"<dt>Entries and sections</dt><dd>{public_sections}</dd>" in page
+    assert named < Entity.objects.filter(mentions__isnull=False).distinct().count()
+    assert f"<dt>People, places and more</dt><dd>{named}</dd>" in page
+    assert "<dt>Articles</dt><dd>8</dd>" in page
+
+
 def test_the_home_timeline_is_an_svg_with_a_table_and_links_to_searches(client):
     page = html(client, "/")
     svg = re.search(r'<svg class="timeline__chart timeline__chart--wide".*?</svg>', page, re.DOTALL)
