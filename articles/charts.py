@@ -154,10 +154,12 @@ def monthly_counts(articles: QuerySet) -> list[tuple[date, str, str, int]]:
         .values_list("month", "outlet__slug", "outlet__name")
         .annotate(n=Count("pk"))
     )
-    return [
-        (month.date(), slug or "", name or "Unknown outlet", count)
-        for month, slug, name, count in rows
-    ]
+    return [monthly_row(month.date(), slug, name, count) for month, slug, name, count in rows]
+
+
+def monthly_row(month: date, slug: str | None, name: str | None, count: int):
+    """A row of `monthly_counts` (articles without an outlet count under an unknown one)."""
+    return (month, slug or "", name or "Unknown outlet", count)
 
 
 def timeline(

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from datetime import date
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, DateField, Exists, OuterRef, Sum
+from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -35,9 +37,10 @@ def _archive_overview(public) -> dict:
     """The home page's archive-wide figures: each reads the whole archive."""
     outlets = list(_outlets())
     colours = charts.outlet_colours([outlet.slug for outlet in outlets])
+    shape = _archive_shape(public)
     return {
-        "counts": _archive_counts(public),
-        "timeline": charts.timeline(charts.monthly_counts(public), colours=colours),
+        "counts": {**_article_counts(shape), "outlets": len(outlets)},
+        "timeline": charts.timeline(_monthly_counts(shape, outlets), colours=colours),
         "top_entities": _top_entities(public, 16),
         "top_entities_of": search.FACET_SAMPLE,
         "outlets": outlets,
@@ -249,18 +252,41 @@ def _article_list(request, template, articles, context, *, search_params, summar
     return render(request, template, context)
 
 
-def _archive_counts(public) -> dict[str, int]:
-    counts = public.aggregate(
-        articles=Count("pk"),
-        live=Count("pk", filter=Q(kind=Article.Kind.LIVE)),
-        outlets=Count("outlet", distinct=True),
+def _archive_shape(public) -> list[tuple[int | None, str, date | None, int]]:
+    """(outlet id, kind, month, articles): public articles counted in one scan, which
+    the home page's article counts and timeline share."""
+    return list(
+        public.order_by()
+        # A date, not an aware datetime: a third of the time of thousands of rows.
+        .annotate(month=TruncMonth("published_at", output_field=DateField()))
+        .values_list("outlet_id", "kind", "month")
+        .annotate(articles=Count("pk"))
     )
+
+
+def _monthly_counts(shape, outlets: list[Outlet]) -> list[tuple[date, str, str, int]]:
+    """`charts.monthly_counts` of the public articles, from their shape."""
+    by_id = {outlet.pk: outlet for outlet in outlets}
+    rows = []
+    for outlet_id, _, month, articles in shape:
+        if month is not None:
+            outlet = by_id.get(outlet_id)
+            rows.append(
+                charts.monthly_row(month, outlet and outlet.slug, outlet and outlet.name, articles)
+            )
+    return rows
+
+
+def _article_counts(shape) -> dict[str, int]:
     # The whole archive's, less what hidden articles hold: joining every section or
     # mention to its article to ask whether it is public read them all.
     hidden = Article.objects.filter(is_public=False)
-    counts["entries"] = Section.objects.count() - Section.objects.filter(article__in=hidden).count()
-    counts["entities"] = _named_entities() - _named_only_in(hidden)
-    return counts
+    return {
+        "articles": sum(articles for *_, articles in shape),
+        "live": sum(articles for _, kind, _, articles in shape if kind == Article.Kind.LIVE),
+        "entries": Section.objects.count() - Section.objects.filter(article__in=hidden).count(),
+        "entities": _named_entities() - _named_only_in(hidden),
+    }
 
 
 def _named_entities() -> int:
