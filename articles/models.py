@@ -8,8 +8,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, HashIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import F
-from django.db.models.functions import Now, Upper
+from django.db.models import Exists, F, OuterRef
+from django.db.models.functions import Coalesce, Now, Upper
 from django.urls import reverse
 from django.utils.text import slugify
 
@@ -25,11 +25,24 @@ def public_origin(origin: str) -> str:
     return re.split(r"[\\/]", path)[-1] + hash_sign + record
 
 
+def _count(rows: models.QuerySet, outer: str) -> Coalesce:
+    """An annotation: how many of `rows` (filtered on an OuterRef through `outer`)."""
+    counted = rows.order_by().values(outer).annotate(n=models.Count("*")).values("n")
+    return Coalesce(models.Subquery(counted), 0)
+
+
+# Public articles are counted as all less the hidden ones (few, and indexed): asking
+# each article whether it is public read the whole article table.
+
+
 class OutletQuerySet(models.QuerySet):
     def with_public_counts(self):
         """Outlets that have public articles, each with `article_count`."""
-        public = models.Count("articles", filter=models.Q(articles__is_public=True))
-        return self.annotate(article_count=public).filter(article_count__gt=0)
+        articles = Article.objects.filter(outlet=OuterRef("pk"))
+        hidden = articles.filter(is_public=False)
+        return self.filter(Exists(articles.filter(is_public=True))).annotate(
+            article_count=_count(articles, "outlet") - _count(hidden, "outlet")
+        )
 
 
 class Outlet(models.Model):
@@ -407,8 +420,9 @@ class Mention(models.Model):
 class TopicQuerySet(models.QuerySet):
     def with_public_counts(self):
         """Every topic, with `article_count`: public articles it tags (not excluded)."""
-        tagged = models.Q(article_tags__excluded=False, article_tags__article__is_public=True)
-        return self.annotate(article_count=models.Count("article_tags", filter=tagged))
+        tags = ArticleTopic.objects.filter(topic=OuterRef("pk"), excluded=False)
+        hidden = tags.filter(article__in=Article.objects.filter(is_public=False))
+        return self.annotate(article_count=_count(tags, "topic") - _count(hidden, "topic"))
 
 
 class Topic(models.Model):

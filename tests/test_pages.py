@@ -75,7 +75,16 @@ def test_home_counts_only_what_public_articles_hold(client):
     named_elsewhere = Mention.objects.filter(article__is_public=True).first().entity
     for entity in (named_only_here, named_elsewhere):
         Mention.objects.create(entity=entity, section=section, article=hidden, count=1)
+    topic = Topic.objects.filter(article_tags__isnull=False).first()
+    ArticleTopic.objects.create(article=hidden, topic=topic)
+    nyt = Outlet.objects.get(slug="new-york-times")
+    make_article("Another draft", "Kyiv.", outlet=nyt, public=False)
     page = html(client, "/")
+    tagged = ArticleTopic.objects.filter(topic=topic, excluded=False, article__is_public=True)
+    assert f'{topic.name}</a> <span class="count">{tagged.count()}</span>' in page
+    by_nyt = nyt.articles.filter(is_public=True).count()
+    assert f'{nyt.name}</a> <span class="count">{by_nyt}</span>' in page
+    assert "Hidden Desk" not in page
     public_sections = Section.objects.filter(article__is_public=True).count()
     named = Entity.objects.filter(mentions__article__is_public=True).distinct().count()
     assert public_sections < Section.objects.count()
