@@ -3,6 +3,7 @@ count, facet and chart starts from Article.objects.public()."""
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter, defaultdict
 from datetime import date
@@ -310,12 +311,29 @@ def _top_entities(public, limit: int) -> list[dict]:
     coverage is about lately, and one bounded query (counting over every article read
     all 1.7 M mentions of the 100k-article benchmark archive: 4-5 s per home page)."""
     newest = public.order_by(*search.newest_first()).values("pk")[: search.FACET_SAMPLE]
-    return list(
+    # Counted by entity id from the (article, entity) index, and only the leaders'
+    # names read: joining every mention to its entity first took most of the time.
+    naming = dict(
         Mention.objects.filter(article__in=newest)
-        .values("entity__slug", "entity__name", "entity__kind")
+        .values("entity_id")
         .annotate(articles=Count("article_id", distinct=True))
-        .order_by("-articles", "entity__name")[:limit]
+        .values_list("entity_id", "articles")
     )
+    if not naming:
+        return []
+    least = heapq.nlargest(limit, naming.values())[-1]
+    leaders = Entity.objects.filter(pk__in=[pk for pk, n in naming.items() if n >= least])
+    by_name = leaders.order_by("name").values("pk", "slug", "name", "kind")
+    ranked = sorted(by_name, key=lambda entity: -naming[entity["pk"]])[:limit]  # stable
+    return [
+        {
+            "entity__slug": entity["slug"],
+            "entity__name": entity["name"],
+            "entity__kind": entity["kind"],
+            "articles": naming[entity["pk"]],
+        }
+        for entity in ranked
+    ]
 
 
 def _outlet_colours() -> dict[str, str]:
