@@ -31,13 +31,11 @@ def _count(rows: models.QuerySet, outer: str) -> Coalesce:
     return Coalesce(models.Subquery(counted), 0)
 
 
-# Public articles are counted as all less the hidden ones (few, and indexed): asking
-# each article whether it is public read the whole article table.
-
-
 class OutletQuerySet(models.QuerySet):
     def with_public_counts(self):
         """Outlets that have public articles, each with `article_count`."""
+        # All their articles less the hidden ones (few, and indexed): asking each
+        # article whether it is public read the whole article table.
         articles = Article.objects.filter(outlet=OuterRef("pk"))
         hidden = articles.filter(is_public=False)
         return self.filter(Exists(articles.filter(is_public=True))).annotate(
@@ -245,8 +243,8 @@ class Article(models.Model):
                 name="articles_article_review_idx",
                 condition=models.Q(needs_review=True),
             ),
-            # The home page's counts (views._archive_counts) take what hidden articles
-            # hold from the whole archive's: hidden articles are few.
+            # Public counts are taken as the whole archive's less what hidden articles
+            # hold (views._article_counts, the with_public_counts querysets): they are few.
             models.Index(
                 fields=["id"],
                 name="articles_article_hidden_idx",
@@ -420,6 +418,7 @@ class Mention(models.Model):
 class TopicQuerySet(models.QuerySet):
     def with_public_counts(self):
         """Every topic, with `article_count`: public articles it tags (not excluded)."""
+        # As outlets' (`OutletQuerySet.with_public_counts`): all less the hidden ones.
         tags = ArticleTopic.objects.filter(topic=OuterRef("pk"), excluded=False)
         hidden = tags.filter(article__in=Article.objects.filter(is_public=False))
         return self.annotate(article_count=_count(tags, "topic") - _count(hidden, "topic"))

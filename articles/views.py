@@ -308,8 +308,8 @@ def _named_only_in(articles) -> int:
 
 def _top_entities(public, limit: int) -> list[dict]:
     """The entities named in most of the newest FACET_SAMPLE public articles: what the
-    coverage is about lately, and one bounded query (counting over every article read
-    all 1.7 M mentions of the 100k-article benchmark archive: 4-5 s per home page)."""
+    coverage is about lately, and a bounded read (counting over every article reads
+    every mention: docs/benchmarks.md)."""
     newest = public.order_by(*search.newest_first()).values("pk")[: search.FACET_SAMPLE]
     # Counted by entity id from the (article, entity) index, and only the leaders'
     # names read: joining every mention to its entity first took most of the time.
@@ -324,7 +324,8 @@ def _top_entities(public, limit: int) -> list[dict]:
     least = heapq.nlargest(limit, naming.values())[-1]
     leaders = Entity.objects.filter(pk__in=[pk for pk, n in naming.items() if n >= least])
     by_name = leaders.order_by("name").values("pk", "slug", "name", "kind")
-    ranked = sorted(by_name, key=lambda entity: -naming[entity["pk"]])[:limit]  # stable
+    # A stable sort: entities named in as many articles stay in name order.
+    ranked = sorted(by_name, key=lambda entity: -naming[entity["pk"]])[:limit]
     return [
         {
             "entity__slug": entity["slug"],
