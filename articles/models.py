@@ -33,11 +33,10 @@ def _count(rows: models.QuerySet, outer: str) -> Coalesce:
 
 class OutletQuerySet(models.QuerySet):
     def with_public_counts(self):
-        """Outlets that have public articles, each with `article_count`."""
-        # All their articles less the hidden ones (few, and indexed): asking each
-        # article whether it is public read the whole article table.
+        """Outlets that have public articles, each with `article_count` (all their
+        articles less the hidden ones: `PublicArticleQuerySet.hidden`)."""
         articles = Article.objects.filter(outlet=OuterRef("pk"))
-        hidden = articles.filter(is_public=False)
+        hidden = articles.hidden()
         return self.filter(Exists(articles.filter(is_public=True))).annotate(
             article_count=_count(articles, "outlet") - _count(hidden, "outlet")
         )
@@ -132,6 +131,12 @@ class Story(models.Model):
 class PublicArticleQuerySet(models.QuerySet):
     def public(self):
         return self.filter(is_public=True)
+
+    def hidden(self):
+        """Hidden articles: few, and indexed (`articles_article_hidden_idx`). Public
+        counts are taken as all less what these hold: asking every article, section
+        or mention whether its article is public reads the whole table."""
+        return self.filter(is_public=False)
 
     def mentioning(self, entity):
         """Articles naming `entity` in any section (a semi-join: no duplicate rows)."""
@@ -243,8 +248,7 @@ class Article(models.Model):
                 name="articles_article_review_idx",
                 condition=models.Q(needs_review=True),
             ),
-            # Public counts are taken as the whole archive's less what hidden articles
-            # hold (views._article_counts, the with_public_counts querysets): they are few.
+            # PublicArticleQuerySet.hidden: public counts as all less what these hold.
             models.Index(
                 fields=["id"],
                 name="articles_article_hidden_idx",
@@ -417,10 +421,10 @@ class Mention(models.Model):
 
 class TopicQuerySet(models.QuerySet):
     def with_public_counts(self):
-        """Every topic, with `article_count`: public articles it tags (not excluded)."""
-        # As outlets' (`OutletQuerySet.with_public_counts`): all less the hidden ones.
+        """Every topic, with `article_count`: public articles it tags (not excluded;
+        all less the hidden ones': `PublicArticleQuerySet.hidden`)."""
         tags = ArticleTopic.objects.filter(topic=OuterRef("pk"), excluded=False)
-        hidden = tags.filter(article__in=Article.objects.filter(is_public=False))
+        hidden = tags.filter(article__in=Article.objects.hidden())
         return self.annotate(article_count=_count(tags, "topic") - _count(hidden, "topic"))
 
 

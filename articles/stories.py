@@ -296,11 +296,11 @@ class Placement:
     stories: dict[int, int]  # article id -> story id
     prints: dict[int, Fingerprint]
 
-    def store_signatures(self, cursor, *, new_articles: bool = False) -> None:
+    def store_signatures(self, cursor, *, replace: bool = True) -> None:
         """Once the articles are in the archive (a signature names its article).
-        `new_articles`: they have just been made, so there are no older keys of
-        theirs to delete (a large import drops the index the deletion would use)."""
-        _store_signatures(cursor, self.prints, replace=not new_articles)
+        Without `replace`, for articles just made: no older keys of theirs to delete
+        (a large import drops the index the deletion would use)."""
+        _store_signatures(cursor, self.prints, replace=replace)
 
 
 def place(cursor, prints: dict[int, Fingerprint], in_memory: BandIndex | None = None) -> Placement:

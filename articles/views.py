@@ -279,9 +279,8 @@ def _monthly_counts(shape, outlets: list[Outlet]) -> list[tuple[date, str, str, 
 
 
 def _article_counts(shape) -> dict[str, int]:
-    # The whole archive's, less what hidden articles hold: joining every section or
-    # mention to its article to ask whether it is public read them all.
-    hidden = Article.objects.filter(is_public=False)
+    # Entries and entities: the whole archive's less what hidden articles hold.
+    hidden = Article.objects.hidden()
     return {
         "articles": sum(articles for *_, articles in shape),
         "live": sum(articles for _, kind, _, articles in shape if kind == Article.Kind.LIVE),

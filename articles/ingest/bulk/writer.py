@@ -102,7 +102,7 @@ def write_batch(
         with timed("topics"):
             topics = tag_new(cursor, [row[0] for row in articles])
         with timed("stories"):
-            placement.store_signatures(cursor, new_articles=True)  # ids just drawn
+            placement.store_signatures(cursor, replace=False)  # new articles: ids just drawn
     return topics
 
 
