@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy
 from datasketch import MinHash
@@ -56,6 +56,9 @@ _SEED = 1
 _PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32")
 _A, _B = (numpy.asarray(p, dtype=numpy.uint32)[:, None] for p in _PERMUTATIONS.permutations)
 NO_SHINGLES = numpy.empty(0, dtype=numpy.uint32)
+# Bodies are signed a group of about this many shingles at a time: the matrix of one
+# value per permutation and shingle (2.4 MB) then stays in the processor's cache.
+_MINHASH_SHINGLES = 1 << 12
 # Odd 64-bit multipliers (SplitMix64's and the golden ratio's), one per word of a
 # shingle or row of a band and the last for a band's number: "a b c" and "c b a", or
 # the same values in two bands, hash apart.
@@ -96,38 +99,69 @@ def _comparable_text(text: str) -> str:
 
 
 def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerprint:
-    """Shingles, figures and (unless `banded` is off: a candidate only being confirmed)
-    the band keys of a body."""
-    text = _comparable_text(body)
-    found = _WORD.findall(text)
+    return fingerprints([(body, title)], banded=banded)[0]
+
+
+def fingerprints(texts: Sequence[tuple[str, str]], *, banded: bool = True) -> list[Fingerprint]:
+    """Shingles, figures and (unless `banded` is off: candidates only being confirmed)
+    the band keys of each (body, title). The array work is done once for them all: a
+    body alone spent most of its time in numpy's per-call overhead."""
+    if not texts:
+        return []
+    found, figures = zip(*(_words_and_figures(body, title) for body, title in texts), strict=True)
+    shingles, bounds = _shingles(found)
+    keys = _band_keys_by_body(shingles, bounds) if banded else {}
+    return [
+        Fingerprint(shingles[bounds[n] : bounds[n + 1]], figures[n], keys.get(n, ()))
+        for n in range(len(texts))
+    ]
+
+
+def _band_keys_by_body(shingles: numpy.ndarray, bounds: numpy.ndarray) -> dict[int, tuple]:
+    """{body's place: its band keys} for the bodies with shingles."""
+    held = numpy.flatnonzero(bounds[1:] > bounds[:-1])
+    return dict(zip(held.tolist(), band_keys(minhash_values(shingles, bounds[held])), strict=True))
+
+
+def _words_and_figures(body: str, title: str) -> tuple[list[str], frozenset[str]]:
+    """The words to shingle (none when too few) and the figures of a body."""
+    found = _WORD.findall(_comparable_text(body))
     figures = frozenset(word for word in found if not word.isalpha() and _DIGIT.search(word))
     if len(found) < MIN_WORDS:
         found = words(title) + found
-    if len(found) < SHINGLE_WORDS:
-        return Fingerprint(NO_SHINGLES, figures, ())
-    shingles = shingle_hashes(found)
-    if not banded:
-        return Fingerprint(shingles, figures, ())
-    return Fingerprint(shingles, figures, band_keys(minhash_values(shingles)))
+    return (found if len(found) >= SHINGLE_WORDS else []), figures
 
 
-def shingle_hashes(found: list[str]) -> numpy.ndarray:
-    """The distinct runs of SHINGLE_WORDS words, each hashed to 32 bits: the CRC-32
-    of each word, weighted by its place in the run and mixed (one numpy expression
-    for the whole body rather than one hash call per run)."""
-    words = numpy.fromiter(
-        map(zlib.crc32, map(str.encode, found)), dtype=numpy.uint64, count=len(found)
+def _shingles(found: Sequence[list[str]]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """The distinct runs of SHINGLE_WORDS words of each body, each hashed to 32 bits (the
+    CRC-32 of each word, weighted by its place in the run and mixed), sorted, one body
+    after the other; and where each body's start (and the last one's end)."""
+    lengths = numpy.fromiter(map(len, found), dtype=numpy.int64, count=len(found))
+    hashed = numpy.fromiter(
+        map(zlib.crc32, map(str.encode, chain.from_iterable(found))),
+        dtype=numpy.uint64,
+        count=int(lengths.sum()),
     )
-    runs = len(found) - SHINGLE_WORDS + 1
+    runs = max(hashed.size - SHINGLE_WORDS + 1, 0)
     mixed = numpy.zeros(runs, dtype=numpy.uint64)
     for place, weight in enumerate(_WEIGHTS[:SHINGLE_WORDS]):
-        mixed += words[place : place + runs] * weight
-    return _distinct((_mix(mixed) >> numpy.uint64(32)).astype(numpy.uint32))
+        mixed += hashed[place : place + runs] * weight
+    # The runs over two bodies' words are dropped: a run is kept when it ends in the
+    # body it starts in.
+    body_ends = numpy.repeat(numpy.cumsum(lengths), lengths)[:runs]
+    whole = numpy.arange(SHINGLE_WORDS, runs + SHINGLE_WORDS) <= body_ends
+    owners = numpy.repeat(numpy.arange(len(found), dtype=numpy.uint64), lengths)[:runs][whole]
+    # Each value under its body's number: one sort orders every body's shingles.
+    keyed = _distinct((owners << numpy.uint64(32)) | (_mix(mixed[whole]) >> numpy.uint64(32)))
+    bounds = numpy.searchsorted(
+        keyed >> numpy.uint64(32), numpy.arange(len(found) + 1, dtype=numpy.uint64)
+    )
+    return keyed.astype(numpy.uint32), bounds
 
 
 def _distinct(values: numpy.ndarray) -> numpy.ndarray:
     """The distinct values, sorted (in place: `values` is the caller's scratch array).
-    `numpy.unique` of a few hundred values spends most of its time in its own Python."""
+    `numpy.unique` spends much of its time in its own Python."""
     values.sort()
     keep = numpy.empty(values.size, dtype=bool)
     keep[:1] = True
@@ -135,15 +169,23 @@ def _distinct(values: numpy.ndarray) -> numpy.ndarray:
     return values[keep]
 
 
-def minhash_values(shingles: numpy.ndarray) -> numpy.ndarray:
-    """The MinHash signature datasketch makes of these hashed shingles (its "affine32"
-    scheme: each value mixed by MurmurHash3's 32-bit finaliser, then a * h + b modulo
-    2^32 for each permutation, the least of each kept), as one array expression:
-    `MinHash.update_batch` calls a hash function for each value in Python
-    (docs/benchmarks.md, "Eleventh session")."""
-    values = _A * _fmix32(shingles)  # one row per permutation
-    values += _B
-    return values.min(axis=1)
+def minhash_values(shingles: numpy.ndarray, starts: numpy.ndarray) -> numpy.ndarray:
+    """The MinHash signature datasketch makes of each body's hashed shingles (`shingles`
+    holds the bodies one after the other; `starts`, where each begins; none is empty),
+    one row per body. Its "affine32" scheme, as array expressions: each value mixed by
+    MurmurHash3's 32-bit finaliser, then a * h + b modulo 2^32 for each permutation,
+    the least of each body's kept. `MinHash.update_batch` calls a hash function for
+    each value in Python (docs/benchmarks.md, "Eleventh session")."""
+    rows = []
+    first = 0
+    while first < starts.size:
+        last = int(numpy.searchsorted(starts, starts[first] + _MINHASH_SHINGLES, "right"))
+        end = starts[last] if last < starts.size else shingles.size
+        values = _A * _fmix32(shingles[starts[first] : end])
+        values += _B
+        rows.append(numpy.minimum.reduceat(values, starts[first:last] - starts[first], axis=1))
+        first = last
+    return numpy.concatenate(rows, axis=1).T if rows else numpy.empty((0, _A.size), numpy.uint32)
 
 
 def _fmix32(values: numpy.ndarray) -> numpy.ndarray:
@@ -155,14 +197,15 @@ def _fmix32(values: numpy.ndarray) -> numpy.ndarray:
     return values ^ (values >> numpy.uint32(16))
 
 
-def band_keys(hashvalues) -> tuple[int, ...]:
-    """One signed 64-bit key per band (PostgreSQL's bigint): the band's number and its
-    ROWS values (32 bits each), weighted and mixed."""
-    rows = numpy.asarray(hashvalues, dtype=numpy.uint64).reshape(BANDS, ROWS)
-    mixed = numpy.arange(BANDS, dtype=numpy.uint64) * _WEIGHTS[-1]
+def band_keys(signatures: numpy.ndarray) -> list[tuple[int, ...]]:
+    """For each signature (a row of `minhash_values`), one signed 64-bit key per band
+    (PostgreSQL's bigint): the band's number and its ROWS values (32 bits each),
+    weighted and mixed."""
+    rows = signatures.astype(numpy.uint64).reshape(-1, BANDS, ROWS)
+    mixed = numpy.tile(numpy.arange(BANDS, dtype=numpy.uint64) * _WEIGHTS[-1], (len(rows), 1))
     for row in range(ROWS):
-        mixed += rows[:, row] * _WEIGHTS[row]
-    return tuple(_mix(mixed).view(numpy.int64).tolist())
+        mixed += rows[:, :, row] * _WEIGHTS[row]
+    return list(map(tuple, _mix(mixed).view(numpy.int64).tolist()))
 
 
 def _mix(values: numpy.ndarray) -> numpy.ndarray:
@@ -203,7 +246,7 @@ def band_rows(prints: Mapping[int, Fingerprint]) -> tuple[numpy.ndarray, numpy.n
     """Every (band key, article id) of these fingerprints, as two arrays."""
     counts = [len(print_.bands) for print_ in prints.values()]
     bands = numpy.fromiter(
-        (band for print_ in prints.values() for band in print_.bands),
+        chain.from_iterable(print_.bands for print_ in prints.values()),
         dtype=numpy.int64,
         count=sum(counts),
     )
@@ -234,8 +277,9 @@ class BandIndex:
         index._add_run(rows[:, 0], rows[:, 1])
         return index
 
-    def add(self, prints: Mapping[int, Fingerprint]) -> None:
-        self._add_run(*band_rows(prints))
+    def add(self, bands: numpy.ndarray, ids: numpy.ndarray) -> None:
+        """Hold these (band key, article) rows (`band_rows`)."""
+        self._add_run(bands, ids)
 
     def _add_run(self, bands: numpy.ndarray, ids: numpy.ndarray) -> None:
         if not bands.size:
@@ -253,20 +297,26 @@ class BandIndex:
         order = numpy.argsort(bands, kind="stable")
         self._runs[-1] = (bands[order], ids[order])
 
-    def holders(self, bands: Iterable[int]) -> list[tuple[int, int]]:
-        """The (band, article) pairs holding any of these keys."""
+    def holders(self, keys: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """The (band key, article) rows holding any of these keys, as two arrays."""
         # Sorted, the keys' binary searches walk the runs in order: a sixth of the time.
-        keys = numpy.sort(numpy.fromiter(bands, dtype=numpy.int64))
-        found = []
+        keys = numpy.sort(keys)
+        found = [(numpy.empty(0, numpy.int64), numpy.empty(0, numpy.int64))]
         for run_bands, run_ids in self._runs:
             starts = numpy.searchsorted(run_bands, keys, side="left")
-            ends = numpy.searchsorted(run_bands, keys, side="right")
-            held = ends > starts
-            for key, start, end in zip(
-                keys[held].tolist(), starts[held].tolist(), ends[held].tolist(), strict=True
-            ):
-                found.extend((key, article) for article in run_ids[start:end].tolist())
-        return found
+            held = run_bands[numpy.minimum(starts, run_bands.size - 1)] == keys
+            ends = numpy.searchsorted(run_bands, keys[held], side="right")
+            rows = _ranges(starts[held], ends)
+            found.append((run_bands[rows], run_ids[rows]))
+        bands, ids = zip(*found, strict=True)
+        return numpy.concatenate(bands), numpy.concatenate(ids)
+
+
+def _ranges(starts: numpy.ndarray, ends: numpy.ndarray) -> numpy.ndarray:
+    """The positions from each start to its end, one range after the other."""
+    counts = ends - starts
+    offsets = numpy.cumsum(counts) - counts
+    return numpy.repeat(starts - offsets, counts) + numpy.arange(counts.sum())
 
 
 # --- in the database --------------------------------------------------------------
@@ -283,7 +333,8 @@ def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dic
     if cursor is None:
         with transaction.atomic(), connection.cursor() as own:
             return place_articles(articles, own)
-    placement = place(cursor, {pk: fingerprint(body, title) for pk, title, body in articles})
+    prints = fingerprints([(body, title) for _, title, body in articles])
+    placement = place(cursor, dict(zip((pk for pk, _, _ in articles), prints, strict=True)))
     placement.store_signatures(cursor)
     _set_stories(cursor, placement.stories)
     return placement.stories
@@ -308,18 +359,24 @@ def place(cursor, prints: dict[int, Fingerprint], in_memory: BandIndex | None = 
     before the articles are written: new stories are made, nothing else is. With
     `in_memory`, candidates are looked up there rather than in the band table, and
     these articles' keys are added to it."""
-    bands = {band for print_ in prints.values() for band in print_.bands}
+    keys, owners = band_rows(prints)
     if in_memory is None:
-        holders = _archive_holders(cursor, bands)
+        holders = _archive_holders(cursor, keys)
     else:
-        holders = in_memory.holders(bands)
-        in_memory.add(prints)
-    candidates = _candidates(prints, holders)
-    for pk, earlier in _batch_candidates(prints).items():
+        holders = in_memory.holders(keys)
+        in_memory.add(keys, owners)
+    candidates = _candidates(keys, owners, *holders)
+    for pk, earlier in _batch_candidates(keys, owners).items():
         candidates.setdefault(pk, []).extend(earlier)
     archived = {pk for found in candidates.values() for pk in found} - prints.keys()
     texts = _texts(cursor, archived)
-    known = {pk: fingerprint(body, title, banded=False) for pk, title, body in texts}
+    known = dict(
+        zip(
+            (pk for pk, _, _ in texts),
+            fingerprints([(body, title) for _, title, body in texts], banded=False),
+            strict=True,
+        )
+    )
     stories = _stories_of(cursor, archived)
     chosen: dict[int, int | None] = {}  # article -> the article whose story it joins
     for pk in prints:
@@ -390,62 +447,79 @@ def _bigint_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _archive_holders(cursor, bands: set[int]) -> list[tuple[int, int]]:
-    """The (band, article) rows of the band table holding any of these keys."""
-    if not bands:
-        return []
+def _archive_holders(cursor, keys: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """The (band key, article) rows of the band table holding any of these keys."""
+    if not keys.size:
+        return keys, keys
     # One scan of the band index for the whole batch's keys: PostgreSQL sorts the
     # key array itself and walks it through the B-tree once.
     cursor.execute(
         "SELECT band, article_id FROM articles_storyband WHERE band = ANY(%s::bigint[])",
-        [_bigint_array(bands)],
+        [_bigint_array(keys.tolist())],
     )
-    return cursor.fetchall()
+    rows = numpy.array(cursor.fetchall(), dtype=numpy.int64).reshape(-1, 2)
+    return rows[:, 0], rows[:, 1]
 
 
 def _candidates(
-    prints: dict[int, Fingerprint], holders: Iterable[tuple[int, int]]
+    keys: numpy.ndarray, owners: numpy.ndarray, held: numpy.ndarray, holders: numpy.ndarray
 ) -> dict[int, list[int]]:
-    """The archived articles most alike to each of these (`_most_shared`), from the
-    (band, article) rows holding their keys."""
-    by_band: dict[int, list[int]] = defaultdict(list)
-    for band, article in holders:
-        by_band[band].append(article)
-    found = {}
-    for pk, print_ in prints.items():
-        shared = Counter(other for band in print_.bands for other in by_band.get(band, ()))
-        shared.pop(pk, None)  # an updated article is not its own copy
-        if most := _most_shared(shared):
-            found[pk] = most
+    """The archived articles most alike to each of these (`_most_shared`): `keys` and
+    their `owners` are this batch's (band key, article) rows, `held` and `holders`
+    the archive's rows holding any of those keys."""
+    order = numpy.argsort(held, kind="stable")
+    held, holders = held[order], holders[order]
+    starts = numpy.searchsorted(held, keys, side="left")
+    ends = numpy.searchsorted(held, keys, side="right")
+    articles = numpy.repeat(owners, ends - starts)
+    others = holders[_ranges(starts, ends)]
+    copies = articles != others  # an updated article is not its own copy
+    return _most_shared(articles[copies], others[copies])
+
+
+def _most_shared(articles: numpy.ndarray, others: numpy.ndarray) -> dict[int, list[int]]:
+    """{article: the others sharing most bands with it}, from one (article, other) pair
+    per band they share: those sharing at least MIN_SHARED_BANDS, at most
+    MAX_CANDIDATES of them, lowest id first among equals."""
+    if not articles.size:
+        return {}
+    order = numpy.lexsort((others, articles))
+    articles, others = articles[order], others[order]
+    new_pair = numpy.ones(articles.size, dtype=bool)
+    new_pair[1:] = (articles[1:] != articles[:-1]) | (others[1:] != others[:-1])
+    firsts = numpy.flatnonzero(new_pair)
+    shared = numpy.diff(numpy.append(firsts, articles.size))
+    enough = shared >= MIN_SHARED_BANDS
+    articles, others, shared = articles[firsts][enough], others[firsts][enough], shared[enough]
+    ranked = numpy.lexsort((others, -shared, articles))
+    found: dict[int, list[int]] = {}
+    for article, other in zip(articles[ranked].tolist(), others[ranked].tolist(), strict=True):
+        most = found.setdefault(article, [])
+        if len(most) < MAX_CANDIDATES:
+            most.append(other)
     return found
 
 
-def _most_shared(shared: Mapping[int, int]) -> list[int]:
-    """The articles sharing most bands (at least MIN_SHARED_BANDS; at most
-    MAX_CANDIDATES of them), lowest id first among equals."""
-    enough = [(other, count) for other, count in shared.items() if count >= MIN_SHARED_BANDS]
-    ranked = sorted(enough, key=lambda item: (-item[1], item[0]))
-    return [other for other, _ in ranked[:MAX_CANDIDATES]]
-
-
-def _batch_candidates(prints: dict[int, Fingerprint]) -> dict[int, list[int]]:
-    """The articles before each one in `prints` that share bands with it
-    (`_most_shared`): the batch's own LSH lookup."""
-    # Only the bands two articles of the batch have are followed: most are one's own.
-    counts = Counter(band for print_ in prints.values() for band in print_.bands)
-    repeated = {band for band, count in counts.items() if count > 1}
-    by_band: dict[int, list[int]] = {}
-    found = {}
-    for pk, print_ in prints.items():
-        bands = repeated.intersection(print_.bands)
-        if not bands:
-            continue
-        shared = Counter(other for band in bands for other in by_band.get(band, ()))
-        if most := _most_shared(shared):
-            found[pk] = most
-        for band in bands:
-            by_band.setdefault(band, []).append(pk)
-    return found
+def _batch_candidates(keys: numpy.ndarray, owners: numpy.ndarray) -> dict[int, list[int]]:
+    """The articles before each one of the batch that share bands with it
+    (`_most_shared`): the batch's own LSH lookup, on its (band key, article) rows
+    (`band_rows`: an article's rows together, in the batch's order)."""
+    next_article = numpy.ones(owners.size, dtype=bool)
+    next_article[1:] = owners[1:] != owners[:-1]
+    places = numpy.cumsum(next_article) - 1
+    by_key = numpy.lexsort((places, keys))
+    keys, rows = keys[by_key], by_key
+    # Only the keys two articles of the batch have are followed: most are one's own.
+    later, earlier = [], []
+    for row in (numpy.flatnonzero(keys[1:] == keys[:-1]) + 1).tolist():
+        first = row - 1
+        while first > 0 and keys[first - 1] == keys[row]:
+            first -= 1
+        later += [int(owners[rows[row]])] * (row - first)
+        earlier += owners[rows[first:row]].tolist()
+    return _most_shared(
+        numpy.array(later, dtype=numpy.int64), numpy.array(earlier, dtype=numpy.int64)
+    )
 
 
 def _texts(cursor, ids: set[int]) -> list[tuple[int, str, str]]:
@@ -505,7 +579,8 @@ def sign_again(batch_size: int = 2000) -> int:
             rows = cursor.fetchall()
             if not rows:
                 return done
-            _store_signatures(cursor, {pk: fingerprint(body, title) for pk, title, body in rows})
+            prints = fingerprints([(body, title) for _, title, body in rows])
+            _store_signatures(cursor, dict(zip((pk for pk, _, _ in rows), prints, strict=True)))
             done += len(rows)
             last_id = rows[-1][0]
 

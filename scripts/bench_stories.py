@@ -40,16 +40,16 @@ from articles.stories import NO_SHINGLES, Fingerprint, Placement  # noqa: E402
 
 # The module, not the function of that name the package exports.
 workers = importlib.import_module("articles.ingest.bulk.workers")
-HOOKS = (workers.fingerprint, writer.place)
+HOOKS = (workers.fingerprints, writer.place)
 NO_FINGERPRINT = Fingerprint(NO_SHINGLES, frozenset(), ())
 
 
 def detection(on: bool) -> None:
     """Story detection on or off in the workers (forked after this) and the writer."""
     if on:
-        workers.fingerprint, writer.place = HOOKS
+        workers.fingerprints, writer.place = HOOKS
     else:
-        workers.fingerprint = lambda body, title="", **options: NO_FINGERPRINT
+        workers.fingerprints = lambda texts, **options: [NO_FINGERPRINT] * len(texts)
         writer.place = lambda *args, **options: Placement({}, {})
 
 

@@ -9,6 +9,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy
 import pytest
 from datasketch import MinHash
 from django.core.management import call_command
@@ -113,10 +114,13 @@ def test_band_keys_held_in_memory_find_every_article_holding_them():
             )
             for pk in range(first, first + rng.randint(1, 100))
         }
-        index.add(prints)
+        index.add(*stories.band_rows(prints))
         added += [(band, pk) for pk, print_ in prints.items() for band in print_.bands]
         keys = set(rng.sample(range(600), 40))  # some held by no article
-        assert sorted(index.holders(keys)) == sorted(pair for pair in added if pair[0] in keys)
+        bands, holders = index.holders(numpy.array(sorted(keys), dtype=numpy.int64))
+        assert sorted(zip(bands.tolist(), holders.tolist(), strict=True)) == sorted(
+            pair for pair in added if pair[0] in keys
+        )
 
 
 def test_a_template_notice_with_other_figures_is_another_story(tmp_path):
@@ -186,17 +190,37 @@ def test_signatures_stay_comparable_with_those_already_stored():
     assert hashlib.sha256(repr(bands).encode()).hexdigest()[:16] == "6d572fbade7178dd"
 
 
+def test_a_batch_fingerprints_each_body_as_it_would_alone():
+    """The loaders fingerprint a chunk of articles at once: no shingle runs over two
+    bodies, and a body too short to shingle leaves the others' keys as they are."""
+    texts = [(_text(ref).body, _text(ref).title) for ref in (ORIGINAL, OTHER)]
+    texts[1:1] = [("", ""), ("Two words", "A headline of six words here"), ("x", "")]
+    together = stories.fingerprints(texts)
+    for (body, title), batched in zip(texts, together, strict=True):
+        alone = stories.fingerprint(body, title)
+        assert batched.shingles.tolist() == alone.shingles.tolist()
+        assert (batched.figures, batched.bands) == (alone.figures, alone.bands)
+    assert [len(found.bands) for found in together] == [
+        stories.BANDS,
+        0,
+        stories.BANDS,
+        0,
+        stories.BANDS,
+    ]
+
+
 def test_the_signature_is_datasketchs_minhash():
     """`minhash_values` computes in one array expression what datasketch's MinHash, with
     the archive's seed, makes of a body's hashed shingles."""
     for reference in (ORIGINAL, OTHER):
         text = _text(reference)
-        shingles = stories.shingle_hashes(stories.words(text.body))
+        shingles = stories.fingerprint(text.body, text.title).shingles
         minhash = MinHash(
             num_perm=stories.BANDS * stories.ROWS, seed=1, hashfunc=int, scheme="affine32"
         )
         minhash.update_batch(shingles.tolist())
-        assert stories.minhash_values(shingles).tolist() == minhash.hashvalues.tolist()
+        (values,) = stories.minhash_values(shingles, numpy.array([0]))
+        assert values.tolist() == minhash.hashvalues.tolist()
 
 
 def test_signatures_made_again_find_the_copies_of_articles_loaded_before(tmp_path):

@@ -20,7 +20,7 @@ from articles.ingest.bulk.ner import NerCache, recognise, texts_of
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import article_title, content_hash, unique_anchor
 from articles.models import article_slug
-from articles.stories import Fingerprint, fingerprint
+from articles.stories import Fingerprint, fingerprints
 
 # Worker-side memory bounds (entries); the NER cache file has everything.
 WORKER_CACHE_ENTRIES = 100_000
@@ -118,8 +118,14 @@ class _WorkerState:
         started = time.process_time()
         if len(self.placed) > WORKER_CACHE_ENTRIES:
             self.placed.clear()
+        titles = [article_title(record) for record in records]
+        # One call for the chunk: a body alone costs more in array calls than in work.
+        prints = fingerprints(
+            [(record.body, title) for record, title in zip(records, titles, strict=True)]
+        )
         prepared = iter(
-            self._prepared(record, keys) for record, keys in zip(records, record_keys, strict=True)
+            self._prepared(*parts)
+            for parts in zip(records, titles, record_keys, prints, strict=True)
         )
         out = [
             item if isinstance(item, IngestError) else [next(prepared) for _ in item]
@@ -141,13 +147,14 @@ class _WorkerState:
             placed = self.placed[key, section] = [replace(o, section=section) for o in spans]
         return placed
 
-    def _prepared(self, record: ArticleRecord, keys: list[str]) -> Prepared:
+    def _prepared(
+        self, record: ArticleRecord, title: str, keys: list[str], story_print: Fingerprint
+    ) -> Prepared:
         occurrences = [
             o for section, key in enumerate(keys, start=-1) for o in self._spans(key, section)
         ]
         mentions = enrich.finish_article(occurrences, len(record.sections), self.aliases)
         anchors: set[str] = set()
-        title = article_title(record)
         return Prepared(
             record=record,
             digest=content_hash(record),
@@ -161,7 +168,7 @@ class _WorkerState:
                 [(m.name, m.kind, m.count, tuple(m.surfaces)) for m in found]
                 for found in _padded(mentions, len(record.sections))
             ],
-            story_print=fingerprint(record.body, title),
+            story_print=story_print,
         )
 
 
