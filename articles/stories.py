@@ -8,9 +8,10 @@ batch of new articles finds its candidates among the whole archive with one inde
 SQL lookup (the articles holding at least MIN_SHARED_BANDS of an article's keys),
 nothing held in memory between loads. A large import into a small archive, which
 drops the table's indexes until its end, looks them up in memory instead
-(`BandIndex`). A candidate is a copy when the measured
-resemblance of the two bodies reaches SAME_STORY and their figures agree
-(`same_story`), calibrated on the labelled pairs of tests/data/story_pairs.json
+(`BandIndex`). A candidate is a copy when the measured resemblance of the two
+bodies reaches SAME_STORY and their figures agree (`same_story`: both bodies'
+`fingerprints`, made from their text for the few articles that have candidates),
+calibrated on the labelled pairs of tests/data/story_pairs.json
 (docs/quality.md, "Stories"). The new article joins the story of its most
 resembling copy, or starts a story of its own.
 
@@ -55,7 +56,6 @@ _SEED = 1
 # stored key would stop matching.
 _PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32")
 _A, _B = (numpy.asarray(p, dtype=numpy.uint32)[:, None] for p in _PERMUTATIONS.permutations)
-NO_SHINGLES = numpy.empty(0, dtype=numpy.uint32)
 # Bodies are signed a group of about this many shingles at a time: the matrix of one
 # value per permutation and shingle (2.4 MB) then stays in the processor's cache.
 _MINHASH_SHINGLES = 1 << 12
@@ -108,13 +108,24 @@ def fingerprints(texts: Sequence[tuple[str, str]], *, banded: bool = True) -> li
     body alone spent most of its time in numpy's per-call overhead."""
     if not texts:
         return []
-    found, figures = zip(*(_words_and_figures(body, title) for body, title in texts), strict=True)
-    shingles, bounds = _shingles(found)
+    found = [words(body) for body, _ in texts]
+    shingles, bounds = _shingles(list(map(_to_shingle, found, (title for _, title in texts))))
     keys = _band_keys_by_body(shingles, bounds) if banded else {}
     return [
-        Fingerprint(shingles[bounds[n] : bounds[n + 1]], figures[n], keys.get(n, ()))
+        Fingerprint(shingles[bounds[n] : bounds[n + 1]], _figures(found[n]), keys.get(n, ()))
         for n in range(len(texts))
     ]
+
+
+def signatures(texts: Sequence[tuple[str, str]]) -> list[tuple[int, ...]]:
+    """The band keys alone of each (body, title): what finding an article's candidates
+    needs. Its shingles and figures are made again only for an article that has some
+    (`place`): a few in a hundred."""
+    if not texts:
+        return []
+    shingles, bounds = _shingles([_to_shingle(words(body), title) for body, title in texts])
+    keys = _band_keys_by_body(shingles, bounds)
+    return [keys.get(n, ()) for n in range(len(texts))]
 
 
 def _band_keys_by_body(shingles: numpy.ndarray, bounds: numpy.ndarray) -> dict[int, tuple]:
@@ -123,13 +134,16 @@ def _band_keys_by_body(shingles: numpy.ndarray, bounds: numpy.ndarray) -> dict[i
     return dict(zip(held.tolist(), band_keys(minhash_values(shingles, bounds[held])), strict=True))
 
 
-def _words_and_figures(body: str, title: str) -> tuple[list[str], frozenset[str]]:
-    """The words to shingle (none when too few) and the figures of a body."""
-    found = _WORD.findall(_comparable_text(body))
-    figures = frozenset(word for word in found if not word.isalpha() and _DIGIT.search(word))
-    if len(found) < MIN_WORDS:
-        found = words(title) + found
-    return (found if len(found) >= SHINGLE_WORDS else []), figures
+def _to_shingle(body_words: list[str], title: str) -> list[str]:
+    """The words to shingle of a body (with its headline's when it is short), none when
+    too few."""
+    if len(body_words) < MIN_WORDS:
+        body_words = words(title) + body_words
+    return body_words if len(body_words) >= SHINGLE_WORDS else []
+
+
+def _figures(body_words: list[str]) -> frozenset[str]:
+    return frozenset(word for word in body_words if not word.isalpha() and _DIGIT.search(word))
 
 
 def _shingles(found: Sequence[list[str]]) -> tuple[numpy.ndarray, numpy.ndarray]:
@@ -242,15 +256,12 @@ def offered(a: Fingerprint, b: Fingerprint) -> bool:
     return len(set(a.bands).intersection(b.bands)) >= MIN_SHARED_BANDS
 
 
-def band_rows(prints: Mapping[int, Fingerprint]) -> tuple[numpy.ndarray, numpy.ndarray]:
-    """Every (band key, article id) of these fingerprints, as two arrays."""
-    counts = [len(print_.bands) for print_ in prints.values()]
-    bands = numpy.fromiter(
-        chain.from_iterable(print_.bands for print_ in prints.values()),
-        dtype=numpy.int64,
-        count=sum(counts),
-    )
-    ids = numpy.repeat(numpy.fromiter(prints, dtype=numpy.int64, count=len(prints)), counts)
+def band_rows(signed: Mapping[int, tuple[int, ...]]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Every (band key, article id) of these articles' band keys, as two arrays, an
+    article's rows together, in the mapping's order."""
+    counts = list(map(len, signed.values()))
+    bands = numpy.fromiter(chain.from_iterable(signed.values()), numpy.int64, sum(counts))
+    ids = numpy.repeat(numpy.fromiter(signed, dtype=numpy.int64, count=len(signed)), counts)
     return bands, ids
 
 
@@ -298,9 +309,10 @@ class BandIndex:
         self._runs[-1] = (bands[order], ids[order])
 
     def holders(self, keys: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
-        """The (band key, article) rows holding any of these keys, as two arrays."""
+        """The (band key, article) rows holding any of these keys, as two arrays, each row
+        once (two articles of a batch may have a key in common)."""
         # Sorted, the keys' binary searches walk the runs in order: a sixth of the time.
-        keys = numpy.sort(keys)
+        keys = numpy.unique(keys)
         found = [(numpy.empty(0, numpy.int64), numpy.empty(0, numpy.int64))]
         for run_bands, run_ids in self._runs:
             starts = numpy.searchsorted(run_bands, keys, side="left")
@@ -333,8 +345,10 @@ def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dic
     if cursor is None:
         with transaction.atomic(), connection.cursor() as own:
             return place_articles(articles, own)
-    prints = fingerprints([(body, title) for _, title, body in articles])
-    placement = place(cursor, dict(zip((pk for pk, _, _ in articles), prints, strict=True)))
+    texts = {pk: (body, title) for pk, title, body in articles}
+    placement = place(
+        cursor, dict(zip(texts, signatures(list(texts.values())), strict=True)), texts
+    )
     placement.store_signatures(cursor)
     _set_stories(cursor, placement.stories)
     return placement.stories
@@ -342,24 +356,30 @@ def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dic
 
 @dataclass
 class Placement:
-    """The stories of a batch of articles and the fingerprints to store for them."""
+    """The stories of a batch of articles and the band keys to store for them."""
 
     stories: dict[int, int]  # article id -> story id
-    prints: dict[int, Fingerprint]
+    signed: dict[int, tuple[int, ...]]  # article id -> band keys
 
     def store_signatures(self, cursor, *, replace: bool = True) -> None:
         """Once the articles are in the archive (a signature names its article).
         Without `replace`, for articles just made: no older keys of theirs to delete
         (a large import drops the index the deletion would use)."""
-        _store_signatures(cursor, self.prints, replace=replace)
+        _store_signatures(cursor, self.signed, replace=replace)
 
 
-def place(cursor, prints: dict[int, Fingerprint], in_memory: BandIndex | None = None) -> Placement:
-    """Stories for these articles' fingerprints, in order (see `place_articles`),
-    before the articles are written: new stories are made, nothing else is. With
+def place(
+    cursor,
+    signed: dict[int, tuple[int, ...]],
+    texts: Mapping[int, tuple[str, str]],
+    in_memory: BandIndex | None = None,
+) -> Placement:
+    """Stories for these articles, in order (see `place_articles`), from their band keys
+    (`signatures`) and, for those with candidates, their (body, title): before the
+    articles are written, so new stories are made and nothing else is. With
     `in_memory`, candidates are looked up there rather than in the band table, and
     these articles' keys are added to it."""
-    keys, owners = band_rows(prints)
+    keys, owners = band_rows(signed)
     if in_memory is None:
         holders = _archive_holders(cursor, keys)
     else:
@@ -368,18 +388,21 @@ def place(cursor, prints: dict[int, Fingerprint], in_memory: BandIndex | None = 
     candidates = _candidates(keys, owners, *holders)
     for pk, earlier in _batch_candidates(keys, owners).items():
         candidates.setdefault(pk, []).extend(earlier)
-    archived = {pk for found in candidates.values() for pk in found} - prints.keys()
-    texts = _texts(cursor, archived)
+    compared = candidates.keys() | {pk for found in candidates.values() for pk in found}
+    new = [pk for pk in signed if pk in compared]
+    prints = dict(zip(new, fingerprints([texts[pk] for pk in new], banded=False), strict=True))
+    archived = compared - signed.keys()
+    archived_texts = _texts(cursor, archived)
     known = dict(
         zip(
-            (pk for pk, _, _ in texts),
-            fingerprints([(body, title) for _, title, body in texts], banded=False),
+            (pk for pk, _, _ in archived_texts),
+            fingerprints([(body, title) for _, title, body in archived_texts], banded=False),
             strict=True,
         )
     )
     stories = _stories_of(cursor, archived)
     chosen: dict[int, int | None] = {}  # article -> the article whose story it joins
-    for pk in prints:
+    for pk in signed:
         best, best_score = None, 0.0
         for other in candidates.get(pk, ()):
             other_print = prints.get(other) if other in chosen else known.get(other)
@@ -390,7 +413,7 @@ def place(cursor, prints: dict[int, Fingerprint], in_memory: BandIndex | None = 
                 if score > best_score:
                     best, best_score = other, score
         chosen[pk] = best
-    return Placement(_placed(cursor, chosen, stories), prints)
+    return Placement(_placed(cursor, chosen, stories), signed)
 
 
 def _placed(cursor, chosen: dict[int, int | None], stories: dict[int, int]) -> dict[int, int]:
@@ -424,13 +447,13 @@ _BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no extensi
 _BINARY_COPY_TRAILER = b"\xff\xff"  # a field count of -1
 
 
-def _store_signatures(cursor, prints: dict[int, Fingerprint], *, replace: bool = True) -> None:
+def _store_signatures(cursor, signed: dict[int, tuple[int, ...]], *, replace: bool = True) -> None:
     """Store these articles' band keys, `replace`-ing any they had."""
-    if not prints:
+    if not signed:
         return
     if replace:
-        cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(prints)])
-    bands, ids = band_rows(prints)
+        cursor.execute("DELETE FROM articles_storyband WHERE article_id = ANY(%s)", [list(signed)])
+    bands, ids = band_rows(signed)
     rows = numpy.empty(bands.size, dtype=_BAND_ROW)
     rows["fields"], rows["band_size"], rows["article_size"] = 2, 8, 8
     rows["band"], rows["article"] = bands, ids
@@ -506,17 +529,17 @@ def _batch_candidates(keys: numpy.ndarray, owners: numpy.ndarray) -> dict[int, l
     (`band_rows`: an article's rows together, in the batch's order)."""
     next_article = numpy.ones(owners.size, dtype=bool)
     next_article[1:] = owners[1:] != owners[:-1]
-    places = numpy.cumsum(next_article) - 1
-    by_key = numpy.lexsort((places, keys))
-    keys, rows = keys[by_key], by_key
+    by_key = numpy.lexsort((numpy.cumsum(next_article), keys))  # in the batch's order
+    keys, owners = keys[by_key], owners[by_key]
+    next_key = numpy.ones(keys.size, dtype=bool)
+    next_key[1:] = keys[1:] != keys[:-1]
+    first_of_key = numpy.maximum.accumulate(numpy.where(next_key, numpy.arange(keys.size), 0))
     # Only the keys two articles of the batch have are followed: most are one's own.
     later, earlier = [], []
-    for row in (numpy.flatnonzero(keys[1:] == keys[:-1]) + 1).tolist():
-        first = row - 1
-        while first > 0 and keys[first - 1] == keys[row]:
-            first -= 1
-        later += [int(owners[rows[row]])] * (row - first)
-        earlier += owners[rows[first:row]].tolist()
+    for row in numpy.flatnonzero(~next_key).tolist():
+        first = int(first_of_key[row])
+        later += [int(owners[row])] * (row - first)
+        earlier += owners[first:row].tolist()
     return _most_shared(
         numpy.array(later, dtype=numpy.int64), numpy.array(earlier, dtype=numpy.int64)
     )
@@ -579,8 +602,8 @@ def sign_again(batch_size: int = 2000) -> int:
             rows = cursor.fetchall()
             if not rows:
                 return done
-            prints = fingerprints([(body, title) for _, title, body in rows])
-            _store_signatures(cursor, dict(zip((pk for pk, _, _ in rows), prints, strict=True)))
+            signed = signatures([(body, title) for _, title, body in rows])
+            _store_signatures(cursor, dict(zip((pk for pk, _, _ in rows), signed, strict=True)))
             done += len(rows)
             last_id = rows[-1][0]
 
@@ -593,7 +616,8 @@ def place_saved(article) -> None:
         if article.story_id is None:
             place_articles([(article.pk, article.title, article.body)], cursor)
         else:
-            _store_signatures(cursor, {article.pk: fingerprint(article.body, article.title)})
+            (signed,) = signatures([(article.body, article.title)])
+            _store_signatures(cursor, {article.pk: signed})
 
 
 # --- curators' changes (admin) ------------------------------------------------------

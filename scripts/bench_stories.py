@@ -36,20 +36,19 @@ from articles.ingest import bulk  # noqa: E402
 from articles.ingest.bulk import writer  # noqa: E402
 from articles.ingest.loader import LoadOptions  # noqa: E402
 from articles.models import Article, Story  # noqa: E402
-from articles.stories import NO_SHINGLES, Fingerprint, Placement  # noqa: E402
+from articles.stories import Placement  # noqa: E402
 
 # The module, not the function of that name the package exports.
 workers = importlib.import_module("articles.ingest.bulk.workers")
-HOOKS = (workers.fingerprints, writer.place)
-NO_FINGERPRINT = Fingerprint(NO_SHINGLES, frozenset(), ())
+HOOKS = (workers.signatures, writer.place)
 
 
 def detection(on: bool) -> None:
     """Story detection on or off in the workers (forked after this) and the writer."""
     if on:
-        workers.fingerprints, writer.place = HOOKS
+        workers.signatures, writer.place = HOOKS
     else:
-        workers.fingerprints = lambda texts, **options: [NO_FINGERPRINT] * len(texts)
+        workers.signatures = lambda texts: [()] * len(texts)
         writer.place = lambda *args, **options: Placement({}, {})
 
 

@@ -361,8 +361,8 @@ class BulkLoader(Loader):
         self.report.mentions += len(mention_rows)
         rows = (article_rows, section_rows, mention_rows)
         # The article rows are in the order of `pending`.
-        prints = {row[0]: p.item.story_print for row, p in zip(article_rows, pending, strict=True)}
-        job = functools.partial(self._write_batch, entities, *rows, prints, self._bands)
+        signed = {row[0]: p.item.story_bands for row, p in zip(article_rows, pending, strict=True)}
+        job = functools.partial(self._write_batch, entities, *rows, signed, self._bands)
         try:
             self._writer.submit(job)
         except BaseException:  # written inline, and failed
@@ -390,11 +390,11 @@ class BulkLoader(Loader):
             super().note_outcome(source, outcome)
 
     def _write_batch(
-        self, entities: EntityChanges, articles, sections, mentions, prints, bands
+        self, entities: EntityChanges, articles, sections, mentions, signed, bands
     ) -> None:
         """One transaction: new entities and aliases, articles, sections, mentions, tags."""
         with transaction.atomic():
-            topics = write_batch(entities, articles, sections, mentions, prints, bands, self._timed)
+            topics = write_batch(entities, articles, sections, mentions, signed, bands, self._timed)
             commit_started = time.monotonic()
         self._add("commit_s", time.monotonic() - commit_started)
         self.report.topics += topics  # the main thread reads it once the writer is done

@@ -2,8 +2,9 @@
 
 Parsing (clean, split, identify), the content hash, slugs and anchors, the
 article's entity mentions (cached NER spans, then the article-level rules) and its
-story fingerprint (shingles and MinHash bands, articles/stories.py) run here, a
-few thousand records ahead of the batch being written, and come back in input order.
+story signature (the MinHash band keys of its shingles, articles/stories.py) run
+here, a few thousand records ahead of the batch being written, and come back in
+input order.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from articles.ingest.bulk.ner import NerCache, recognise, texts_of
 from articles.ingest.records import ArticleRecord, EntityMention, Extracted, Hints, IngestError
 from articles.ingest.save import article_title, content_hash, unique_anchor
 from articles.models import article_slug
-from articles.stories import Fingerprint, fingerprints
+from articles.stories import signatures
 
 # Worker-side memory bounds (entries); the NER cache file has everything.
 WORKER_CACHE_ENTRIES = 100_000
@@ -41,7 +42,7 @@ class Prepared:
     # One list per section of (name, kind, count, surfaces): EntityMentions as plain
     # tuples, which cross between processes ten times faster.
     mentions: list[list[tuple[str, str, int, tuple[str, ...]]]]
-    story_print: Fingerprint  # what finding its copies needs
+    story_bands: tuple[int, ...]  # its band keys, what finding its copies needs
 
     def entity_mentions(self) -> list[list[EntityMention]]:
         return [
@@ -120,12 +121,12 @@ class _WorkerState:
             self.placed.clear()
         titles = [article_title(record) for record in records]
         # One call for the chunk: a body alone costs more in array calls than in work.
-        prints = fingerprints(
+        signed = signatures(
             [(record.body, title) for record, title in zip(records, titles, strict=True)]
         )
         prepared = iter(
             self._prepared(*parts)
-            for parts in zip(records, titles, record_keys, prints, strict=True)
+            for parts in zip(records, titles, record_keys, signed, strict=True)
         )
         out = [
             item if isinstance(item, IngestError) else [next(prepared) for _ in item]
@@ -148,7 +149,7 @@ class _WorkerState:
         return placed
 
     def _prepared(
-        self, record: ArticleRecord, title: str, keys: list[str], story_print: Fingerprint
+        self, record: ArticleRecord, title: str, keys: list[str], story_bands: tuple[int, ...]
     ) -> Prepared:
         occurrences = [
             o for section, key in enumerate(keys, start=-1) for o in self._spans(key, section)
@@ -168,7 +169,7 @@ class _WorkerState:
                 [(m.name, m.kind, m.count, tuple(m.surfaces)) for m in found]
                 for found in _padded(mentions, len(record.sections))
             ],
-            story_print=story_print,
+            story_bands=story_bands,
         )
 
 

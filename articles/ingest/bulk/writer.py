@@ -4,7 +4,7 @@ topics and stories, in one transaction, on a writer thread of its own.
 Topics are tagged per batch by the statements the normal path runs
 (`topics.tag_articles_with`); copies and updates of wire stories are placed in
 their stories by `stories.place` (the bulk path's story-detection hook, in
-`write_batch`), from the fingerprints the workers made, before the article rows are
+`write_batch`), from the band keys the workers made, before the article rows are
 copied, so that they are written with their story.
 """
 
@@ -43,6 +43,7 @@ ARTICLE_COLUMNS = (
     "created_at",
     "updated_at",
 )
+_TITLE, _BODY = ARTICLE_COLUMNS.index("title"), ARTICLE_COLUMNS.index("body")
 SECTION_COLUMNS = (
     "id",
     "article_id",
@@ -79,18 +80,19 @@ def copy_rows(cursor, table: str, columns: tuple[str, ...], rows: list[tuple]) -
 
 
 def write_batch(
-    entities, articles: list, sections: list, mentions: list, prints: dict, bands, timed
+    entities, articles: list, sections: list, mentions: list, signed: dict, bands, timed
 ) -> int:
     """The statements of one batch, inside the caller's transaction: new entities and
     aliases (`entities.EntityChanges`), articles, sections, mentions, topic tags and
-    stories (`prints`: each article's story fingerprint, by id; `bands`: the band keys
+    stories (`signed`: each article's band keys, by id; `bands`: the band keys
     held in memory while the band table's index is dropped, else None). `timed(stage)`
     times each. Returns the article tags made."""
     with connection.cursor() as cursor:
         with timed("copy_entities"):
             entities.save()
         with timed("stories"):
-            placement = place(cursor, prints, bands)
+            texts = {row[0]: (row[_BODY], row[_TITLE]) for row in articles}
+            placement = place(cursor, signed, texts, bands)
             stories = placement.stories
             articles = [(*row, stories.get(row[0])) for row in articles]
         with timed("copy_articles"):
