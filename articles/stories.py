@@ -80,9 +80,8 @@ _ADDED_LINE = re.compile(
 
 @dataclass(frozen=True, eq=False)
 class Fingerprint:
-    """What detection needs of one body: its shingles (each hashed to 32 bits: a
-    sorted array, under a third of the strings' size between processes), its
-    figures and its band keys."""
+    """What confirming a candidate needs of one body: its shingles (each hashed to 32
+    bits, a sorted array) and its figures; and its band keys (`offered`)."""
 
     shingles: numpy.ndarray
     figures: frozenset[str]
@@ -99,6 +98,7 @@ def _comparable_text(text: str) -> str:
 
 
 def fingerprint(body: str, title: str = "", *, banded: bool = True) -> Fingerprint:
+    """One body's (`fingerprints`)."""
     return fingerprints([(body, title)], banded=banded)[0]
 
 
@@ -211,11 +211,10 @@ def _fmix32(values: numpy.ndarray) -> numpy.ndarray:
     return values ^ (values >> numpy.uint32(16))
 
 
-def band_keys(signatures: numpy.ndarray) -> list[tuple[int, ...]]:
-    """For each signature (a row of `minhash_values`), one signed 64-bit key per band
-    (PostgreSQL's bigint): the band's number and its ROWS values (32 bits each),
-    weighted and mixed."""
-    rows = signatures.astype(numpy.uint64).reshape(-1, BANDS, ROWS)
+def band_keys(minhashes: numpy.ndarray) -> list[tuple[int, ...]]:
+    """For each row of `minhash_values`, one signed 64-bit key per band (PostgreSQL's
+    bigint): the band's number and its ROWS values (32 bits each), weighted and mixed."""
+    rows = minhashes.astype(numpy.uint64).reshape(-1, BANDS, ROWS)
     mixed = numpy.tile(numpy.arange(BANDS, dtype=numpy.uint64) * _WEIGHTS[-1], (len(rows), 1))
     for row in range(ROWS):
         mixed += rows[:, :, row] * _WEIGHTS[row]
