@@ -128,6 +128,16 @@ def signatures(texts: Sequence[tuple[str, str]]) -> list[tuple[int, ...]]:
     return [keys.get(n, ()) for n in range(len(texts))]
 
 
+def _sign(texts: Mapping[int, tuple[str, str]]) -> dict[int, tuple[int, ...]]:
+    """{article id: its band keys} of {article id: (body, title)}."""
+    return dict(zip(texts, signatures(list(texts.values())), strict=True))
+
+
+def _confirming(texts: Mapping[int, tuple[str, str]]) -> dict[int, Fingerprint]:
+    """{article id: what confirming a candidate needs} of {article id: (body, title)}."""
+    return dict(zip(texts, fingerprints(list(texts.values()), banded=False), strict=True))
+
+
 def _band_keys_by_body(shingles: numpy.ndarray, bounds: numpy.ndarray) -> dict[int, tuple]:
     """{body's place: its band keys} for the bodies with shingles."""
     held = numpy.flatnonzero(bounds[1:] > bounds[:-1])
@@ -345,9 +355,7 @@ def place_articles(articles: Iterable[tuple[int, str, str]], cursor=None) -> dic
         with transaction.atomic(), connection.cursor() as own:
             return place_articles(articles, own)
     texts = {pk: (body, title) for pk, title, body in articles}
-    placement = place(
-        cursor, dict(zip(texts, signatures(list(texts.values())), strict=True)), texts
-    )
+    placement = place(cursor, _sign(texts), texts)
     placement.store_signatures(cursor)
     _set_stories(cursor, placement.stories)
     return placement.stories
@@ -389,16 +397,9 @@ def place(
         candidates.setdefault(pk, []).extend(earlier)
     compared = candidates.keys() | {pk for found in candidates.values() for pk in found}
     new = [pk for pk in signed if pk in compared]
-    prints = dict(zip(new, fingerprints([texts[pk] for pk in new], banded=False), strict=True))
+    prints = _confirming({pk: texts[pk] for pk in new})
     archived = compared - signed.keys()
-    archived_texts = _texts(cursor, archived)
-    known = dict(
-        zip(
-            (pk for pk, _, _ in archived_texts),
-            fingerprints([(body, title) for _, title, body in archived_texts], banded=False),
-            strict=True,
-        )
-    )
+    known = _confirming(_texts(cursor, archived))
     stories = _stories_of(cursor, archived)
     chosen: dict[int, int | None] = {}  # article -> the article whose story it joins
     for pk in signed:
@@ -544,11 +545,12 @@ def _batch_candidates(keys: numpy.ndarray, owners: numpy.ndarray) -> dict[int, l
     )
 
 
-def _texts(cursor, ids: set[int]) -> list[tuple[int, str, str]]:
+def _texts(cursor, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """{article id: (body, title)}."""
     if not ids:
-        return []
-    cursor.execute("SELECT id, title, body FROM articles_article WHERE id = ANY(%s)", [list(ids)])
-    return cursor.fetchall()
+        return {}
+    cursor.execute("SELECT id, body, title FROM articles_article WHERE id = ANY(%s)", [list(ids)])
+    return {pk: (body, title) for pk, body, title in cursor.fetchall()}
 
 
 def _stories_of(cursor, ids: set[int]) -> dict[int, int]:
@@ -601,8 +603,7 @@ def sign_again(batch_size: int = 2000) -> int:
             rows = cursor.fetchall()
             if not rows:
                 return done
-            signed = signatures([(body, title) for _, title, body in rows])
-            _store_signatures(cursor, dict(zip((pk for pk, _, _ in rows), signed, strict=True)))
+            _store_signatures(cursor, _sign({pk: (body, title) for pk, title, body in rows}))
             done += len(rows)
             last_id = rows[-1][0]
 
@@ -615,8 +616,7 @@ def place_saved(article) -> None:
         if article.story_id is None:
             place_articles([(article.pk, article.title, article.body)], cursor)
         else:
-            (signed,) = signatures([(article.body, article.title)])
-            _store_signatures(cursor, {article.pk: signed})
+            _store_signatures(cursor, _sign({article.pk: (article.body, article.title)}))
 
 
 # --- curators' changes (admin) ------------------------------------------------------
