@@ -521,3 +521,15 @@ class SearchOutbox(models.Model):
 
     def __str__(self):
         return f"article {self.article_id}"
+
+
+class ArchiveOverview(models.Model):
+    """The home page's archive-wide figures as of one content version (one row:
+    articles/overview.py)."""
+
+    version = models.BigIntegerField()
+    figures = models.JSONField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"overview at version {self.version}"

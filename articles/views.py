@@ -3,20 +3,17 @@ count, facet and chart starts from Article.objects.public()."""
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections import Counter, defaultdict
-from datetime import date
 
 from django.core.paginator import Paginator
-from django.db.models import Count, DateField, Exists, OuterRef, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from articles import cache, charts, citations, search, story_versions
+from articles import cache, charts, citations, overview, search, story_versions
 from articles.filters import ArticleListFilter, SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Section, Topic
 from articles.search import stories as search_stories
@@ -28,25 +25,17 @@ RELATED_POOL = 2000  # articles nearest in time among which related ones are fou
 
 @require_safe
 def home(request):
-    public = Article.objects.public()
-    context = cache.cached("home", [], lambda: _archive_overview(public))
-    latest = search.for_list(public.order_by(*search.newest_first()))[:8]
-    return render(request, "articles/home.html", {**context, "latest": latest})
-
-
-def _archive_overview(public) -> dict:
-    """The home page's archive-wide figures: each reads the whole archive."""
-    outlets = list(_outlets())
-    colours = charts.outlet_colours([outlet.slug for outlet in outlets])
-    shape = _archive_shape(public)
-    return {
-        "counts": {**_article_counts(shape), "outlets": len(outlets)},
-        "timeline": charts.timeline(_monthly_counts(shape, outlets), colours=colours),
-        "top_entities": _top_entities(public, 16),
+    figures = overview.current()
+    colours = charts.outlet_colours(overview.outlets_by_size(figures))
+    timeline = charts.timeline(overview.monthly_rows(figures), colours=colours)
+    latest = search.for_list(Article.objects.public().order_by(*search.newest_first()))[:8]
+    context = {
+        **figures,
+        "timeline": timeline,
         "top_entities_of": search.FACET_SAMPLE,
-        "outlets": outlets,
-        "topics": list(_topics()),
+        "latest": latest,
     }
+    return render(request, "articles/home.html", context)
 
 
 @require_safe
@@ -253,104 +242,9 @@ def _article_list(request, template, articles, context, *, search_params, summar
     return render(request, template, context)
 
 
-def _archive_shape(public) -> list[tuple[int | None, str, date | None, int]]:
-    """(outlet id, kind, month, articles): public articles counted in one scan, which
-    the home page's article counts and timeline share."""
-    return list(
-        public.order_by()
-        # A date, not an aware datetime: a third of the time of thousands of rows.
-        .annotate(month=TruncMonth("published_at", output_field=DateField()))
-        .values_list("outlet_id", "kind", "month")
-        .annotate(articles=Count("pk"))
-    )
-
-
-def _monthly_counts(shape, outlets: list[Outlet]) -> list[tuple[date, str, str, int]]:
-    """`charts.monthly_counts` of the public articles, from their shape."""
-    by_id = {outlet.pk: outlet for outlet in outlets}
-    rows = []
-    for outlet_id, _, month, articles in shape:
-        if month is not None:
-            outlet = by_id.get(outlet_id)
-            rows.append(
-                charts.monthly_row(month, outlet and outlet.slug, outlet and outlet.name, articles)
-            )
-    return rows
-
-
-def _article_counts(shape) -> dict[str, int]:
-    # Entries and entities: the whole archive's less what hidden articles hold.
-    hidden = Article.objects.hidden()
-    return {
-        "articles": sum(articles for *_, articles in shape),
-        "live": sum(articles for _, kind, _, articles in shape if kind == Article.Kind.LIVE),
-        "entries": Section.objects.count() - Section.objects.filter(article__in=hidden).count(),
-        "entities": _named_entities() - _named_only_in(hidden),
-    }
-
-
-def _named_entities() -> int:
-    return Entity.objects.filter(Exists(Mention.objects.filter(entity=OuterRef("pk")))).count()
-
-
-def _named_only_in(articles) -> int:
-    """Entities mentioned in these articles and in no public one."""
-    in_public = Mention.objects.filter(entity=OuterRef("entity"), article__is_public=True)
-    return (
-        Mention.objects.filter(article__in=articles)
-        .exclude(Exists(in_public))
-        .values("entity")
-        .distinct()
-        .count()
-    )
-
-
-def _top_entities(public, limit: int) -> list[dict]:
-    """The entities named in most of the newest FACET_SAMPLE public articles: what the
-    coverage is about lately, and a bounded read (counting over every article reads
-    every mention: docs/benchmarks.md)."""
-    newest = public.order_by(*search.newest_first()).values("pk")[: search.FACET_SAMPLE]
-    # Counted by entity id from the (article, entity) index, and only the leaders'
-    # names read: joining every mention to its entity first took most of the time.
-    naming = dict(
-        Mention.objects.filter(article__in=newest)
-        .values("entity_id")
-        .annotate(articles=Count("article_id", distinct=True))
-        .values_list("entity_id", "articles")
-    )
-    if not naming:
-        return []
-    least = heapq.nlargest(limit, naming.values())[-1]
-    leaders = Entity.objects.filter(pk__in=[pk for pk, n in naming.items() if n >= least])
-    by_name = leaders.order_by("name").values("pk", "slug", "name", "kind")
-    # A stable sort: entities named in as many articles stay in name order.
-    ranked = sorted(by_name, key=lambda entity: -naming[entity["pk"]])[:limit]
-    return [
-        {
-            "entity__slug": entity["slug"],
-            "entity__name": entity["name"],
-            "entity__kind": entity["kind"],
-            "articles": naming[entity["pk"]],
-        }
-        for entity in ranked
-    ]
-
-
 def _outlet_colours() -> dict[str, str]:
     """The home page's colours for the outlets, for every chart."""
-
-    def by_size() -> list[str]:
-        return list(_outlets().values_list("slug", flat=True))
-
-    return charts.outlet_colours(cache.cached("outlets-by-size", [], by_size))
-
-
-def _outlets():
-    return Outlet.objects.with_public_counts().order_by("-article_count", "name")
-
-
-def _topics():
-    return Topic.objects.with_public_counts().order_by("name")
+    return charts.outlet_colours(overview.outlets_by_size(overview.current()))
 
 
 def _with_chosen(values: list[search.FacetValue], chosen) -> list[search.FacetValue]:

@@ -64,6 +64,14 @@ def _no_result_cache(settings):
     settings.RESULT_CACHE_SECONDS = 0
 
 
+@pytest.fixture
+def commits(django_capture_on_commit_callbacks):
+    """`with commits(): ...` runs, when the block ends, what would run on commit (the
+    tests' transactions never commit): the content version moves on as after a
+    real change, so cached figures and the archive's overview follow it."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 @pytest.fixture(autouse=True)
 def _static_files_without_collectstatic(settings):
     # Production serves hashed files from `collectstatic` (whitenoise manifest);

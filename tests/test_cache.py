@@ -22,12 +22,6 @@ def cache_on(settings):
     django_cache.clear()
 
 
-@pytest.fixture
-def commits(django_capture_on_commit_callbacks):
-    """Run what would run on commit (the tests' transactions never commit)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def result_ids(client, **params) -> list[int]:
     return [hit["id"] for hit in client.get(SEARCH, params).json()["results"]]
 

@@ -4,8 +4,8 @@ measured figures, side by side with the raw SQL match (the floor) and a BM25 pee
 
 Builds (or reuses) the corpus, loads it with the bulk path when the archive does
 not hold it yet, then measures warm latency through `/api/search/` (Django's test
-Client: URL routing, filters, search, JSON), the full search page over HTTP with
-concurrent clients against gunicorn on 127.0.0.1, load rates, and sizes. For each
+Client: URL routing, filters, search, JSON), the full search page and the home page
+over HTTP with concurrent clients against gunicorn on 127.0.0.1, load rates, and sizes. For each
 query class it also sets the backend's answer against the exact one computed in SQL
 over every match (articles/bench/exact.py): top-10 agreement with the archive's BM25,
 exact count, exact facets. `--backend` chooses the search backend for the run and
@@ -24,7 +24,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -139,7 +141,7 @@ class Command(BaseCommand):
                 corpus_dir, root / f"tantivy-{n}-s{seed}", classes, options["runs"]
             )
         if not options["no_http"]:
-            self.say("Search page over HTTP (gunicorn) ...")
+            self.say("Search page and home page over HTTP (gunicorn) ...")
             figures["http"] = self.http_throughput(
                 classes, options["clients"], options["runs"], options["backend"]
             )
@@ -302,63 +304,19 @@ class Command(BaseCommand):
         return results
 
     def http_throughput(self, classes: dict[str, dict], clients: int, runs: int, backend) -> dict:
-        # Production serves hashed static files: the page needs them collected first.
-        call_command("collectstatic", interactive=False, verbosity=0)
-        port = _free_port()
-        env = {
-            **os.environ,
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": "3",
-            "RESULT_CACHE_SECONDS": "0",
-            "SEARCH_BACKEND": backend,
-            "SEARCH_INDEX_DIR": str(_search_index_dir()),
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "archive.wsgi"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_for(base + "/healthz")
-            paths = [
-                "/search/?" + urllib.parse.urlencode(params, doseq=True)
-                for params in classes.values()
-                if params.get("q")
-            ]
-            for path in paths:  # warm
-                urllib.request.urlopen(base + path, timeout=120).read()  # noqa: S310
-            samples: list[float] = []
-            lock = threading.Lock()
-
-            def client(number: int) -> None:
-                for i in range(runs):
-                    path = paths[(number + i) % len(paths)]
-                    started = time.perf_counter()
-                    urllib.request.urlopen(base + path, timeout=120).read()  # noqa: S310
-                    with lock:
-                        samples.append((time.perf_counter() - started) * 1000)
-
-            started = time.perf_counter()
-            threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        return {
-            "clients": clients,
-            "requests": len(samples),
-            "throughput_rps": len(samples) / elapsed,
-            "p50_ms": measure.percentile(samples, 0.5),
-            "p95_ms": measure.percentile(samples, 0.95),
-            "max_ms": max(samples),
-        }
+        """The search page (each class with a query) with `clients` at once, then the
+        home page alone and with `clients` at once, against gunicorn."""
+        searches = [
+            "/search/?" + urllib.parse.urlencode(params, doseq=True)
+            for params in classes.values()
+            if params.get("q")
+        ]
+        with _gunicorn(backend) as base:
+            return {
+                **_http_latency(base, searches, clients, runs),
+                "home": _http_latency(base, ["/"], 1, runs),
+                "home_concurrent": _http_latency(base, ["/"], clients, runs),
+            }
 
     # -- ranking quality --------------------------------------------------------------
 
@@ -527,6 +485,69 @@ def machine() -> dict:
         "python": platform.python_version(),
         "postgresql": version,
         "load_average": os.getloadavg(),
+    }
+
+
+@contextmanager
+def _gunicorn(backend: str):
+    """gunicorn serving the archive on a free local port, as production starts it
+    (collected static files, no result cache); yields its base URL."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "3",
+        "RESULT_CACHE_SECONDS": "0",
+        "SEARCH_BACKEND": backend,
+        "SEARCH_INDEX_DIR": str(_search_index_dir()),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "archive.wsgi"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(base + "/healthz")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _http_latency(base: str, paths: list[str], clients: int, runs: int) -> dict:
+    """Each of `clients` threads asks for `runs` of `paths` in turn, after one warm-up
+    of each path; milliseconds per request and requests per second."""
+    for path in paths:
+        urllib.request.urlopen(base + path, timeout=120).read()  # noqa: S310
+    samples: list[float] = []
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        for i in range(runs):
+            path = paths[(number + i) % len(paths)]
+            started = time.perf_counter()
+            urllib.request.urlopen(base + path, timeout=120).read()  # noqa: S310
+            with lock:
+                samples.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "requests": len(samples),
+        "throughput_rps": len(samples) / elapsed,
+        "p50_ms": measure.percentile(samples, 0.5),
+        "p95_ms": measure.percentile(samples, 0.95),
+        "max_ms": max(samples),
     }
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from articles import cache
+from articles import cache, overview
 from articles.entities import recheck_entities
 from articles.ingest.formats import FORMATS, ColumnMap
 from articles.ingest.loader import Loader, LoadOptions, LoadReport
@@ -69,6 +69,7 @@ class Command(BaseCommand):
             # What earlier loads made, checked with the rules and stop-lists in force now.
             rechecked = recheck_entities()
             cache.changed()
+            overview.refresh()  # the home page's figures, so that no reader waits for them
         if options["verbosity"] >= 1:
             self._print_summary(report, options["dry_run"])
             if rechecked is not None:
