@@ -1,5 +1,6 @@
 """Caching what public pages compute from many articles: search results (page and
-API) and the home page's archive-wide figures.
+API) and list pages' figures. The content version below also dates the archive's
+overview (articles/overview.py), which is kept, not cached.
 
 Entries are keyed by the archive's content version, a number in the database that
 every change to the archive's content moves on (`changed()`: the loaders after each
