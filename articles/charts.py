@@ -110,12 +110,49 @@ class Chart:
         return self.layout.height - self.layout.bottom
 
 
-@dataclass
-class Timeline:
+@dataclass(frozen=True)
+class Drawing:
     wide: Chart
     narrow: Chart
     series: list[tuple[str, str, str]]  # (outlet name, slug, colour), the legend
     max_count: int
+
+
+class Timeline:
+    """The stacked bars of `rows` (`monthly_counts`), drawn on first use: a page whose
+    markup is cached under `fingerprint` never draws them (thousands of bars on a
+    large archive: docs/benchmarks.md)."""
+
+    def __init__(self, rows: list[tuple[date, str, str, int]], params: dict, colours: dict):
+        self._rows, self._params, self._colours = rows, params, colours
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of everything the chart is drawn from: the key under which its
+        rendered markup is cached (a few thousand values take a template ~250 ms to
+        render). Rows in any order give the same chart."""
+        inputs = (sorted(self._rows), sorted(self._params.items()), sorted(self._colours.items()))
+        return hashlib.sha256(repr(inputs).encode()).hexdigest()
+
+    @cached_property
+    def drawing(self) -> Drawing:
+        return _drawing(self._rows, self._params, self._colours)
+
+    @property
+    def wide(self) -> Chart:
+        return self.drawing.wide
+
+    @property
+    def narrow(self) -> Chart:
+        return self.drawing.narrow
+
+    @property
+    def series(self) -> list[tuple[str, str, str]]:
+        return self.drawing.series
+
+    @property
+    def max_count(self) -> int:
+        return self.drawing.max_count
 
     @property
     def bars(self) -> list[Bar]:
@@ -124,12 +161,6 @@ class Timeline:
     @property
     def total(self) -> int:
         return sum(bar.total for bar in self.bars)
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """A digest of everything the chart draws: the key under which its rendered
-        markup is cached (a few thousand values take a template ~250 ms to render)."""
-        return hashlib.sha256(repr(self).encode()).hexdigest()
 
     def rows(self):
         """The table alternative: one row per month with data, counts by outlet."""
@@ -172,8 +203,10 @@ def timeline(
     from chart to chart; outlets without one are grey."""
     if not rows:
         return None
-    params = dict(params or {})
-    colours = colours or {}
+    return Timeline(rows, dict(params or {}), colours or {})
+
+
+def _drawing(rows: list[tuple[date, str, str, int]], params: dict, colours: dict) -> Drawing:
     totals_by_outlet: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
     by_month: dict[str, dict[str, int]] = defaultdict(dict)
@@ -187,7 +220,7 @@ def timeline(
     months = _month_range(min(by_month), max(by_month))
     bars = [_month_bar(month, by_month.get(month, {}), params) for month in months]
     max_count = max(bar.total for bar in bars)
-    return Timeline(
+    return Drawing(
         wide=_draw(WIDE, bars, series, max_count),
         narrow=_draw(NARROW, bars, series, max_count),
         series=series,

@@ -12,6 +12,7 @@ says. Stored as JSON: plain values, no model instances."""
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from datetime import date
 
 from django.db import DEFAULT_DB_ALIAS, router
@@ -98,15 +99,18 @@ def _archive_shape(public) -> list[tuple[int | None, str, date | None, int]]:
 
 
 def _monthly_counts(shape, outlets: list[dict]) -> list[list]:
-    """(month, outlet slug, outlet name, articles) of dated public articles, the month
-    as an ISO date (`charts.monthly_row`, kept as JSON)."""
+    """(month, outlet slug, outlet name, articles) of dated public articles, kinds
+    together, the month as an ISO date (`charts.monthly_row`, kept as JSON)."""
     by_id = {outlet["id"]: outlet for outlet in outlets}
-    rows = []
+    articles_by: Counter = Counter()
     for outlet_id, _, month, articles in shape:
         if month is not None:
-            outlet = by_id.get(outlet_id, {})
-            row = charts.monthly_row(month, outlet.get("slug"), outlet.get("name"), articles)
-            rows.append([month.isoformat(), *row[1:]])
+            articles_by[month, outlet_id] += articles
+    rows = []
+    for (month, outlet_id), articles in articles_by.items():
+        outlet = by_id.get(outlet_id, {})
+        row = charts.monthly_row(month, outlet.get("slug"), outlet.get("name"), articles)
+        rows.append([month.isoformat(), *row[1:]])
     return rows
 
 

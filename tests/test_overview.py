@@ -32,7 +32,7 @@ def test_the_overview_is_what_the_archive_holds(db):
 
 
 def test_a_committed_change_reaches_the_overview_at_the_next_request(client, db, commits):
-    overview.current()
+    assert "Moved Desk" not in client.get("/").content.decode()
     article = Article.objects.public().filter(outlet__slug="cnn").first()
     with commits():
         article.outlet = Outlet.objects.create(name="Moved Desk", slug="moved-desk")
@@ -42,6 +42,7 @@ def test_a_committed_change_reaches_the_overview_at_the_next_request(client, db,
     assert "moved-desk" in overview.outlets_by_size(figures)
     page = client.get("/").content.decode()
     assert 'href="/outlets/moved-desk/">Moved Desk</a> <span class="count">1</span>' in page
+    assert '<th scope="col">Moved Desk</th>' in page  # the timeline drawn again, not its old markup
 
 
 @pytest.mark.usefixtures("seed_archive")
