@@ -54,6 +54,10 @@ PALETTE = (
     "#000000",
 )
 OTHER_COLOUR = "#9aa0a6"
+# Part of every chart's cache key (`Timeline.fingerprint`, a digest of what a chart
+# is drawn from): a new number when a change to the drawing changes the markup drawn
+# from the same data, so that no page shows markup cached by the code before.
+DRAWING_VERSION = 2
 
 
 @dataclass
@@ -112,6 +116,7 @@ class Chart:
 
 @dataclass(frozen=True)
 class Drawing:
+    months: list[Bar]  # each outlet's count, before drawing: the table
     wide: Chart
     narrow: Chart
     series: list[tuple[str, str, str]]  # (outlet name, slug, colour), the legend
@@ -129,9 +134,13 @@ class Timeline:
     @cached_property
     def fingerprint(self) -> str:
         """A digest of everything the chart is drawn from: the key under which its
-        rendered markup is cached (a few thousand values take a template ~250 ms to
-        render). Rows in any order give the same chart."""
-        inputs = (sorted(self._rows), sorted(self._params.items()), sorted(self._colours.items()))
+        rendered markup is cached. Rows in any order give the same chart."""
+        inputs = (
+            DRAWING_VERSION,
+            sorted(self._rows),
+            sorted(self._params.items()),
+            sorted(self._colours.items()),
+        )
         return hashlib.sha256(repr(inputs).encode()).hexdigest()
 
     @cached_property
@@ -164,7 +173,7 @@ class Timeline:
 
     def rows(self):
         """The table alternative: one row per month with data, counts by outlet."""
-        for bar in self.bars:
+        for bar in self.drawing.months:
             if bar.total:
                 counts = {s.outlet_slug: s.count for s in bar.segments}
                 yield bar, [counts.get(slug, 0) for _, slug, _ in self.series]
@@ -221,6 +230,7 @@ def _drawing(rows: list[tuple[date, str, str, int]], params: dict, colours: dict
     bars = [_month_bar(month, by_month.get(month, {}), params) for month in months]
     max_count = max(bar.total for bar in bars)
     return Drawing(
+        months=bars,
         wide=_draw(WIDE, bars, series, max_count),
         narrow=_draw(NARROW, bars, series, max_count),
         series=series,
@@ -261,19 +271,30 @@ def _draw(layout: Layout, months: list[Bar], series, max_count: int) -> Chart:
             url=month.url,
         )
         y = layout.height - layout.bottom
-        for name, slug, colour in series:
-            if count := counts.get(slug, 0):
-                height = count / scale_top * plot_height
-                y -= height
-                bar.segments.append(
-                    Segment(name, slug, count, round(y, 2), round(height, 2), colour)
-                )
+        for name, slug, colour, count in _stack(series, counts):
+            height = count / scale_top * plot_height
+            y -= height
+            bar.segments.append(Segment(name, slug, count, round(y, 2), round(height, 2), colour))
         bars.append(bar)
     y_ticks = [
         (round(layout.height - layout.bottom - value / scale_top * plot_height, 2), value)
         for value in sorted({0, scale_top // 2, scale_top})
     ]
     return Chart(layout, width, bars, y_ticks, _x_ticks(layout, [b.month for b in bars], slot))
+
+
+def _stack(series, counts: dict[str, int]) -> list[tuple[str, str, str, int]]:
+    """A bar's segments, bottom up: (outlet name, slug, colour, articles) of each outlet
+    with a colour, then the grey ones as one segment, "other outlets" when several
+    (drawn apart, thirty grey segments a bar made a large archive's page 1 MB; the
+    table below the chart still counts each outlet)."""
+    coloured, grey = [], []
+    for name, slug, colour in series:
+        if count := counts.get(slug, 0):
+            (grey if colour == OTHER_COLOUR else coloured).append((name, slug, colour, count))
+    if len(grey) > 1:
+        grey = [(f"{len(grey)} other outlets", "", OTHER_COLOUR, sum(g[3] for g in grey))]
+    return coloured + grey
 
 
 def _month_range(first: str, last: str) -> list[str]:

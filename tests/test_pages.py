@@ -12,6 +12,7 @@ from django.core.cache import cache as django_cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from articles import overview
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Section, Topic
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,36 @@ def test_the_home_timeline_is_an_svg_with_a_table_and_links_to_searches(client):
     assert "<caption>Articles per month and outlet</caption>" in table
     row = re.search(r"January 2022</a></th>(.*?)</tr>", table, re.DOTALL).group(1)
     assert re.findall(r"<td>(\d+)</td>", row)[-1] == "4"
+
+
+def outlets_by_size() -> list[str]:
+    return overview.outlets_by_size(overview.current())
+
+
+def test_outlets_without_a_colour_share_one_segment_and_keep_their_column(client, commits):
+    """Eight outlets have the palette's colours; the rest are one grey segment a bar
+    (each its own segment made a large archive's home page 1 MB), each still counted
+    in the table."""
+    with commits():
+        for n in range(10):
+            desk = Outlet.objects.create(name=f"Desk {n}", slug=f"desk-{n}")
+            make_article(
+                f"Report {n}", "Kyiv.", outlet=desk, published_at=datetime(2010, 5, 3, tzinfo=UTC)
+            )
+    page = html(client, "/")
+    svg = re.search(r'<svg class="timeline__chart timeline__chart--wide".*?</svg>', page, re.DOTALL)
+    may = 'href="/search/?from=2010-05-01&amp;to=2010-05-31">'
+    bar = re.search(re.escape(may) + r"(.*?)</a>", svg.group(0), re.DOTALL).group(1)
+    coloured = [slug for slug in outlets_by_size()[:8] if slug.startswith("desk-")]
+    grey = 10 - len(coloured)
+    assert grey > 1
+    assert bar.count("<rect") == len(coloured) + 1
+    assert bar.count('fill="#9aa0a6"') == 1
+    assert f"; {grey} other outlets {grey}</title>" in bar
+    table = re.search(r'<details class="timeline__table">.*?</details>', page, re.DOTALL).group(0)
+    row = re.search(r"May 2010</a></th>(.*?)</tr>", table, re.DOTALL).group(1)
+    cells = [int(n) for n in re.findall(r"<td>(\d+)</td>", row)]
+    assert cells.count(1) == 10 and cells[-1] == 10 and sum(cells[:-1]) == 10
 
 
 def test_home_reads_its_figures_in_a_fixed_number_of_queries(client, commits):
