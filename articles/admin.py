@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from articles import cache, stories
 from articles.entities import merge_entities
 from articles.models import (
+    ArchiveOverview,
     Article,
     ArticleTopic,
     Entity,
@@ -410,12 +411,8 @@ def quality_report_view(request):
     return TemplateResponse(request, "admin/quality_report.html", context)
 
 
-@admin.register(SearchOutbox)
-class SearchOutboxAdmin(admin.ModelAdmin):
-    """Changes the search index has yet to take in (SEARCH_BACKEND=tantivy): read only,
-    written by the database's triggers and emptied by the index."""
-
-    list_display = ["article_id", "queued_at"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """What the archive keeps for itself, shown to curators and changed by none."""
 
     def has_add_permission(self, request):
         return False
@@ -425,3 +422,19 @@ class SearchOutboxAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SearchOutbox)
+class SearchOutboxAdmin(ReadOnlyAdmin):
+    """Changes the search index has yet to take in (SEARCH_BACKEND=tantivy): read only,
+    written by the database's triggers and emptied by the index."""
+
+    list_display = ["article_id", "queued_at"]
+
+
+@admin.register(ArchiveOverview)
+class ArchiveOverviewAdmin(ReadOnlyAdmin):
+    """The home page's figures and the content version they were computed at
+    (articles/overview.py): made again by the next load or request after a change."""
+
+    list_display = ["version", "computed_at"]

@@ -120,7 +120,6 @@ class Drawing:
     wide: Chart
     narrow: Chart
     series: list[tuple[str, str, str]]  # (outlet name, slug, colour), the legend
-    max_count: int
 
 
 class Timeline:
@@ -160,16 +159,8 @@ class Timeline:
         return self.drawing.series
 
     @property
-    def max_count(self) -> int:
-        return self.drawing.max_count
-
-    @property
-    def bars(self) -> list[Bar]:
-        return self.wide.bars
-
-    @property
     def total(self) -> int:
-        return sum(bar.total for bar in self.bars)
+        return sum(bar.total for bar in self.drawing.months)
 
     def rows(self):
         """The table alternative: one row per month with data, counts by outlet."""
@@ -234,7 +225,6 @@ def _drawing(rows: list[tuple[date, str, str, int]], params: dict, colours: dict
         wide=_draw(WIDE, bars, series, max_count),
         narrow=_draw(NARROW, bars, series, max_count),
         series=series,
-        max_count=max_count,
     )
 
 

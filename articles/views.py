@@ -30,9 +30,12 @@ def home(request):
     timeline = charts.timeline(overview.monthly_rows(figures), colours=colours)
     latest = search.for_list(Article.objects.public().order_by(*search.newest_first()))[:8]
     context = {
-        **figures,
+        "counts": figures["counts"],
         "timeline": timeline,
+        "top_entities": figures["top_entities"],
         "top_entities_of": search.FACET_SAMPLE,
+        "outlets": figures["outlets"],
+        "topics": figures["topics"],
         "latest": latest,
     }
     return render(request, "articles/home.html", context)
