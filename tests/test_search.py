@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles import search
-from articles.models import Article, Entity, Outlet, Section
+from articles.models import Article, Entity, Mention, Outlet, Section
 from articles.search.backends import postgres
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +141,29 @@ def test_an_alias_added_by_a_curator_is_searched(client):
     kyiv.aliases = [*kyiv.aliases, "Kyjiw"]
     kyiv.save()
     assert set(titles(client, q="Kyjiw")) == set(titles(client, q="Kyiv"))
+
+
+def test_an_entitys_spellings_are_searched_once_two_public_articles_name_it(client):
+    """One article naming an entity may be a tagging slip; two are trusted. A hidden
+    article does not count."""
+    entity = Entity.objects.create(
+        name="Pechersk Lavra", kind="place", slug="pechersk-lavra", aliases=["Lavrska"]
+    )
+    first, second = Article.objects.public().order_by("pk")[:2]
+    draft = make_article("Draft", ["The Lavrska monastery."], outlet=first.outlet, public=False)
+
+    def named_in(article) -> None:
+        section = article.sections.first()
+        Mention.objects.create(entity=entity, article=article, section=section, count=1)
+
+    def understood() -> str:
+        return api(client, q="Lavrska")["understood"]
+
+    named_in(first)
+    named_in(draft)
+    assert "Pechersk Lavra" not in understood()
+    named_in(second)
+    assert "(or Pechersk Lavra)" in understood()
 
 
 def test_transliteration_variants_are_one_spelling(client):
