@@ -32,6 +32,9 @@ from articles.models import (
 from articles.search import FACET_SAMPLE, newest_first
 
 TOP_ENTITIES = 16
+# What the figures hold and how: a new number when that changes, so that code after
+# a deploy never reads figures the code before it kept.
+FORMAT = 1
 
 
 def current() -> dict:
@@ -39,7 +42,7 @@ def current() -> dict:
     version = cache.content_version()
     stored = (
         ArchiveOverview.objects.using(router.db_for_read(ArchiveOverview))
-        .filter(version=version)
+        .filter(version=version, figures__format=FORMAT)
         .values_list("figures", flat=True)
         .first()
     )
@@ -66,6 +69,7 @@ def compute() -> dict:
     shape = _archive_shape(public)
     outlets = _outlets()
     return {
+        "format": FORMAT,
         "counts": {**_article_counts(shape), "outlets": len(outlets)},
         "months": _monthly_counts(shape, outlets),
         "top_entities": _top_entities(public, TOP_ENTITIES),

@@ -45,6 +45,13 @@ def test_a_committed_change_reaches_the_overview_at_the_next_request(client, db,
     assert '<th scope="col">Moved Desk</th>' in page  # the timeline drawn again, not its old markup
 
 
+def test_figures_kept_in_another_format_are_made_again(db):
+    """After a deploy that changes what the figures hold, at the same content version."""
+    overview.current()
+    ArchiveOverview.objects.update(figures={"format": overview.FORMAT - 1, "counts": {}})
+    assert overview.current() == fresh()
+
+
 @pytest.mark.usefixtures("seed_archive")
 def test_a_load_leaves_the_overview_current_for_every_reader(client, tmp_path):
     story = tmp_path / "story.txt"
