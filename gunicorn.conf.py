@@ -1,5 +1,6 @@
 """gunicorn settings for the archive; each can be overridden from the environment."""
 
+import gc
 import multiprocessing
 
 from archive.env import behind_proxy, env_int, env_str
@@ -26,3 +27,11 @@ forwarded_allow_ips = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1") if behind_
 # pasted paragraph got gunicorn's bare "414 Request Line is too large"; up to its
 # maximum, 8,190, the archive answers with its own message and the search form.
 limit_request_line = 8190
+
+
+def post_worker_init(worker):
+    """Once the worker has loaded the archive: what it loaded lives as long as the
+    worker, so the garbage collector's full passes leave it alone (scanning it all
+    stalled one request in twenty: docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()

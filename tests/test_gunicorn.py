@@ -105,3 +105,16 @@ def test_x_forwarded_proto_is_trusted_from_the_proxy_the_settings_name(serve):
     status, body = _get(f"{address}/api/", **{"X-Forwarded-Proto": "https"})
     assert status == 200
     assert '"openapi": "https://127.0.0.1:' in body
+
+
+def test_a_worker_keeps_what_it_loaded_out_of_the_garbage_collectors_passes():
+    import gc
+    import runpy
+
+    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        config["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 10_000  # Django and the archive's modules
+    finally:
+        gc.unfreeze()
