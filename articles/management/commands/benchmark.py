@@ -5,11 +5,11 @@ measured figures, side by side with the raw SQL match (the floor) and a BM25 pee
 Builds (or reuses) the corpus, loads it with the bulk path when the archive does
 not hold it yet, then measures warm latency through `/api/search/` (Django's test
 Client: URL routing, filters, search, JSON), the full search page and the home page
-over HTTP with concurrent clients against gunicorn on 127.0.0.1, load rates, and sizes. For each
-query class it also sets the backend's answer against the exact one computed in SQL
-over every match (articles/bench/exact.py): top-10 agreement with the archive's BM25,
-exact count, exact facets. `--backend` chooses the search backend for the run and
-times the build of its index.
+over HTTP with concurrent clients against gunicorn on 127.0.0.1, load rates, and
+sizes. For each query class it also sets the backend's answer against the exact one
+computed in SQL over every match (articles/bench/exact.py): top-10 agreement with
+the archive's BM25, exact count, exact facets. `--backend` chooses the search
+backend for the run and times the build of its index.
 `--ir` adds ranking quality on the judged collections (loads them into this
 database under their own outlets; use a separate PGDATA_DIR).
 """
