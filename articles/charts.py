@@ -1,8 +1,9 @@
 """Server-rendered charts: the coverage timeline (articles per month, stacked by outlet).
 
-`monthly_counts` is one grouped query; `timeline` turns its rows into plain
-geometry that templates/articles/_timeline.html draws as SVG, with the same
-numbers as a table. Every bar and segment links to the matching search.
+`timeline` turns rows of (month, outlet, articles), counted by the search
+backend or kept by the home page's overview, into plain geometry that
+templates/articles/_timeline.html draws as SVG, with the same numbers as a table.
+Every bar and segment links to the matching search.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from datetime import date
 from functools import cached_property
 from urllib.parse import urlencode
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncMonth
 from django.urls import reverse
 
 from articles.search import month_bounds
@@ -123,7 +122,7 @@ class Drawing:
 
 
 class Timeline:
-    """The stacked bars of `rows` (`monthly_counts`), drawn on first use: a page whose
+    """The stacked bars of `rows` (`search.monthly_row`), drawn on first use: a page whose
     markup is cached under `fingerprint` never draws them (thousands of bars on a
     large archive: docs/benchmarks.md)."""
 
@@ -174,23 +173,6 @@ def outlet_colours(outlets_by_size: list[str]) -> dict[str, str]:
     """slug -> colour, given every outlet's slug, most articles first: the same colour
     for an outlet on every chart (the eight largest get the palette's colours)."""
     return {slug: PALETTE[i] for i, slug in enumerate(outlets_by_size[: len(PALETTE)])}
-
-
-def monthly_counts(articles: QuerySet) -> list[tuple[date, str, str, int]]:
-    """(month, outlet slug, outlet name, articles) for dated articles, one grouped query."""
-    rows = (
-        articles.order_by()
-        .filter(published_at__isnull=False)
-        .annotate(month=TruncMonth("published_at"))
-        .values_list("month", "outlet__slug", "outlet__name")
-        .annotate(n=Count("pk"))
-    )
-    return [monthly_row(month.date(), slug, name, count) for month, slug, name, count in rows]
-
-
-def monthly_row(month: date, slug: str | None, name: str | None, count: int):
-    """A row of `monthly_counts` (articles without an outlet count under an unknown one)."""
-    return (month, slug or "", name or "Unknown outlet", count)
 
 
 def timeline(

@@ -19,7 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Count, DateField, Exists, OuterRef
 from django.db.models.functions import TruncMonth
 
-from articles import cache, charts
+from articles import cache
 from articles.models import (
     ArchiveOverview,
     Article,
@@ -29,7 +29,7 @@ from articles.models import (
     Section,
     Topic,
 )
-from articles.search import FACET_SAMPLE, newest_first
+from articles.search import FACET_SAMPLE, monthly_row, newest_first
 
 TOP_ENTITIES = 16
 # What the figures hold and how: a new number when that changes, so that code after
@@ -103,7 +103,7 @@ def _archive_shape(public) -> list[tuple[int | None, str, date | None, int]]:
 
 def _monthly_counts(shape, outlets: list[dict]) -> list[list]:
     """(month, outlet slug, outlet name, articles) of dated public articles, kinds
-    together, the month as an ISO date (`charts.monthly_row`, kept as JSON)."""
+    together, the month as an ISO date (`search.monthly_row`, kept as JSON)."""
     by_id = {outlet["id"]: outlet for outlet in outlets}
     articles_by: Counter = Counter()
     for outlet_id, _, month, articles in shape:
@@ -112,7 +112,7 @@ def _monthly_counts(shape, outlets: list[dict]) -> list[list]:
     rows = []
     for (month, outlet_id), articles in articles_by.items():
         outlet = by_id.get(outlet_id, {})
-        row = charts.monthly_row(month, outlet.get("slug"), outlet.get("name"), articles)
+        row = monthly_row(month, outlet.get("slug"), outlet.get("name"), articles)
         rows.append([month.isoformat(), *row[1:]])
     return rows
 

@@ -7,7 +7,7 @@ import re
 from collections import Counter, defaultdict
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -165,14 +165,9 @@ def entity_detail(request, slug):
         request,
         "articles/entity_detail.html",
         mentioning,
-        {"entity": entity, "co_mentioned_of": search.FACET_SAMPLE},
-        search_params={"entity": entity.slug},
-        summary=lambda: {
-            "co_mentioned": _co_mentioned(entity, mentioning, 12),
-            # Whether the sample is smaller than the list (a bounded count).
-            "co_mentioned_sampled": mentioning.values("pk")[: search.FACET_SAMPLE + 1].count()
-            > search.FACET_SAMPLE,
-        },
+        {"entity": entity},
+        own=search.Selection(entities=frozenset({entity.slug})),
+        co_mentioned=12,
     )
 
 
@@ -184,7 +179,7 @@ def outlet_detail(request, slug):
         "articles/outlet_detail.html",
         Article.objects.public().filter(outlet=outlet),
         {"outlet": outlet},
-        search_params={"outlet": outlet.slug},
+        own=search.Selection(outlets=frozenset({outlet.slug})),
     )
 
 
@@ -199,16 +194,18 @@ def topic_detail(request, slug):
         "articles/topic_detail.html",
         tagged,
         {"topic": topic},
-        search_params={"topic": topic.slug},
+        own=search.Selection(topics=frozenset({topic.slug})),
     )
 
 
 # --- Helpers ---------------------------------------------------------------
 
 
-def _article_list(request, template, articles, context, *, search_params, summary=dict):
-    """A page of `articles` (filterable by outlet and dates) with their timeline.
-    `summary()`: more figures over all of `articles` for the page, cached with its own."""
+def _article_list(request, template, articles, context, *, own, co_mentioned=0):
+    """A page of `articles`, the list `own` (an entity, outlet or topic) makes,
+    filterable by outlet and dates, with their timeline and, for an entity, the
+    `co_mentioned` entities most named alongside."""
+    search_params = _search_params(own)
     filterset = ArticleListFilter(request.GET, queryset=articles)
     context = {**context, "filterset": filterset, "params": request.GET}
     if not filterset.is_valid():
@@ -218,17 +215,24 @@ def _article_list(request, template, articles, context, *, search_params, summar
         return render(request, template, context, status=400)
     filtered = filterset.qs
 
-    def figures() -> dict:  # each reads every article of the list (52,000 for one entity)
+    def figures() -> dict:
+        listed = search.get_backend().list_figures(
+            search.ListRequest(
+                articles=filtered,
+                unfiltered=articles,
+                own=own,
+                chosen=filterset.selection(),
+                co_mentioned=co_mentioned,
+            )
+        )
         return {
-            "count": filtered.count(),
-            "timeline": charts.timeline(
-                charts.monthly_counts(filtered), search_params, _outlet_colours()
-            ),
+            "count": listed.count,
+            "timeline": charts.timeline(listed.monthly, search_params, _outlet_colours()),
             "outlet_choices": _with_chosen(
-                search.outlet_facet(articles, filterset.selection().outlets),
-                filterset.form.cleaned_data.get("outlet"),
+                listed.outlets, filterset.form.cleaned_data.get("outlet")
             ),
-            **summary(),
+            "co_mentioned": listed.co_mentioned,
+            "co_mentioned_of": listed.co_mentioned_of,
         }
 
     key = [request.path, sorted(i for i in request.GET.lists() if i[0] != "page")]
@@ -243,6 +247,12 @@ def _article_list(request, template, articles, context, *, search_params, summar
         return render(request, template, context, status=400)
     context["page"] = paginator.page(number)
     return render(request, template, context)
+
+
+def _search_params(own: search.Selection) -> dict[str, str]:
+    """The search that finds the list `own` makes, as URL parameters."""
+    given = {"entity": own.entities, "outlet": own.outlets, "topic": own.topics}
+    return {name: slug for name, slugs in given.items() for slug in slugs}
 
 
 def _outlet_colours() -> dict[str, str]:
@@ -362,16 +372,3 @@ def _nearest_in_time(article, size: int) -> list[int]:
         *before.values_list("pk", flat=True)[:half],
         *after.values_list("pk", flat=True)[:half],
     ]
-
-
-def _co_mentioned(entity, mentioning, limit: int) -> list[dict]:
-    """The entities named in the most of the newest FACET_SAMPLE public articles that
-    name `entity` (all of them took 4 s for the United States at 100k articles)."""
-    with_entity = mentioning.order_by(*search.newest_first()).values("pk")[: search.FACET_SAMPLE]
-    return list(
-        Mention.objects.filter(article_id__in=with_entity)
-        .exclude(entity=entity)
-        .values("entity__slug", "entity__name", "entity__kind")
-        .annotate(articles=Count("article_id", distinct=True), mentions=Sum("count"))
-        .order_by("-articles", "-mentions", "entity__name")[:limit]
-    )

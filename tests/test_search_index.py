@@ -13,7 +13,7 @@ import re
 import subprocess
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import tantivy
@@ -24,9 +24,11 @@ from articles.bench.story_pairs import Corpora, derive
 from articles.entities import merge_entities
 from articles.filters import SearchFilter
 from articles.ingest.loader import Loader, LoadOptions
-from articles.models import Article, Entity, Mention, Outlet
-from articles.search import outbox, tantivy_index
+from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topic
+from articles.search import ListRequest, Selection, day_start, outbox, tantivy_index
 from articles.search.backends import tantivy as tantivy_backend_module
+from articles.search.backends.postgres import PostgresBackend
+from articles.search.backends.tantivy import TantivyBackend
 from articles.search_vectors import SEARCH_CONFIG
 from tests.conftest import BASE_DIR, CORPORA
 from tests.test_reliability import (
@@ -150,6 +152,67 @@ def test_every_filter_means_the_same_on_both_backends(tantivy_backend, filters):
         assert ids(tantivy_results) == ids(postgres), (q, filters)
         assert tantivy_results.story_count == postgres.story_count, (q, filters)
         assert facet_counts(tantivy_results) == facet_counts(postgres), (q, filters)
+
+
+LISTS = [
+    ("entities", "kyiv", Entity),
+    ("outlets", "guardian", Outlet),
+    ("topics", "military-aid-and-weapons", Topic),
+]
+
+
+@pytest.mark.parametrize("own_field,slug,model", LISTS, ids=[field for field, _, _ in LISTS])
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        Selection(),
+        Selection(outlets=frozenset({"guardian", "washington-post"}), date_from=date(2024, 6, 1)),
+    ],
+    ids=["unfiltered", "outlet-and-date"],
+)
+def test_an_article_lists_figures_are_the_same_on_both_backends(
+    tantivy_backend, own_field, slug, model, chosen
+):
+    own = Selection(**{own_field: frozenset({slug})})
+    unfiltered = _listed(own_field, model.objects.get(slug=slug))
+    filtered = (
+        unfiltered.filter(published_at__gte=day_start(chosen.date_from))
+        if chosen.date_from
+        else unfiltered
+    )
+    if chosen.outlets:
+        filtered = filtered.filter(outlet__slug__in=chosen.outlets)
+    request = ListRequest(
+        articles=filtered,
+        unfiltered=unfiltered,
+        own=own,
+        chosen=chosen,
+        co_mentioned=12 if own_field == "entities" else 0,
+    )
+    postgres = PostgresBackend().list_figures(request)
+    tantivy_figures = TantivyBackend().list_figures(request)
+    assert tantivy_figures.count == postgres.count == filtered.count() > 0
+    assert sorted(tantivy_figures.monthly) == sorted(postgres.monthly)
+    assert (
+        sum(row[-1] for row in postgres.monthly)
+        == filtered.filter(published_at__isnull=False).count()
+    )
+    assert tantivy_figures.outlets == postgres.outlets
+    assert tantivy_figures.co_mentioned == postgres.co_mentioned
+    if own_field == "entities":
+        assert postgres.co_mentioned_of is None  # every article counted, as tantivy does
+        assert slug not in [value.value for value in tantivy_figures.co_mentioned]
+        assert len(tantivy_figures.co_mentioned) == 12
+
+
+def _listed(own_field: str, listed):
+    public = Article.objects.public()
+    if own_field == "entities":
+        return public.mentioning(listed)
+    if own_field == "topics":
+        tagged = ArticleTopic.objects.filter(topic=listed, excluded=False)
+        return public.filter(pk__in=tagged.values("article_id"))
+    return public.filter(outlet=listed)
 
 
 # --- Where the database's definition of a match is subtle ------------------------

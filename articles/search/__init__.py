@@ -2,7 +2,8 @@
 
 - `query`: the query language (parse_query, Term, ParsedQuery, TextQuery, QueryError);
 - `variants`: other spellings of its words (build_text_query);
-- `backends`: what a backend answers (the page's ids, count, facets) and which one
+- `backends`: what a backend answers (the page's ids, count, facets; an article
+  list's figures) and which one
   `settings.SEARCH_BACKEND` chooses; `backends.postgres`: PostgreSQL full-text search;
 - `page`: snippets, entry hits and tags for one page's articles, in PostgreSQL;
 - `facets`, `suggest` ("did you mean"), `dates`, `ordering`, `results`;
@@ -10,7 +11,7 @@
 
 Callers import from here."""
 
-from articles.search.backends import get_backend
+from articles.search.backends import ListFigures, ListRequest, get_backend
 from articles.search.backends.postgres import (
     CANDIDATE_LIMIT,
     FACET_SAMPLE,
@@ -23,6 +24,7 @@ from articles.search.facets import (
     ENTITIES_PER_KIND,
     FACET_SIZE,
     entity_facet,
+    monthly_row,
     outlet_facet,
     topic_facet,
 )
@@ -81,6 +83,8 @@ __all__ = [
     "FacetValue",
     "Facets",
     "Hit",
+    "ListFigures",
+    "ListRequest",
     "PageOutOfRange",
     "ParsedQuery",
     "QueryError",
@@ -103,6 +107,7 @@ __all__ = [
     "matching",
     "matching_at_least",
     "month_bounds",
+    "monthly_row",
     "newest_first",
     "oldest_first",
     "outlet_facet",

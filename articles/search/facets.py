@@ -8,6 +8,7 @@ so they are counted within the results."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -38,6 +39,12 @@ def month_values(counts: Mapping[str, int], selection: Selection) -> list[FacetV
         selected = (selection.date_from, selection.date_to) == (first, last)
         months.append(FacetValue(month, first.strftime("%B %Y"), counts[month], selected))
     return months
+
+
+def monthly_row(month: date, slug: str | None, name: str | None, count: int) -> tuple:
+    """A row of a timeline: (month, outlet slug, outlet name, articles); articles
+    without an outlet count under an unknown one."""
+    return (month, slug or "", name or "Unknown outlet", count)
 
 
 def kind_values(counts: Mapping[str, int], selection: Selection) -> list[FacetValue]:

@@ -4,12 +4,15 @@ A backend is given the articles as the user filtered them (public, every filter
 but the text), the text query, the sort and the page window. It answers the page's
 article ids in order, the count and the facet counts, and says where it
 approximated. Query parsing, spelling variants and page assembly are shared
-(articles/search/)."""
+(articles/search/). It also counts an article list (an entity's, an outlet's, a
+topic's) for its page: the count, the timeline, the outlet filter's choices and the
+entities named alongside."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 
 from django.conf import settings
@@ -17,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
 from articles.search.query import TextQuery
-from articles.search.results import Facets, Selection
+from articles.search.results import Facets, FacetValue, Selection
 
 BACKENDS = {
     "postgres": "articles.search.backends.postgres.PostgresBackend",
@@ -59,12 +62,36 @@ class Answer:
     story_count: int | None = None
 
 
+@dataclass(frozen=True)
+class ListRequest:
+    articles: QuerySet  # the list's public articles with the user's filters
+    unfiltered: QuerySet  # the list's public articles
+    own: Selection  # what makes the list (its entity, outlet or topic) as values
+    chosen: Selection  # the user's filters as values (both apply to `articles`)
+    # How many of the entities named alongside the list's entity to count (0: none).
+    co_mentioned: int = 0
+
+
+@dataclass
+class ListFigures:
+    count: int  # the articles of the filtered list
+    monthly: list[tuple[date, str, str, int]]  # (month, outlet slug, outlet name, articles)
+    outlets: list[FacetValue]  # the unfiltered list's largest outlets, the chosen marked
+    # The entities named in the most of the unfiltered list's articles, ties by name.
+    co_mentioned: list[FacetValue] = field(default_factory=list)
+    co_mentioned_of: int | None = None  # counted in only the newest this many articles
+
+
 class SearchBackend(ABC):
     name: str
 
     @abstractmethod
     def search(self, request: SearchRequest) -> Answer:
         """One page of ids, the count and the facets for `request`."""
+
+    @abstractmethod
+    def list_figures(self, request: ListRequest) -> ListFigures:
+        """The figures of an article list's page for `request`."""
 
 
 def get_backend() -> SearchBackend:

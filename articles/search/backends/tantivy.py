@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from functools import cache
 
 import tantivy
@@ -25,7 +26,13 @@ from django.db.models import Model
 
 from articles.models import Article, Entity, Outlet, Section, Topic
 from articles.search import outbox, tantivy_index
-from articles.search.backends import Answer, SearchBackend, SearchRequest
+from articles.search.backends import (
+    Answer,
+    ListFigures,
+    ListRequest,
+    SearchBackend,
+    SearchRequest,
+)
 from articles.search.backends.postgres import SECTION_BONUS, by_relevance
 from articles.search.dates import day_end, day_start
 from articles.search.facets import (
@@ -33,6 +40,7 @@ from articles.search.facets import (
     FACET_SIZE,
     kind_values,
     month_values,
+    monthly_row,
     outlet_values,
 )
 from articles.search.ordering import ids_param
@@ -106,6 +114,35 @@ class TantivyBackend(SearchBackend):
             facets=_facets(counts, base, request.selection),
             story_count=story_count(searcher, query, result.count, counts),
         )
+
+    def list_figures(self, request: ListRequest) -> ListFigures:
+        outbox.catch_up(wait=False, most=CATCH_UP_PER_SEARCH)
+        searcher = tantivy_index.searcher()
+        own = Filters.of(request.own).all()
+        unfiltered = _all_of(own)
+        query = _all_of([*own, *Filters.of(request.chosen).all()])
+        of_unfiltered = {**OUTLETS}
+        if request.co_mentioned:
+            of_unfiltered["entities"] = _terms("entities", ENTITY_CANDIDATES)
+        if request.chosen == Selection():
+            counts = base = searcher.aggregate(query, {**MONTHS_BY_OUTLET, **of_unfiltered})
+        else:
+            counts = searcher.aggregate(query, MONTHS_BY_OUTLET)
+            base = searcher.aggregate(unfiltered, of_unfiltered)
+        outlets = _buckets(base, "outlet")
+        named = _named(Outlet, outlets, "slug", "name")
+        figures = ListFigures(
+            count=searcher.search(query, 1, count=True).count,
+            monthly=_monthly(counts),
+            outlets=outlet_values(
+                [(slug, name, outlets[pk]) for pk, slug, name in named], request.chosen
+            ),
+        )
+        if request.co_mentioned:
+            figures.co_mentioned = _co_mentioned(
+                searcher, unfiltered, base, request.own, request.co_mentioned
+            )
+        return figures
 
 
 # --- The text query ----------------------------------------------------------
@@ -520,6 +557,49 @@ def _entity_values(counts: dict, selection: Selection) -> list[FacetValue]:
     for kind in sorted(tantivy_index.ENTITY_KINDS):  # as the database's facet: by kind
         by_kind += _top([v for v in values if v.kind == kind], ENTITIES_PER_KIND)
     return by_kind
+
+
+# Articles per month, and per outlet within each month.
+MONTHS_BY_OUTLET = {"months": {**_terms("month", SEGMENT_TERMS), "aggs": OUTLETS}}
+
+
+def _monthly(counts: dict) -> list[tuple]:
+    """`MONTHS_BY_OUTLET` as rows of `monthly_row`; a month's articles without an
+    outlet (none of its outlet buckets) count under an unknown one."""
+    outlets = {
+        pk: (slug, name) for pk, slug, name in Outlet.objects.values_list("pk", "slug", "name")
+    }
+    rows = []
+    for bucket in counts["months"]["buckets"]:
+        key = int(bucket["key"])
+        month = date(key // 100, key % 100, 1)
+        for by_outlet in bucket["outlet"]["buckets"]:
+            slug, name = outlets[int(by_outlet["key"])]
+            rows.append(monthly_row(month, slug, name, by_outlet["doc_count"]))
+        without_outlet = bucket["doc_count"] - sum(
+            b["doc_count"] for b in bucket["outlet"]["buckets"]
+        )
+        if without_outlet:
+            rows.append(monthly_row(month, None, None, without_outlet))
+    return rows
+
+
+def _co_mentioned(searcher, query, counts: dict, own: Selection, limit: int) -> list[FacetValue]:
+    """The `limit` entities named in the most of the articles `query` finds, but the
+    list's own, ties by name; `counts["entities"]` are the most named of them."""
+    found = _buckets(counts, "entities")
+    own_ids = set(_ids(Entity, own.entities))
+    ranked = sorted((n for pk, n in found.items() if int(pk) not in own_ids), reverse=True)
+    if len(found) == ENTITY_CANDIDATES and len(ranked) >= limit and ranked[-1] == ranked[limit - 1]:
+        # A tie at the last place shown: an entity left out could come first by name.
+        wider = {"entities": _terms("entities", SEGMENT_TERMS)}
+        found = _buckets(searcher.aggregate(query, wider), "entities")
+    values = [
+        FacetValue(slug, name, found[pk], kind=kind)
+        for pk, slug, name, kind in _named(Entity, found, "slug", "name", "kind")
+        if pk not in own_ids
+    ]
+    return _top(values, limit)
 
 
 # --- Stories -------------------------------------------------------------------
