@@ -7,7 +7,13 @@ from archive.env import behind_proxy, env_int, env_str
 
 bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
 workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
-threads = env_int("GUNICORN_THREADS", 2)
+# One request at a time per worker (gunicorn's sync worker): a worker accepts a
+# connection only when it is free, so under load requests wait in one queue, in
+# order of arrival. A gthread worker (GUNICORN_THREADS > 1) accepts every
+# connection it can and queues them behind its own: they spread unevenly and the
+# slowest requests waited twice as long (docs/reliability.md). Like gunicorn's
+# own default, this assumes a buffering proxy in front on a public address.
+threads = env_int("GUNICORN_THREADS", 1)
 timeout = env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
 max_requests = 2000

@@ -4,6 +4,7 @@ the settings say a proxy is in front."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -118,3 +119,19 @@ def test_a_worker_keeps_what_it_loaded_out_of_the_garbage_collectors_passes():
         assert gc.get_freeze_count() > 10_000  # Django and the archive's modules
     finally:
         gc.unfreeze()
+
+
+def test_a_worker_takes_the_next_connection_only_once_it_has_answered(serve):
+    """Each worker answers one request at a time and then lets the connection go, so
+    under load every request waits in the one queue of connections not yet taken,
+    rather than behind the requests of a busy worker that took it."""
+    parts = urllib.parse.urlsplit(serve())
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", "/api/")  # HTTP/1.1: asks to keep the connection
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        assert response.getheader("Connection") == "close"
+    finally:
+        connection.close()
