@@ -5,7 +5,7 @@ is escaped here; only markup built in this module is marked safe."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django import template
 from django.http import QueryDict
@@ -20,12 +20,14 @@ register = template.Library()
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 
 
-def _query(params: QueryDict, changes) -> str:
-    query = params.copy() if isinstance(params, QueryDict) else QueryDict(mutable=True)
-    query._mutable = True
-    query.pop("page", None)
+def _query(params: QueryDict, changes, *, keep_page: bool = False) -> str:
+    """The current parameters with `changes` made to them ({key: [values]}) as a
+    query string; a changed search starts again at its first page."""
+    query = {k: list(v) for k, v in params.lists()} if isinstance(params, QueryDict) else {}
+    if not keep_page:
+        query.pop("page", None)
     changes(query)
-    encoded = query.urlencode()
+    encoded = urlencode([(key, value) for key, values in query.items() for value in values])
     return f"?{encoded}" if encoded else "?"
 
 
@@ -34,10 +36,8 @@ def toggle_url(params, key: str, value: str) -> str:
     """The current search with `key=value` added, or removed when already there."""
 
     def change(query):
-        values = query.getlist(key)
-        query.setlist(
-            key, [v for v in values if v != value] if value in values else [*values, value]
-        )
+        values = query.get(key, [])
+        query[key] = [v for v in values if v != value] if value in values else [*values, value]
 
     return _query(params, change)
 
@@ -51,7 +51,7 @@ def month_url(params, month: str, selected: bool) -> str:
         query.pop("to", None)
         if not selected:
             first, last = month_bounds(month)
-            query["from"], query["to"] = first.isoformat(), last.isoformat()
+            query["from"], query["to"] = [first.isoformat()], [last.isoformat()]
 
     return _query(params, change)
 
@@ -59,15 +59,11 @@ def month_url(params, month: str, selected: bool) -> str:
 @register.simple_tag
 def set_url(params, key: str, value) -> str:
     """The current search with `key` set to `value` (page kept only when it is the key)."""
-    if key == "page":
-        query = params.copy()
-        query["page"] = str(value)
-        return f"?{query.urlencode()}"
 
     def change(query):
-        query[key] = str(value)
+        query[key] = [str(value)]
 
-    return _query(params, change)
+    return _query(params, change, keep_page=key == "page")
 
 
 @register.filter
