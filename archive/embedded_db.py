@@ -19,6 +19,11 @@ import psycopg
 from psycopg import sql
 
 DATABASE_NAME = "archive"
+# The embedded server keeps its data on this machine's own disk, where reading a
+# page at random costs about what reading the next one does: PostgreSQL's default
+# (4.0, for spinning disks) kept the planner off the indexes of filtered searches
+# (docs/benchmarks.md). Set per connection: a server of one's own keeps its tuning.
+PLANNER_OPTIONS = "-c random_page_cost=1.1"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -46,6 +51,7 @@ def embedded_database_settings(pgdata: Path, name: str = DATABASE_NAME) -> dict:
         "USER": "postgres",
         "HOST": str(info.socket_dir),
         "PORT": "",
+        "OPTIONS": {"options": PLANNER_OPTIONS},
     }
 
 

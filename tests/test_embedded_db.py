@@ -67,3 +67,13 @@ def test_make_db_stop_stops_the_server_pgdata_dir_names(pgdata):
     assert done.returncode == 0, done.stderr
     assert "Stopped" in done.stdout
     assert not (pgdata / "postmaster.pid").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="a server of one's own")
+def test_the_archives_connections_plan_for_a_local_disk():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone() == ("1.1",)
