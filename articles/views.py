@@ -236,7 +236,9 @@ def _article_list(request, template, articles, context, *, own, co_mentioned=0):
         }
 
     key = [request.path, sorted(i for i in request.GET.lists() if i[0] != "page")]
-    context.update(cache.cached("list", key, figures), search_params=search_params)
+    # Named for what the entry holds: entries of an earlier shape ("list") are
+    # left to expire rather than read by code that no longer knows them.
+    context.update(cache.cached("list-figures", key, figures), search_params=search_params)
     paginator = Paginator(search.for_list(filtered.order_by(*search.newest_first())), LIST_SIZE)
     paginator.count = context["count"]  # known: do not count again
     number = filterset.page_number
