@@ -118,10 +118,10 @@ class PostgresBackend(SearchBackend):
         )
 
     def list_figures(self, request: ListRequest) -> ListFigures:
-        # Each reads every article of the list (52,000 for one entity at 100k).
+        # Each reads every article of the list (docs/benchmarks.md: entity pages).
         figures = ListFigures(
             count=request.articles.count(),
-            monthly=monthly_counts(request.articles),
+            monthly=_monthly_counts(request.articles),
             outlets=outlet_facet(request.unfiltered, request.chosen.outlets),
         )
         if request.co_mentioned:
@@ -134,8 +134,8 @@ class PostgresBackend(SearchBackend):
         return figures
 
 
-def monthly_counts(articles: QuerySet) -> list[tuple]:
-    """`articles` per month and outlet (`charts.monthly_row`), the undated left out."""
+def _monthly_counts(articles: QuerySet) -> list[tuple]:
+    """`articles` per month and outlet (`monthly_row`), the undated left out."""
     rows = (
         articles.order_by()
         .filter(published_at__isnull=False)
@@ -147,8 +147,8 @@ def monthly_counts(articles: QuerySet) -> list[tuple]:
 
 
 def _co_mentioned(articles: QuerySet, entities: frozenset[str], limit: int) -> list[FacetValue]:
-    """The entities named in the most of `articles` but `entities`, ties by name (all
-    the articles of the United States took 4 s at 100k: the caller bounds them)."""
+    """The entities named in the most of `articles` but `entities`, ties by name. The
+    caller bounds `articles`: every article of a common entity took seconds."""
     rows = (
         Mention.objects.filter(article_id__in=articles)
         .exclude(entity__slug__in=entities)
