@@ -366,6 +366,9 @@ class Entity(models.Model):
             GinIndex(fields=["aliases"], name="articles_entity_aliases_gin"),
             # Did-you-mean suggestions over entity names (articles/search/suggest.py).
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="articles_entity_name_trgm"),
+            # Names equal but for case: each search's spelling lookup and its check
+            # that a name stands for one kind only (articles/search/variants.py).
+            models.Index(Upper("name"), name="articles_entity_upper_name"),
         ]
 
     def __str__(self):

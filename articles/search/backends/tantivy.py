@@ -507,7 +507,7 @@ def _facets(counts: dict, base: dict, selection: Selection) -> Facets:
     topics = _buckets(counts, "topic")
     entities = {}
     for kind in tantivy_index.ENTITY_KINDS:
-        entities.update(_buckets(counts, f"entity_{kind}"))
+        entities.update(_contenders(_buckets(counts, f"entity_{kind}"), ENTITIES_PER_KIND))
     return Facets(
         outlet=outlet_values(
             [
@@ -533,6 +533,15 @@ def _facets(counts: dict, base: dict, selection: Selection) -> Facets:
         ),
         kind=kind_values(_buckets(counts, "kind"), selection),
     )
+
+
+def _contenders(counts: dict, places: int) -> dict:
+    """The values that can take one of the first `places` by count and then name
+    (those tied with the last place included): only their names need reading."""
+    if len(counts) <= places:
+        return counts
+    floor = sorted(counts.values(), reverse=True)[places - 1]
+    return {value: n for value, n in counts.items() if n >= floor}
 
 
 def _named(model: type[Model], counts: dict, *fields: str) -> list[tuple]:
