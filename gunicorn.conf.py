@@ -7,13 +7,18 @@ from archive.env import behind_proxy, env_int, env_str
 
 bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
 workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
-# One request at a time per worker (gunicorn's sync worker): a worker accepts a
-# connection only when it is free, so under load requests wait in one queue, in
-# order of arrival. A gthread worker (GUNICORN_THREADS > 1) accepts every
-# connection it can and queues them behind its own: they spread unevenly and the
-# slowest requests waited twice as long (docs/reliability.md). Like gunicorn's
-# own default, this assumes a buffering proxy in front on a public address.
+# Each worker takes a connection only when a thread of its own is free
+# (worker_connections = threads, so no keep-alive): under load requests wait in one
+# queue, in order of arrival, rather than behind whichever worker accepted them
+# (p99 halved: docs/reliability.md). The gthread worker, unlike the sync one, tells
+# the master it is alive while a thread streams a long export, which the timeout
+# below would otherwise cut off. Like gunicorn's own default, this assumes a
+# buffering proxy in front on a public address.
+# GUNICORN_THREADS sets both (gunicorn's --threads alone would not).
+worker_class = "gthread"
 threads = env_int("GUNICORN_THREADS", 1)
+worker_connections = threads
+keepalive = 0
 timeout = env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
 max_requests = 2000

@@ -135,3 +135,39 @@ def test_a_worker_takes_the_next_connection_only_once_it_has_answered(serve):
         assert response.getheader("Connection") == "close"
     finally:
         connection.close()
+
+
+def test_a_response_streamed_for_longer_than_the_timeout_is_not_cut_off(tmp_path):
+    """An export of every match streams for as long as it takes: the worker timeout
+    stops a worker that stops answering its master, not a long response."""
+    (tmp_path / "slow_stream.py").write_text(
+        "import time\n"
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    for _ in range(4):\n"
+        "        time.sleep(1)\n"
+        "        yield b'rows\\n'\n"
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "slow_stream"],
+        cwd=BASE_DIR,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "GUNICORN_TIMEOUT": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+                    body = response.read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        assert body == b"rows\n" * 4
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
