@@ -12,12 +12,11 @@ workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
 # queue, in order of arrival, rather than behind whichever worker accepted them
 # (p99 halved: docs/reliability.md). The gthread worker, unlike the sync one, tells
 # the master it is alive while a thread streams a long export, which the timeout
-# below would otherwise cut off. Like gunicorn's own default, this assumes a
-# buffering proxy in front on a public address.
-# GUNICORN_THREADS sets both (gunicorn's --threads alone would not).
+# below would otherwise cut off. As with gunicorn's own (sync) default, a
+# buffering proxy belongs in front on a public address.
 worker_class = "gthread"
 threads = env_int("GUNICORN_THREADS", 1)
-worker_connections = threads
+worker_connections = threads  # GUNICORN_THREADS sets both; gunicorn's --threads would not
 keepalive = 0
 timeout = env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
