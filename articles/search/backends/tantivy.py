@@ -129,14 +129,14 @@ class TantivyBackend(SearchBackend):
         else:
             counts = searcher.aggregate(query, MONTHS_BY_OUTLET)
             base = searcher.aggregate(unfiltered, of_unfiltered)
-        outlets = _buckets(base, "outlet")
-        named = _named(Outlet, outlets, "slug", "name")
+        names = {
+            pk: (slug, name) for pk, slug, name in Outlet.objects.values_list("pk", "slug", "name")
+        }
+        outlets = [(*names[int(pk)], n) for pk, n in _buckets(base, "outlet").items()]
         figures = ListFigures(
             count=searcher.search(query, 1, count=True).count,
-            monthly=_monthly(counts),
-            outlets=outlet_values(
-                [(slug, name, outlets[pk]) for pk, slug, name in named], request.chosen
-            ),
+            monthly=_monthly(counts, names),
+            outlets=outlet_values(outlets, request.chosen),
         )
         if request.co_mentioned:
             figures.co_mentioned = _co_mentioned(
@@ -572,12 +572,10 @@ def _entity_values(counts: dict, selection: Selection) -> list[FacetValue]:
 MONTHS_BY_OUTLET = {"months": {**_terms("month", SEGMENT_TERMS), "aggs": OUTLETS}}
 
 
-def _monthly(counts: dict) -> list[tuple]:
-    """`MONTHS_BY_OUTLET` as rows of `monthly_row`; a month's articles without an
-    outlet (none of its outlet buckets) count under an unknown one."""
-    outlets = {
-        pk: (slug, name) for pk, slug, name in Outlet.objects.values_list("pk", "slug", "name")
-    }
+def _monthly(counts: dict, outlets: dict[int, tuple[str, str]]) -> list[tuple]:
+    """`MONTHS_BY_OUTLET` as rows of `monthly_row` (`outlets`: id -> slug, name); a
+    month's articles without an outlet (none of its outlet buckets) count under an
+    unknown one."""
     rows = []
     for bucket in counts["months"]["buckets"]:
         key = int(bucket["key"])
@@ -603,12 +601,14 @@ def _co_mentioned(searcher, query, counts: dict, own: Selection, limit: int) -> 
         # A tie at the last place shown: an entity left out could come first by name.
         wider = {"entities": _terms("entities", SEGMENT_TERMS)}
         found = _buckets(searcher.aggregate(query, wider), "entities")
-    values = [
-        FacetValue(slug, name, found[pk], kind=kind)
-        for pk, slug, name, kind in _named(Entity, found, "slug", "name", "kind")
-        if pk not in own_ids
-    ]
-    return _top(values, limit)
+    others = _contenders({pk: n for pk, n in found.items() if int(pk) not in own_ids}, limit)
+    return _top(
+        [
+            FacetValue(slug, name, others[pk], kind=kind)
+            for pk, slug, name, kind in _named(Entity, others, "slug", "name", "kind")
+        ],
+        limit,
+    )
 
 
 # --- Stories -------------------------------------------------------------------
