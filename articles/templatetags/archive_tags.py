@@ -43,17 +43,43 @@ def toggle_url(params, key: str, value: str) -> str:
 
 
 @register.simple_tag
-def month_url(params, month: str, selected: bool) -> str:
-    """The current search limited to one month ("2023-01"), or no longer when it was."""
+def facet_links(params, key: str, values) -> list[tuple]:
+    """(value, link) for each of a facet's `values`: the current search with the
+    value's `key=value` added, or removed when already there."""
+    chosen = params.getlist(key) if isinstance(params, QueryDict) else []
+    # A facet lists many values: the rest of the query is encoded once for them all.
+    current = _query(params, lambda query: None)
+    joiner = "&" if len(current) > 1 else ""
+    return [
+        (
+            v,
+            toggle_url(params, key, v.value)
+            if v.value in chosen
+            else f"{current}{joiner}{urlencode({key: v.value})}",
+        )
+        for v in values
+    ]
 
-    def change(query):
+
+@register.simple_tag
+def month_links(params, months) -> list[tuple]:
+    """(month, link) for each month of the facet: the current search limited to
+    that month ("2023-01"), or no longer when it already was."""
+
+    def undated(query):
         query.pop("from", None)
         query.pop("to", None)
-        if not selected:
-            first, last = month_bounds(month)
-            query["from"], query["to"] = [first.isoformat()], [last.isoformat()]
 
-    return _query(params, change)
+    without = _query(params, undated)
+    joiner = "&" if len(without) > 1 else ""
+    links = []
+    for month in months:
+        if month.selected:
+            links.append((month, without))
+        else:
+            first, last = month_bounds(month.value)
+            links.append((month, f"{without}{joiner}from={first}&to={last}"))
+    return links
 
 
 @register.simple_tag
