@@ -379,6 +379,24 @@ def test_hidden_articles_never_appear(tantivy_backend, client):
     assert index_ids() == public_ids()
 
 
+def test_facets_of_a_word_in_most_articles_follow_every_commit(tantivy_backend):
+    # Such a search counts the articles it does not match and subtracts them from
+    # totals it keeps: totals kept past a commit would still count a hidden article.
+    everything = run(tantivy_backend, "tantivy").count
+    for step in ("first", "after a hide"):
+        found = run(tantivy_backend, "tantivy", q="Ukraine")
+        postgres = run(tantivy_backend, "postgres", q="Ukraine")
+        assert found.count * 2 > everything  # the word is in most articles
+        assert found.count == postgres.count, step
+        assert facet_counts(found) == facet_counts(postgres), step
+        assert found.story_count == postgres.story_count, step
+        for _ in range(2):  # the kept totals, once more
+            assert facet_counts(run(tantivy_backend, "tantivy", q="Ukraine")) == facet_counts(
+                postgres
+            )
+        Article.objects.filter(pk=found.hits[0].article.pk).update(is_public=False)
+
+
 def test_a_curators_edits_reach_search(tantivy_backend):
     article = run(tantivy_backend, "tantivy", q="Estonia").hits[0].article
     desk = Outlet.objects.create(name="Curated Desk", slug="curated-desk")

@@ -13,6 +13,7 @@ story of an article that has other public copies (what counting stories needs)."
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -106,6 +107,7 @@ ANALYZE = analyzer()
 # `rebuild_search_index` (outbox.disagreement), whatever its count.
 DOCUMENTS_VERSION = 2  # 2: words in tags left out, as the database does
 VERSION_FILE = "archive-documents-version"
+GENERATION_FILE = "archive-commit-generation"
 
 
 def index_dir() -> Path:
@@ -123,6 +125,24 @@ def built_version() -> int | None:
 def mark_built() -> None:
     """Record that every document in the index is as this code writes it."""
     (index_dir() / VERSION_FILE).write_text(f"{DOCUMENTS_VERSION}\n")
+
+
+def commit_generation() -> int | None:
+    """A number every commit moves on: odd while a commit is under way, even once it
+    is done (a sequence lock). Read before a searcher is taken and again after using
+    it, the same even number both times means that searcher saw exactly the content
+    of that commit. None when the index has no record of it."""
+    try:
+        return int((index_dir() / GENERATION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _record_generation(value: int) -> None:
+    path = index_dir() / GENERATION_FILE
+    written = path.with_name(f"{GENERATION_FILE}.new")
+    written.write_text(f"{value}\n")
+    os.replace(written, path)  # a reader sees the old number or the new one, never part
 
 
 _open: dict[Path, tantivy.Index] = {}
@@ -192,8 +212,12 @@ def writer(
             time.sleep(0.2)
     try:
         yield handle
+        generation = commit_generation() or 0
+        committing = generation if generation % 2 else generation + 1
+        _record_generation(committing)
         handle.commit()
-        handle.wait_merging_threads()
+        _record_generation(committing + 1)
+        handle.wait_merging_threads()  # merges change segments, not what they hold
     except BaseException:
         handle.rollback()
         raise

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import astuple
 from datetime import date
 from functools import cache
 
@@ -78,6 +79,7 @@ class TantivyBackend(SearchBackend):
         # Committed changes are searchable at once; of a backlog (a load still
         # running) each search takes a bounded share, so none does a load's work.
         outbox.catch_up(wait=False, most=CATCH_UP_PER_SEARCH)
+        generation = tantivy_index.commit_generation()  # before the searcher: _facet_counts
         searcher = tantivy_index.searcher()
         filters = Filters.of(request.selection)
         text = None
@@ -101,8 +103,9 @@ class TantivyBackend(SearchBackend):
         else:
             result = searcher.search(query, 1, count=True)
             ids = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
-        counts = searcher.aggregate(query, {**facet_aggregations(), **STORY_AGGREGATIONS})
-        _widen_tied_entities(searcher, query, counts)
+        counts = _facet_counts(
+            searcher, text, filters.all(), request.selection, result.count, generation
+        )
         if request.selection.outlets:
             base = searcher.aggregate(_all_of([text, *filters.all(outlets=False)]), OUTLETS)
         else:
@@ -479,11 +482,111 @@ def facet_aggregations() -> dict:
         "month": _terms("month", SEGMENT_TERMS),
         "kind": _terms("kind", 10),
         "topic": _terms("topics", SEGMENT_TERMS),
-        **{
-            f"entity_{kind}": _terms(entity_field(kind), ENTITY_CANDIDATES)
-            for kind in tantivy_index.ENTITY_KINDS
-        },
+        **_entity_aggregations(ENTITY_CANDIDATES),
     }
+
+
+def _entity_aggregations(size: int = SEGMENT_TERMS) -> dict:
+    return {
+        f"entity_{kind}": _terms(entity_field(kind), size) for kind in tantivy_index.ENTITY_KINDS
+    }
+
+
+def _facet_counts(searcher, text, filters: list, selection: Selection, matches: int, generation):
+    """Every facet's counts (as `facet_aggregations` and STORY_AGGREGATIONS give them)
+    for the articles `filters` and `text` find. When the text matches most of the
+    filtered articles, those are the filtered articles' counts, kept per commit, less
+    the counts of the few that do not match: a word in most of an archive ("said",
+    "Ukraine") costs what a rare one does."""
+    query = _all_of([text, *filters])
+    filtered = _all_of(filters)
+    if (
+        text is None
+        or generation is None
+        or generation % 2  # a commit under way: nothing to keep counts for
+        or matches * 2 <= searcher.search(filtered, 1, count=True).count
+    ):
+        return _counted(searcher, query)
+    key = (generation, astuple(selection))
+    totals = _totals.get(key) or _Totals(searcher.aggregate(filtered, EVERY_VALUE))
+    unmatched = tantivy.Query.boolean_query(
+        [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
+    )
+    missing = searcher.aggregate(unmatched, EVERY_VALUE)
+    if tantivy_index.commit_generation() != generation:  # the searcher may be newer
+        return _counted(searcher, query)
+    _keep(key, totals)
+    return totals.less(missing)
+
+
+def _counted(searcher, query) -> dict:
+    counts = searcher.aggregate(query, {**facet_aggregations(), **STORY_AGGREGATIONS})
+    _widen_tied_entities(searcher, query, counts)
+    return counts
+
+
+_totals: dict[tuple, _Totals] = {}
+KEPT_TOTALS = 4  # filter choices per process; each holds a count for every entity
+
+
+def _keep(key: tuple, totals: _Totals) -> None:
+    """Keep the totals of this commit only, for the latest few filter choices."""
+    for old in [k for k in _totals if k[0] != key[0]]:
+        del _totals[old]
+    _totals.pop(key, None)
+    _totals[key] = totals
+    while len(_totals) > KEPT_TOTALS:
+        del _totals[next(iter(_totals))]
+
+
+class _Totals:
+    """Every facet value's count over some articles, from an EVERY_VALUE aggregation;
+    `less` gives the counts over all but some of them."""
+
+    SMALL = ("outlet", "month", "kind", "topic", "stories")
+
+    def __init__(self, counts: dict):
+        self.small = {name: _buckets(counts, name) for name in self.SMALL}
+        self.story_copies = counts["story_copies"]["value"]
+        # Most counted first, so that `less` reads only the entities that can lead.
+        self.entities = {
+            name: sorted(_buckets(counts, name).items(), key=lambda item: -item[1])
+            for name in _entity_aggregations()
+        }
+
+    def less(self, missing: dict) -> dict:
+        """The counts of `facet_aggregations` and STORY_AGGREGATIONS over these
+        articles but those `missing` (an EVERY_VALUE aggregation over them) counts."""
+        counts = {}
+        for name, totals in self.small.items():
+            left = _buckets(missing, name)
+            counts[name] = _as_buckets(
+                {key: n - left.get(key, 0) for key, n in totals.items()},
+                least=2 if name == "stories" else 1,
+            )
+        for name, ranked in self.entities.items():
+            counts[name] = _as_buckets(_leaders(ranked, _buckets(missing, name)))
+        counts["story_copies"] = {"value": self.story_copies - missing["story_copies"]["value"]}
+        return counts
+
+
+def _leaders(ranked: list[tuple], missing: dict) -> dict:
+    """Of entities ranked by a total count, the counts less `missing` of those that
+    can take one of the first ENTITIES_PER_KIND places (ties included): an entity
+    whose total is below the last place's count cannot reach it."""
+    found: dict = {}
+    floor = 0
+    for key, total in ranked:
+        if total < floor:
+            break
+        found[key] = total - missing.get(key, 0)
+        if len(found) >= ENTITIES_PER_KIND:
+            floor = sorted(found.values(), reverse=True)[ENTITIES_PER_KIND - 1]
+    return found
+
+
+def _as_buckets(counts: dict, least: int = 1) -> dict:
+    return {"buckets": [{"key": k, "doc_count": n} for k, n in counts.items() if n >= least]}
 
 
 def _widen_tied_entities(searcher, query, counts: dict) -> None:
@@ -627,6 +730,15 @@ def _copied_stories(size: int) -> dict:
 STORY_AGGREGATIONS = {
     "story_copies": {"value_count": {"field": "story"}},
     "stories": _copied_stories(SEGMENT_TERMS),
+}
+
+
+# Every value of every facet and every story's copies: what `_Totals` keeps.
+EVERY_VALUE = {
+    **facet_aggregations(),
+    **_entity_aggregations(),
+    "story_copies": STORY_AGGREGATIONS["story_copies"],
+    "stories": _terms("story", SEGMENT_TERMS),
 }
 
 
