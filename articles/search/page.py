@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Left, NullIf, RowNumber
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.models import Article, ArticleTopic, Entity, Mention, Section
+from articles.search.ordering import ids_param
 from articles.search.query import TextQuery
 from articles.search.results import Hit, SectionHit
 from articles.search.stories import story_info
@@ -227,7 +228,7 @@ def _entities_of(ids: list[int]) -> dict[int, list[dict]]:
         .values_list("article_id", "entity_id")
         .annotate(mentions=Sum("count"))
     )
-    named = Entity.objects.filter(pk__in={entity_id for _, entity_id, _ in mentions})
+    named = Entity.objects.filter(pk__in=ids_param({entity_id for _, entity_id, _ in mentions}))
     entities = {
         pk: (place, {"slug": slug, "name": name, "kind": kind})
         for place, (pk, slug, name, kind) in enumerate(
