@@ -91,9 +91,15 @@ def _entity_spellings(keys: set[str]) -> dict[str, tuple[set[str], set[str]]]:
     for key in keys:
         if " " not in key:
             condition |= Q(kind=Entity.Kind.PERSON, upper_name__endswith=f" {key.upper()}")
-    rows = (
+    named = list(
         Entity.objects.alias(upper_name=Upper("name"))
         .filter(condition)
+        .values_list("pk", flat=True)
+    )
+    if not named:  # most words name no entity: the trust check is not even built
+        return {}
+    rows = (
+        Entity.objects.filter(pk__in=named)
         .filter(_trusted())
         .values_list("name", "kind", "aliases")
     )
