@@ -397,6 +397,20 @@ def test_facets_of_a_word_in_most_articles_follow_every_commit(tantivy_backend):
         Article.objects.filter(pk=found.hits[0].article.pk).update(is_public=False)
 
 
+def test_every_commit_moves_the_index_generation_on(tantivy_backend, tmp_path):
+    first = tantivy_index.commit_generation()
+    assert first is not None and first % 2 == 0  # even: no commit under way
+    Article.objects.filter(pk=public_ids()[0]).update(kicker="Checked")
+    outbox.catch_up()
+    second = tantivy_index.commit_generation()
+    assert second > first and second % 2 == 0
+    # An index deleted and built again starts elsewhere: what a process kept for the
+    # old one is never taken for the new one's.
+    tantivy_backend.SEARCH_INDEX_DIR = tmp_path / "built-again"
+    outbox.rebuild()
+    assert tantivy_index.commit_generation() not in (first, second)
+
+
 def test_a_curators_edits_reach_search(tantivy_backend):
     article = run(tantivy_backend, "tantivy", q="Estonia").hits[0].article
     desk = Outlet.objects.create(name="Curated Desk", slug="curated-desk")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -131,7 +132,9 @@ def commit_generation() -> int | None:
     """A number every commit moves on: odd while a commit is under way, even once it
     is done (a sequence lock). Read before a searcher is taken and again after using
     it, the same even number both times means that searcher saw exactly the content
-    of that commit. None when the index has no record of it."""
+    of that commit. A new index starts at a random number, so one deleted and built
+    again never repeats what a running process saw. None when the index has no
+    record of it."""
     try:
         return int((index_dir() / GENERATION_FILE).read_text())
     except (OSError, ValueError):
@@ -212,7 +215,9 @@ def writer(
             time.sleep(0.2)
     try:
         yield handle
-        generation = commit_generation() or 0
+        generation = commit_generation()
+        if generation is None:  # a new index: a number no process may have kept
+            generation = 2 * secrets.randbits(48)
         committing = generation if generation % 2 else generation + 1
         _record_generation(committing)
         handle.commit()

@@ -500,15 +500,17 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
     "Ukraine") costs what a rare one does."""
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
+    key = (generation, astuple(selection))
+    totals = _totals.get(key)
     if (
         text is None
         or generation is None
         or generation % 2  # a commit under way: nothing to keep counts for
+        or (totals is None and not _quiet(generation))
         or matches * 2 <= searcher.search(filtered, 1, count=True).count
     ):
         return _counted(searcher, query)
-    key = (generation, astuple(selection))
-    totals = _totals.get(key) or _Totals(searcher.aggregate(filtered, EVERY_VALUE))
+    totals = totals or _Totals(searcher.aggregate(filtered, EVERY_VALUE))
     unmatched = tantivy.Query.boolean_query(
         [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
     )
@@ -517,6 +519,18 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
         return _counted(searcher, query)
     _keep(key, totals)
     return totals.less(missing)
+
+
+_last_generation = [None]
+
+
+def _quiet(generation: int) -> bool:
+    """Whether the index has not changed since this process's last search. Totals
+    cost half as much again as the matches' counts; while a load commits between
+    searches they would be counted anew for each one, so they wait for a quiet index."""
+    quiet = _last_generation[0] == generation
+    _last_generation[0] = generation
+    return quiet
 
 
 def _counted(searcher, query) -> dict:
