@@ -87,20 +87,27 @@ def topic_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
 # Each article's distinct entities (a small per-article step along the mention
 # index), then a count per entity id, and only then the entities' names: grouping
 # all the mention rows by slug with count(DISTINCT) sorted every row with its text
-# (spilling to disk from a few thousand articles on).
+# (spilling to disk from a few thousand articles on). Only the entities that can
+# take one of a kind's first places (their count among the kind's first few, ties
+# included) are then sorted by name: sorting every named entity by name took a
+# quarter of the query (docs/benchmarks.md).
 _ENTITY_FACET_SQL = """
+WITH counted AS (
+    SELECT named.entity_id, count(*) AS n
+    FROM (SELECT DISTINCT matched.pk FROM ({articles}) AS matched(pk)) AS a
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT m.entity_id FROM articles_mention m WHERE m.article_id = a.pk
+    ) AS named
+    GROUP BY named.entity_id
+), contenders AS (
+    SELECT e.slug, e.name, e.kind, c.n, rank() OVER (PARTITION BY e.kind ORDER BY c.n DESC) AS r
+    FROM counted c JOIN articles_entity e ON e.id = c.entity_id
+)
 SELECT slug, name, kind, n FROM (
-    SELECT e.slug, e.name, e.kind, c.n,
-           row_number() OVER (PARTITION BY e.kind ORDER BY c.n DESC, e.name ASC) AS place
-    FROM (
-        SELECT named.entity_id, count(*) AS n
-        FROM (SELECT DISTINCT matched.pk FROM ({articles}) AS matched(pk)) AS a
-        CROSS JOIN LATERAL (
-            SELECT DISTINCT m.entity_id FROM articles_mention m WHERE m.article_id = a.pk
-        ) AS named
-        GROUP BY named.entity_id
-    ) AS c
-    JOIN articles_entity e ON e.id = c.entity_id
+    SELECT slug, name, kind, n,
+           row_number() OVER (PARTITION BY kind ORDER BY n DESC, name ASC) AS place
+    FROM contenders
+    WHERE r <= %s
 ) AS placed
 WHERE place <= %s
 ORDER BY kind, place
@@ -114,6 +121,7 @@ def entity_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
     except EmptyResultSet:
         return []
     with connections[articles.db].cursor() as cursor:
-        cursor.execute(_ENTITY_FACET_SQL.format(articles=sql), (*params, ENTITIES_PER_KIND))
+        places = ENTITIES_PER_KIND
+        cursor.execute(_ENTITY_FACET_SQL.format(articles=sql), (*params, places, places))
         rows = cursor.fetchall()
     return [FacetValue(slug, name, n, slug in selected, kind=kind) for slug, name, kind, n in rows]
