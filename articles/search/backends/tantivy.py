@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import astuple
 from datetime import date
 from functools import cache
@@ -540,17 +541,19 @@ def _counted(searcher, query) -> dict:
 
 
 _totals: dict[tuple, _Totals] = {}
+_keeping = threading.Lock()  # a worker may run several threads (GUNICORN_THREADS)
 KEPT_TOTALS = 4  # filter choices per process; each holds a count for every entity
 
 
 def _keep(key: tuple, totals: _Totals) -> None:
     """Keep the totals of this commit only, for the latest few filter choices."""
-    for old in [k for k in _totals if k[0] != key[0]]:
-        del _totals[old]
-    _totals.pop(key, None)
-    _totals[key] = totals
-    while len(_totals) > KEPT_TOTALS:
-        del _totals[next(iter(_totals))]
+    with _keeping:
+        for old in [k for k in _totals if k[0] != key[0]]:
+            del _totals[old]
+        _totals.pop(key, None)
+        _totals[key] = totals
+        while len(_totals) > KEPT_TOTALS:
+            del _totals[next(iter(_totals))]
 
 
 class _Totals:
