@@ -502,12 +502,12 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
     key = (generation, astuple(selection))
-    totals = _totals.get(key)
+    totals = _kept.get(key)
     if (
         text is None
         or generation is None
         or generation % 2  # a commit under way: nothing to keep counts for
-        or (totals is None and not _quiet(generation))
+        or (totals is None and not _kept.quiet(generation))
         or matches * 2 <= searcher.search(filtered, 1, count=True).count
     ):
         return _counted(searcher, query)
@@ -518,20 +518,8 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
     missing = searcher.aggregate(unmatched, EVERY_VALUE)
     if tantivy_index.commit_generation() != generation:  # the searcher may be newer
         return _counted(searcher, query)
-    _keep(key, totals)
+    _kept.keep(key, totals)
     return totals.less(missing)
-
-
-_last_generation = [None]
-
-
-def _quiet(generation: int) -> bool:
-    """Whether the index has not changed since this process's last search. Totals
-    cost half as much again as the matches' counts; while a load commits between
-    searches they would be counted anew for each one, so they wait for a quiet index."""
-    quiet = _last_generation[0] == generation
-    _last_generation[0] = generation
-    return quiet
 
 
 def _counted(searcher, query) -> dict:
@@ -540,20 +528,41 @@ def _counted(searcher, query) -> dict:
     return counts
 
 
-_totals: dict[tuple, _Totals] = {}
-_keeping = threading.Lock()  # a worker may run several threads (GUNICORN_THREADS)
-KEPT_TOTALS = 4  # filter choices per process; each holds a count for every entity
+class _KeptTotals:
+    """This process's totals, by (commit generation, filter choice): those of the
+    latest commit only, for its last few filter choices (each holds a count for
+    every entity)."""
+
+    SIZE = 4
+
+    def __init__(self):
+        self._by_key: dict[tuple, _Totals] = {}
+        self._lock = threading.Lock()  # a worker may run several threads
+        self._last_generation: int | None = None
+
+    def get(self, key: tuple) -> _Totals | None:
+        return self._by_key.get(key)
+
+    def keep(self, key: tuple, totals: _Totals) -> None:
+        with self._lock:
+            for old in [k for k in self._by_key if k[0] != key[0]]:
+                del self._by_key[old]
+            self._by_key.pop(key, None)
+            self._by_key[key] = totals
+            while len(self._by_key) > self.SIZE:
+                del self._by_key[next(iter(self._by_key))]
+
+    def quiet(self, generation: int) -> bool:
+        """Whether the index has not changed since this process's last search.
+        Totals cost half as much again as the matches' counts; while a load commits
+        between searches they would be counted anew for each one, so they wait for a
+        quiet index."""
+        quiet = self._last_generation == generation
+        self._last_generation = generation
+        return quiet
 
 
-def _keep(key: tuple, totals: _Totals) -> None:
-    """Keep the totals of this commit only, for the latest few filter choices."""
-    with _keeping:
-        for old in [k for k in _totals if k[0] != key[0]]:
-            del _totals[old]
-        _totals.pop(key, None)
-        _totals[key] = totals
-        while len(_totals) > KEPT_TOTALS:
-            del _totals[next(iter(_totals))]
+_kept = _KeptTotals()
 
 
 class _Totals:
