@@ -420,17 +420,18 @@ def _queries(client, url, params) -> int:
 # entity, as these do: the entities, then which are trusted); how common the words
 # are; count with the outlet and month facets (2: articles matching in their text, then
 # those matching in an entry heading); the page's order by relevance; the page's
-# articles with their snippets; entries (2); tags (3); topic and entity facets.
+# articles with their snippets; entries; tags (2: topics, entities); topic and
+# entity facets.
 # Tantivy: spellings; how common the words are; the outbox; the archive's BM25 of its
 # most relevant matches (a text search by relevance); the page's articles with
-# their snippets; entries (2); tags (3); the names of the outlets, topics and
+# their snippets; entries; tags (2); the names of the outlets, topics and
 # entities its facets counted. Both: each story once (the ranked articles' stories,
 # and the page's stories' copies). "Did you mean" adds one when fewer than three
 # match; each kind of filter adds one lookup of the slugs given (tantivy: two, the
 # ids too).
 QUERIES = {
-    "postgres": {"search": 16, "filtered": 18, "browse": 9},
-    "tantivy": {"search": 16, "filtered": 21, "browse": 10},
+    "postgres": {"search": 14, "filtered": 16, "browse": 8},
+    "tantivy": {"search": 14, "filtered": 19, "browse": 9},
 }
 
 

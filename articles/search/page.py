@@ -8,13 +8,14 @@ import html
 import re
 from collections import defaultdict
 
-from django.contrib.postgres.search import SearchHeadline, SearchRank
-from django.db.models import Count, F, QuerySet, Sum, Value, Window
+from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, router
+from django.db.models import Count, ExpressionWrapper, F, QuerySet, Value, Window
 from django.db.models.functions import Coalesce, Left, NullIf, RowNumber
 from django.utils.safestring import SafeString, mark_safe
 
-from articles.models import Article, ArticleTopic, Entity, Mention, Section
-from articles.search.ordering import ids_param
+from articles.models import Article, ArticleTopic, Mention, Section
 from articles.search.query import TextQuery
 from articles.search.results import Hit, SectionHit
 from articles.search.stories import story_info
@@ -149,9 +150,48 @@ def _trim(text: str) -> str:
 
 
 def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, tuple[list, int]]:
-    """The best-ranked matching sections of each article (two queries: which, then snippets)."""
-    search_query, marked = text_query.search_query, text_query.highlight_query
-    best = (
+    """The best-ranked matching sections of each article, highlighted, in one query:
+    which ones (ranked in `_best_sections`), then the headlines of those only."""
+    try:
+        best_sql, params = _best_sections(articles, text_query).query.sql_with_params()
+    except EmptyResultSet:
+        return {}
+    with connections[router.db_for_read(Section)].cursor() as cursor:
+        cursor.execute(
+            _SECTION_HITS_SQL.format(best=best_sql),
+            (
+                SEARCH_CONFIG,
+                _HEADING_OPTIONS,
+                SEARCH_CONFIG,
+                HEADLINE_CHARS,
+                _ENTRY_OPTIONS,
+                *params,
+            ),
+        )
+        rows = cursor.fetchall()
+    urls = {a.pk: a.get_absolute_url() for a in articles}
+    found: dict[int, list[SectionHit]] = defaultdict(list)
+    totals = {}
+    for article_id, total, anchor, heading, posted_at, heading_hl, snippet in rows:
+        totals[article_id] = total
+        found[article_id].append(
+            SectionHit(
+                anchor=anchor,
+                heading=heading,
+                heading_html=highlight(heading_hl),
+                posted_at=posted_at,
+                snippet_html=highlight(snippet),
+                url=f"{urls[article_id]}#{anchor}",
+            )
+        )
+    return {article_id: (hits, totals[article_id]) for article_id, hits in found.items()}
+
+
+def _best_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
+    """(pk, article, matching sections of the article, place, what to mark) of each
+    article's SECTIONS_PER_RESULT best-ranked matching sections."""
+    search_query = text_query.search_query
+    return (
         Section.objects.filter(article_id__in=[a.pk for a in articles], search_vector=search_query)
         .annotate(rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS))
         .annotate(
@@ -161,49 +201,25 @@ def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, t
                 order_by=[F("rank").desc(), F("position").asc()],
             ),
             total=Window(Count("pk"), partition_by=F("article_id")),
+            marked=ExpressionWrapper(text_query.highlight_query, output_field=SearchQueryField()),
         )
         .filter(row__lte=SECTIONS_PER_RESULT)
-        .values_list("pk", "article_id", "total", "row")
+        .values_list("pk", "article_id", "total", "row", "marked")
     )
-    order = {}
-    totals = {}
-    for pk, article_id, total, row in best:
-        order[pk] = row
-        totals[article_id] = total
-    if not order:
-        return {}
-    rows = Section.objects.filter(pk__in=order).values_list(
-        "pk",
-        "article_id",
-        "anchor",
-        "heading",
-        "posted_at",
-        SearchHeadline("heading", marked, highlight_all=True, **_HEADLINE),
-        SearchHeadline(
-            Left("body", HEADLINE_CHARS),
-            marked,
-            max_words=30,
-            min_words=12,
-            max_fragments=1,
-            **_HEADLINE,
-        ),
-    )
-    urls = {a.pk: a.get_absolute_url() for a in articles}
-    found: dict[int, list[tuple[int, SectionHit]]] = defaultdict(list)
-    for pk, article_id, anchor, heading, posted_at, heading_hl, snippet in rows:
-        hit = SectionHit(
-            anchor=anchor,
-            heading=heading,
-            heading_html=highlight(heading_hl),
-            posted_at=posted_at,
-            snippet_html=highlight(snippet),
-            url=f"{urls[article_id]}#{anchor}",
-        )
-        found[article_id].append((order[pk], hit))
-    return {
-        article_id: ([hit for _, hit in sorted(pairs, key=lambda p: p[0])], totals[article_id])
-        for article_id, pairs in found.items()
-    }
+
+
+# ts_headline reads the whole text it is given, so only the sections shown get one:
+# asked for in the query that ranks them, it ran for every matching section.
+_SECTION_HITS_SQL = """
+SELECT best.article_id, best.total, s.anchor, s.heading, s.posted_at,
+       ts_headline(%s::regconfig, s.heading, best.marked, %s),
+       ts_headline(%s::regconfig, left(s.body, %s), best.marked, %s)
+FROM ({best}) AS best(pk, article_id, total, place, marked)
+JOIN articles_section s ON s.id = best.pk
+ORDER BY best.article_id, best.place
+"""
+_HEADING_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
+_ENTRY_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, MaxFragments=1"
 
 
 def _topics_of(ids: list[int]) -> dict[int, list[dict]]:
@@ -220,24 +236,26 @@ def _topics_of(ids: list[int]) -> dict[int, list[dict]]:
 
 def _entities_of(ids: list[int]) -> dict[int, list[dict]]:
     """Each article's entities, most mentioned first, ties by name."""
-    # Summed by entity id, then the entities read by id: joined in one query, the
-    # planner hashed the whole entity table for a page's few hundred mentions.
-    mentions = list(
-        Mention.objects.filter(article_id__in=ids)
-        .order_by()
-        .values_list("article_id", "entity_id")
-        .annotate(mentions=Sum("count"))
-    )
-    named = Entity.objects.filter(pk__in=ids_param({entity_id for _, entity_id, _ in mentions}))
-    entities = {
-        pk: (place, {"slug": slug, "name": name, "kind": kind})
-        for place, (pk, slug, name, kind) in enumerate(
-            named.order_by("name").values_list("pk", "slug", "name", "kind")
-        )
-    }
+    with connections[router.db_for_read(Mention)].cursor() as cursor:
+        cursor.execute(_ENTITIES_SQL, [ids])
+        rows = cursor.fetchall()
     found = defaultdict(list)
-    for article_id, entity_id, _ in sorted(
-        mentions, key=lambda row: (row[0], -row[2], entities[row[1]][0])
-    ):
-        found[article_id].append(entities[entity_id][1])
+    for article_id, slug, name, kind in rows:
+        found[article_id].append({"slug": slug, "name": name, "kind": kind})
     return found
+
+
+# Mentions summed per entity first, then the entities read by id: joined before
+# summing, the planner hashed the whole entity table for a page's few hundred
+# mentions, and building the list in Python took as long as the query.
+_ENTITIES_SQL = """
+SELECT m.article_id, e.slug, e.name, e.kind
+FROM (
+    SELECT article_id, entity_id, sum(count) AS mentions
+    FROM articles_mention
+    WHERE article_id = ANY(%s)
+    GROUP BY article_id, entity_id
+) AS m
+JOIN articles_entity e ON e.id = m.entity_id
+ORDER BY m.article_id, m.mentions DESC, e.name
+"""
