@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django import template
 from django.http import QueryDict
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.models import public_origin
@@ -80,6 +80,24 @@ def month_links(params, months) -> list[tuple]:
             first, last = month_bounds(month.value)
             links.append((month, f"{without}{joiner}from={first}&to={last}"))
     return links
+
+
+# One value of a facet: its label and count, a link that toggles it.
+_FACET_ITEM = (
+    '<li><a href="{}" class="facet-link{}"{}><span>{}</span> <span class="count">{}</span></a></li>'
+)
+_SELECTED = (" is-selected", mark_safe(' aria-current="true"'))
+
+
+@register.simple_tag
+def facet_items(links) -> SafeString:
+    """The list items of a facet's (value, link) pairs: made here, not in a template
+    loop, as a search page lists a few hundred values (every month of a decade)."""
+    return format_html_join(
+        "\n",
+        _FACET_ITEM,
+        ((link, *(_SELECTED if v.selected else ("", "")), v.label, v.count) for v, link in links),
+    )
 
 
 @register.simple_tag
