@@ -151,7 +151,7 @@ def _collapsed(request: SearchRequest, answered: Answer | None = None) -> tuple[
     while True:
         if answer is None:
             answer = get_backend().search(replace(request, offset=0, limit=fetch))
-        firsts = first_of_each_story(answer.ids)
+        firsts = first_of_each_story(answer.ids, answer.stories)
         if len(firsts) >= end or len(answer.ids) < fetch or fetch >= answer.reachable:
             return answer, firsts[request.offset : end]
         fetch *= 2

@@ -10,7 +10,6 @@ from datetime import datetime
 from django.db.models import Count, Min
 
 from articles.models import Article
-from articles.search.ordering import ids_param
 
 # A page of stories asks the backend for this many times as many articles, then
 # more (doubling) while copies leave the page short.
@@ -25,9 +24,9 @@ class StoryInfo:
     first_published: datetime | None
 
 
-def first_of_each_story(ids: list[int]) -> list[int]:
-    """`ids` (in rank order) less every copy of a story ranked lower than another."""
-    stories = dict(Article.objects.filter(pk__in=ids_param(ids)).values_list("pk", "story_id"))
+def first_of_each_story(ids: list[int], stories: dict[int, int]) -> list[int]:
+    """`ids` (in rank order) less every copy of a story ranked lower than another;
+    `stories`: the story of each id in one (as a backend's Answer gives them)."""
     seen: set[int] = set()
     kept = []
     for pk in ids:

@@ -60,6 +60,9 @@ class Answer:
     # The stories the matches are copies in (a floor when the count is), None when the
     # backend does not count them; an article without a story is one.
     story_count: int | None = None
+    # The story of each of `ids` that may have other copies among the matches (an
+    # article not named is a story of its own): what a page of stories collapses.
+    stories: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

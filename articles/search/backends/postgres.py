@@ -94,13 +94,13 @@ class PostgresBackend(SearchBackend):
         count = len(rows)
         bounded = text_query is not None and request.sort == "relevance" and count > CANDIDATE_LIMIT
         reachable = min(count, CANDIDATE_LIMIT) if bounded else count
-        ids = []
+        page = []
         if request.offset < reachable:
-            ids = _page_ids(request, rows, count_capped)
+            page = _page_rows(request, rows, count_capped)
         facet_ids = ids_param([row[0] for row in rows[:FACET_SAMPLE]])
         tags_sampled = count_capped or count > FACET_SAMPLE
         return Answer(
-            ids=ids,
+            ids=[pk for pk, _ in page],
             count=count,
             reachable=reachable,
             facets=Facets(
@@ -115,6 +115,7 @@ class PostgresBackend(SearchBackend):
             outlets_counted=size if count_capped or base_capped else None,
             tags_counted=min(count, FACET_SAMPLE) if tags_sampled else None,
             story_count=len({-row[0] if row[5] is None else row[5] for row in rows}),
+            stories={pk: story for pk, story in page if story is not None},
         )
 
     def list_figures(self, request: ListRequest) -> ListFigures:
@@ -162,18 +163,20 @@ def _co_mentioned(articles: QuerySet, entities: frozenset[str], limit: int) -> l
     ]
 
 
-def _page_ids(request: SearchRequest, rows: list[tuple], capped: bool) -> list[int]:
-    """One page of ids; `rows`: the sample, newest first (every match unless `capped`)."""
+def _page_rows(request: SearchRequest, rows: list[tuple], capped: bool) -> list[tuple]:
+    """One page of (id, story id); `rows`: the sample, newest first (every match
+    unless `capped`)."""
     text_query, sort = request.text_query, request.sort
     start, stop = request.offset, request.offset + request.limit
     if text_query is not None and sort == "relevance":
         ranking = ranked(text_query, [row[0] for row in rows])
-        return list(ranking.values_list("pk", flat=True)[start:stop])
+        stories = {row[0]: row[5] for row in rows}
+        return [(pk, stories[pk]) for pk in ranking.values_list("pk", flat=True)[start:stop]]
     if sort == "oldest":
         rows = _sample(request.articles, text_query, stop, oldest=True) if capped else _oldest(rows)
     elif capped and stop > len(rows):
         rows = _sample(request.articles, text_query, stop)
-    return [row[0] for row in rows[start:stop]]
+    return [(row[0], row[5]) for row in rows[start:stop]]
 
 
 def _oldest(rows: list[tuple]) -> list[tuple]:

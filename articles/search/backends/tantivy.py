@@ -99,11 +99,14 @@ class TantivyBackend(SearchBackend):
             )
             addresses = [address for _, address in result.hits]
             ids = searcher.fast_field_values("id", addresses)
+            stories = _stories(searcher, ids, addresses)
             if request.offset < RESCORE_WINDOW:
                 ids[:RESCORE_WINDOW] = rescored(ids[:RESCORE_WINDOW], request.text_query)
         else:
             result = searcher.search(query, 1, count=True)
-            ids = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
+            addresses = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
+            ids = searcher.fast_field_values("id", addresses)
+            stories = _stories(searcher, ids, addresses)
         counts = _facet_counts(
             searcher, text, filters.all(), request.selection, result.count, generation
         )
@@ -117,6 +120,7 @@ class TantivyBackend(SearchBackend):
             reachable=result.count,
             facets=_facets(counts, base, request.selection),
             story_count=story_count(searcher, query, result.count, counts),
+            stories={pk: stories[pk] for pk in ids[request.offset : stop] if pk in stories},
         )
 
     def list_figures(self, request: ListRequest) -> ListFigures:
@@ -446,10 +450,10 @@ def _all_of(queries) -> tantivy.Query:
 # --- Date order ----------------------------------------------------------------
 
 
-def _by_date(searcher, query, *, oldest: bool, stop: int) -> list[int]:
-    """The first `stop` ids newest (or oldest) first, ties by id as in the database:
-    tantivy orders by the date key alone, so the articles sharing the last key
-    taken are read whole and put in order."""
+def _by_date(searcher, query, *, oldest: bool, stop: int) -> list:
+    """The addresses of the first `stop` matches newest (or oldest) first, ties by id
+    as in the database: tantivy orders by the date key alone, so the articles sharing
+    the last key taken are read whole and put in order."""
     field = "oldest" if oldest else "newest"
     order = tantivy.Order.Asc if oldest else tantivy.Order.Desc
     hits = searcher.search(query, stop, count=False, order_by_field=field, order=order).hits
@@ -462,8 +466,16 @@ def _by_date(searcher, query, *, oldest: bool, stop: int) -> list[int]:
         tied = searcher.search(tied_query, size, count=False).hits
         keyed = [(k, a) for k, a in keyed if k != last] + [(last, a) for _, a in tied]
     ids = searcher.fast_field_values("id", [address for _, address in keyed])
-    rows = sorted(zip((k for k, _ in keyed), ids, strict=True), reverse=not oldest)
-    return [pk for _, pk in rows[:stop]]
+    rows = sorted(zip(keyed, ids, strict=True), key=lambda row: (row[0][0], row[1]))
+    if not oldest:
+        rows.reverse()
+    return [address for (_, address), _ in rows[:stop]]
+
+
+def _stories(searcher, ids: list[int], addresses: list) -> dict[int, int]:
+    """The story of each of `ids` (at `addresses`) that has other public copies."""
+    stories = searcher.fast_field_values("story", addresses)
+    return {pk: story for pk, story in zip(ids, stories, strict=True) if story is not None}
 
 
 # --- Facets --------------------------------------------------------------------
