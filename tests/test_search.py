@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_script_prefix
 
 from articles import search
 from articles.models import Article, Entity, Mention, Outlet, Section
@@ -366,6 +366,24 @@ def test_facet_links_add_and_remove_the_filter(client):
     filtered = client.get("/search/", {"q": "Kyiv", "outlet": "guardian"}).content.decode()
     assert re.search(r'href="\?q=Kyiv" class="facet-link is-selected"', filtered)
     assert "Outlet: The Guardian" in filtered
+
+
+def test_a_hits_entities_link_to_their_pages_under_the_sites_own_address(client, settings):
+    """The entity links are made once per slug and address (a cached tag): a site
+    served under a path prefix gets its own links, not those made for another."""
+    settings.RESULT_CACHE_SECONDS = 0  # each page rendered, not served whole from the cache
+    first = api(client, q="Kyiv")["results"][0]
+    page = client.get("/search/", {"q": "Kyiv"}).content.decode()
+    hit = page[page.index(first["title"]) :]
+    named = re.findall(r'<ul class="tags" aria-label="Mentioned">(.*?)</ul>', hit, re.S)[0]
+    links = re.findall(r'<a href="([^"]+)">', named)
+    assert links == [f"/entities/{slug}/" for slug in first["entities"][:5]]
+    assert client.get(links[0]).status_code == 200
+    with override_script_prefix("/archive/"):
+        prefixed = client.get("/search/", {"q": "Kyiv"}).content.decode()
+    assert f'href="/archive{links[0]}"' in prefixed
+    again = client.get("/search/", {"q": "Kyiv"}).content.decode()
+    assert f'href="{links[0]}"' in again and "/archive/entities/" not in again
 
 
 def test_the_kind_facet_counts_articles_and_live_blogs_and_links_to_each(client):
