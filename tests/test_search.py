@@ -443,13 +443,13 @@ def _queries(client, url, params) -> int:
 # Tantivy: spellings; how common the words are; the outbox; the archive's BM25 of its
 # most relevant matches (a text search by relevance); the page's articles with
 # their snippets; entries; tags (2); the names of the outlets, topics and
-# entities its facets counted. Both: the page's stories' copies (which articles
+# entities its facets counted (one query). Both: the page's stories' copies (which articles
 # are copies of one story, the backend tells). "Did you mean" adds one when fewer
 # than three match; each kind of filter adds one lookup of the slugs given
 # (tantivy: two, the ids too).
 QUERIES = {
     "postgres": {"search": 13, "filtered": 15, "browse": 7},
-    "tantivy": {"search": 13, "filtered": 18, "browse": 8},
+    "tantivy": {"search": 11, "filtered": 16, "browse": 6},
 }
 
 

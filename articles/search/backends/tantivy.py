@@ -24,6 +24,7 @@ from datetime import date
 from functools import cache
 
 import tantivy
+from django.db import connections, router
 from django.db.models import Model
 
 from articles.models import Article, Entity, Outlet, Section, Topic
@@ -649,22 +650,19 @@ def _facets(counts: dict, base: dict, selection: Selection) -> Facets:
     entities = {}
     for kind in tantivy_index.ENTITY_KINDS:
         entities.update(_contenders(_buckets(counts, f"entity_{kind}"), ENTITIES_PER_KIND))
+    names = _names(outlets=outlets, topics=topics, entities=entities)
     return Facets(
         outlet=outlet_values(
-            [
-                (slug, name, outlets[pk])
-                for pk, slug, name in _named(Outlet, outlets, "slug", "name")
-            ],
-            selection,
+            [(slug, name, outlets[pk]) for pk, slug, name, _ in names["outlet"]], selection
         ),
         topic=_top(
             [
                 FacetValue(slug, name, topics[pk], slug in selection.topics)
-                for pk, slug, name in _named(Topic, topics, "slug", "name")
+                for pk, slug, name, _ in names["topic"]
             ],
             FACET_SIZE,
         ),
-        entity=_entity_values(entities, selection),
+        entity=_entity_values(entities, names["entity"], selection),
         month=month_values(
             {
                 f"{int(m) // 100:04d}-{int(m) % 100:02d}": n
@@ -685,23 +683,36 @@ def _contenders(counts: dict, places: int) -> dict:
     return {value: n for value, n in counts.items() if n >= floor}
 
 
-def _named(model: type[Model], counts: dict, *fields: str) -> list[tuple]:
-    if not counts:
-        return []
-    ids = [int(pk) for pk in counts]
-    return [
-        (pk, *rest) for pk, *rest in model.objects.filter(pk__in=ids).values_list("pk", *fields)
-    ]
+def _names(*, outlets=(), topics=(), entities=()) -> dict[str, list[tuple]]:
+    """(id, slug, name, kind) of the outlets, topics and entities (ids) a search
+    counted, by table, in one query (as three, they cost as much as the counting)."""
+    found: dict[str, list[tuple]] = {"outlet": [], "topic": [], "entity": []}
+    if not (outlets or topics or entities):
+        return found
+    with connections[router.db_for_read(Entity)].cursor() as cursor:
+        cursor.execute(_NAMES_SQL, [[int(pk) for pk in ids] for ids in (outlets, topics, entities)])
+        for table, *row in cursor.fetchall():
+            found[table].append(tuple(row))
+    return found
+
+
+_NAMES_SQL = """
+SELECT 'outlet', id, slug, name, '' FROM articles_outlet WHERE id = ANY(%s)
+UNION ALL
+SELECT 'topic', id, slug, name, '' FROM articles_topic WHERE id = ANY(%s)
+UNION ALL
+SELECT 'entity', id, slug, name, kind FROM articles_entity WHERE id = ANY(%s)
+"""
 
 
 def _top(values: list[FacetValue], size: int) -> list[FacetValue]:
     return sorted(values, key=lambda v: (-v.count, v.label))[:size]
 
 
-def _entity_values(counts: dict, selection: Selection) -> list[FacetValue]:
+def _entity_values(counts: dict, named: list[tuple], selection: Selection) -> list[FacetValue]:
     values = [
         FacetValue(slug, name, counts[pk], slug in selection.entities, kind=kind)
-        for pk, slug, name, kind in _named(Entity, counts, "slug", "name", "kind")
+        for pk, slug, name, kind in named
     ]
     by_kind = []
     for kind in sorted(tantivy_index.ENTITY_KINDS):  # as the database's facet: by kind
@@ -746,7 +757,7 @@ def _co_mentioned(searcher, query, counts: dict, own: Selection, limit: int) -> 
     return _top(
         [
             FacetValue(slug, name, others[pk], kind=kind)
-            for pk, slug, name, kind in _named(Entity, others, "slug", "name", "kind")
+            for pk, slug, name, kind in _names(entities=others)["entity"]
         ],
         limit,
     )
