@@ -438,18 +438,18 @@ def _queries(client, url, params) -> int:
 # entity, as these do: the entities, then which are trusted); how common the words
 # are; count with the outlet and month facets (2: articles matching in their text, then
 # those matching in an entry heading); the page's order by relevance; the page's
-# articles with their snippets; entries; tags (2: topics, entities); topic and
+# articles with their snippets; entries; tags (topics and entities); topic and
 # entity facets.
 # Tantivy: spellings; how common the words are; the outbox; the archive's BM25 of its
 # most relevant matches (a text search by relevance); the page's articles with
-# their snippets; entries; tags (2); the names of the outlets, topics and
+# their snippets; entries; tags; the names of the outlets, topics and
 # entities its facets counted (one query). Both: the page's stories' copies (which articles
 # are copies of one story, the backend tells). "Did you mean" adds one when fewer
 # than three match; each kind of filter adds one lookup of the slugs given
 # (tantivy: two, the ids too).
 QUERIES = {
-    "postgres": {"search": 13, "filtered": 15, "browse": 7},
-    "tantivy": {"search": 11, "filtered": 16, "browse": 6},
+    "postgres": {"search": 12, "filtered": 14, "browse": 6},
+    "tantivy": {"search": 10, "filtered": 15, "browse": 5},
 }
 
 

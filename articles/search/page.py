@@ -15,7 +15,7 @@ from django.db.models import Count, ExpressionWrapper, F, QuerySet, Value, Windo
 from django.db.models.functions import Coalesce, Left, NullIf, RowNumber
 from django.utils.safestring import SafeString, mark_safe
 
-from articles.models import Article, ArticleTopic, Mention, Section
+from articles.models import Article, Mention, Section
 from articles.search.query import TextQuery
 from articles.search.results import Hit, SectionHit
 from articles.search.stories import story_info
@@ -90,8 +90,7 @@ def _hits(articles: list[Article], snippets: dict, text_query: TextQuery | None)
         return []
     ids = [a.pk for a in articles]
     sections = _section_hits(articles, text_query) if text_query is not None else {}
-    topics = _topics_of(ids)
-    entities = _entities_of(ids)
+    topics, entities = _tags_of(ids)
     stories = story_info({a.story_id for a in articles if a.story_id is not None})
     hits = []
     for article in articles:
@@ -222,34 +221,31 @@ _HEADING_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
 _ENTRY_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, MaxFragments=1"
 
 
-def _topics_of(ids: list[int]) -> dict[int, list[dict]]:
-    rows = (
-        ArticleTopic.objects.filter(article_id__in=ids, excluded=False)
-        .order_by("topic__name")
-        .values_list("article_id", "topic__slug", "topic__name")
-    )
-    found = defaultdict(list)
-    for article_id, slug, name in rows:
-        found[article_id].append({"slug": slug, "name": name})
-    return found
-
-
-def _entities_of(ids: list[int]) -> dict[int, list[dict]]:
-    """Each article's entities, most mentioned first, ties by name."""
+def _tags_of(ids: list[int]) -> tuple[dict[int, list[dict]], dict[int, list[dict]]]:
+    """Each article's topics (by name) and entities (most mentioned first, ties by
+    name), in one query."""
     with connections[router.db_for_read(Mention)].cursor() as cursor:
-        cursor.execute(_ENTITIES_SQL, [ids])
+        cursor.execute(_TAGS_SQL, [ids, ids])
         rows = cursor.fetchall()
-    found = defaultdict(list)
-    for article_id, slug, name, kind in rows:
-        found[article_id].append({"slug": slug, "name": name, "kind": kind})
-    return found
+    topics, entities = defaultdict(list), defaultdict(list)
+    for tag, article_id, slug, name, kind, _ in rows:
+        if tag == "topic":
+            topics[article_id].append({"slug": slug, "name": name})
+        else:
+            entities[article_id].append({"slug": slug, "name": name, "kind": kind})
+    return topics, entities
 
 
-# Mentions summed per entity first, then the entities read by id: joined before
+# Mentions are summed per entity first, then the entities read by id: joined before
 # summing, the planner hashed the whole entity table for a page's few hundred
-# mentions, and building the list in Python took as long as the query.
-_ENTITIES_SQL = """
-SELECT m.article_id, e.slug, e.name, e.kind
+# mentions.
+_TAGS_SQL = """
+SELECT 'topic' AS tag, tagged.article_id, t.slug, t.name, '' AS kind, 0 AS mentions
+FROM articles_articletopic tagged
+JOIN articles_topic t ON t.id = tagged.topic_id
+WHERE tagged.article_id = ANY(%s) AND NOT tagged.excluded
+UNION ALL
+SELECT 'entity', m.article_id, e.slug, e.name, e.kind, m.mentions
 FROM (
     SELECT article_id, entity_id, sum(count) AS mentions
     FROM articles_mention
@@ -257,5 +253,5 @@ FROM (
     GROUP BY article_id, entity_id
 ) AS m
 JOIN articles_entity e ON e.id = m.entity_id
-ORDER BY m.article_id, m.mentions DESC, e.name
+ORDER BY tag, article_id, mentions DESC, name
 """
