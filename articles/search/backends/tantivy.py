@@ -521,7 +521,7 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
         or generation is None
         or generation % 2  # a commit under way: nothing to keep counts for
         or (totals is None and not _kept.quiet(generation))
-        or matches * 2 <= searcher.search(filtered, 1, count=True).count
+        or matches * 2 <= (totals.articles if totals is not None else _count(searcher, filtered))
     ):
         return _counted(searcher, query)
     totals = totals or _Totals(searcher.aggregate(filtered, EVERY_VALUE))
@@ -533,6 +533,10 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
         return _counted(searcher, query)
     _kept.keep(key, totals)
     return totals.less(missing)
+
+
+def _count(searcher, query) -> int:
+    return searcher.search(query, 1, count=True).count
 
 
 def _counted(searcher, query) -> dict:
@@ -586,6 +590,7 @@ class _Totals:
 
     def __init__(self, counts: dict):
         self.small = {name: _buckets(counts, name) for name in self.SMALL}
+        self.articles = sum(self.small["kind"].values())  # every article has a kind
         self.story_copies = counts["story_copies"]["value"]
         # Most counted first, so that `less` reads only the entities that can lead.
         self.entities = {
