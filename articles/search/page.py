@@ -208,7 +208,7 @@ def _best_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
 
 
 # ts_headline reads the whole text it is given, so only the sections shown get one:
-# asked for in the query that ranks them, it ran for every matching section.
+# asked for in the query that ranks them, it would run for every matching section.
 _SECTION_HITS_SQL = """
 SELECT best.article_id, best.total, s.anchor, s.heading, s.posted_at,
        ts_headline(%s::regconfig, s.heading, best.marked, %s),

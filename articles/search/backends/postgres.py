@@ -170,7 +170,7 @@ def _page_rows(request: SearchRequest, rows: list[tuple], capped: bool) -> list[
     start, stop = request.offset, request.offset + request.limit
     if text_query is not None and sort == "relevance":
         ranking = ranked(text_query, [row[0] for row in rows])
-        stories = {row[0]: row[5] for row in rows}
+        stories = {row[0]: row[5] for row in rows[:CANDIDATE_LIMIT]}  # those ranked
         return [(pk, stories[pk]) for pk in ranking.values_list("pk", flat=True)[start:stop]]
     if sort == "oldest":
         rows = _sample(request.articles, text_query, stop, oldest=True) if capped else _oldest(rows)
