@@ -12,6 +12,7 @@ from django.db import connection
 from articles import search
 from articles.filters import SearchFilter
 from articles.models import Article, Entity, Mention, Outlet
+from articles.search.backends import get_backend
 from tests.test_exports import csv_rows, jsonl_records
 from tests.test_feeds import atom, json_feed
 from tests.test_search import (
@@ -72,6 +73,25 @@ def test_the_relaxing_goes_on_until_a_page_is_filled(client):
     assert data["count"] == len(any_word)
     page = client.get("/search/", {"q": q}).content.decode()
     assert "No article has all 4 words; these have at least one of them." in page
+
+
+def test_relaxing_only_counts_the_numbers_of_words_it_tries(client, monkeypatch):
+    # Ranking and faceting every number of words tried made a question typed as a
+    # sentence cost a whole search per try; only the one shown needs them.
+    asked = []
+    backend = type(get_backend())
+    search_once = backend.search
+
+    def recording(self, request):
+        asked.append(request)
+        return search_once(self, request)
+
+    monkeypatch.setattr(backend, "search", recording)
+    data = api(client, q=_three_of_four_words())
+    assert data["count"] == 21 and len(data["facets"]["month"]) > 0
+    assert [r.minimum_should_match for r in asked if r.count_only] == [2, 3]
+    # The search for all four words, then the one shown: three of them.
+    assert [r.minimum_should_match for r in asked if not r.count_only] == [1, 3]
 
 
 # tantivy adds up one BM25 per field, the title's boosted five times: there one

@@ -106,11 +106,12 @@ def every_match(
     request = SearchRequest(
         articles=articles,
         text_query=text_query,
-        sort="newest",  # the count decides; nothing needs ranking
+        sort="newest",
         offset=0,
         limit=1,
         outlet_facet_base=outlet_facet_base,
         selection=selection or Selection(),
+        count_only=True,  # the counts decide
     )
     _, relaxation, request = _relaxed(request, get_backend().search(request))
     matches = matching_at_least(articles, request.text_query, request.minimum_should_match)
@@ -172,25 +173,26 @@ def _relax(
     answered), or the `exact` answer when leaving words out finds no more.
 
     Fewer required words never find fewer articles, so the number is found by
-    halving the range, not by trying each."""
+    halving the range, not by trying each; those tried only count."""
     loose = relaxed(request.text_query, phrases=phrases)
-    answers: dict[int, Answer] = {}
 
-    def answer(minimum: int) -> Answer:
-        if minimum not in answers:
-            asked = replace(request, text_query=loose, minimum_should_match=minimum)
-            answers[minimum] = get_backend().search(asked)
-        return answers[minimum]
+    def with_at_least(minimum: int) -> SearchRequest:
+        return replace(request, text_query=loose, minimum_should_match=minimum)
+
+    def count(minimum: int) -> int:
+        return get_backend().search(replace(with_at_least(minimum), count_only=True)).count
 
     low, high = 1, max(1, len(loose.parsed.groups) - 1)  # the answer is in [low, high]
     while low < high:
         middle = (low + high + 1) // 2
-        if answer(middle).count >= PER_PAGE:
+        if count(middle) >= PER_PAGE:
             low = middle
         else:
             high = middle - 1
-    if answer(low).count <= exact.count:
+    answered = with_at_least(low)
+    answer = get_backend().search(answered)
+    if answer.count <= exact.count:
         return exact, None, request
     alternatives = len(request.text_query.parsed.groups) > 1
     relaxation = Relaxation(len(words), low, exact.count, alternatives, phrases)
-    return answer(low), relaxation, replace(request, text_query=loose, minimum_should_match=low)
+    return answer, relaxation, answered

@@ -45,6 +45,9 @@ class SearchRequest:
     # OR-ed groups (1: any of them, the query language's own `or`). Relaxed matching
     # (articles/search/relaxed.py) asks for more; rank as usual (BM25 over every term).
     minimum_should_match: int = 1
+    # Only the count is wanted (relaxed matching's probes, an export choosing its
+    # matches): no page, facets or stories.
+    count_only: bool = False
 
 
 @dataclass
