@@ -75,24 +75,27 @@ class PostgresBackend(SearchBackend):
     name = "postgres"
 
     def search(self, request: SearchRequest) -> Answer:
+        # What the articles must match: every article left by the groups it must
+        # match in its own vector matches there, so then nothing more.
+        matched_by = request.text_query
         if request.minimum_should_match > 1:
-            request = _with_minimum_should_match(request)
+            request, matched_by = _with_minimum_should_match(request), None
         selection, text_query = request.selection, request.text_query
         size = max(SAMPLE_SIZE, CANDIDATE_LIMIT)
         if request.count_only:
             matches = (
-                request.articles if text_query is None else matching(request.articles, text_query)
+                request.articles if matched_by is None else matching(request.articles, matched_by)
             )
             return _count_only(matches, size)
         base = request.outlet_facet_base if selection.outlets else None
-        base_rows = _sample(base if base is not None else request.articles, text_query, size + 1)
+        base_rows = _sample(base if base is not None else request.articles, matched_by, size + 1)
         base_capped = len(base_rows) > size
         if base is None:
             rows = base_rows
         elif not base_capped:  # the matches are the base's rows in the selected outlets
             rows = [row for row in base_rows if row[2] in selection.outlets]
         else:
-            rows = _sample(request.articles, text_query, size + 1)
+            rows = _sample(request.articles, matched_by, size + 1)
         count_capped = len(rows) > size
         rows, base_rows = rows[:size], base_rows[:size]
         count = len(rows)
@@ -100,7 +103,7 @@ class PostgresBackend(SearchBackend):
         reachable = min(count, CANDIDATE_LIMIT) if bounded else count
         page = []
         if request.offset < reachable:
-            page = _page_rows(request, rows, count_capped)
+            page = _page_rows(request, matched_by, rows, count_capped)
         facet_ids = ids_param([row[0] for row in rows[:FACET_SAMPLE]])
         tags_sampled = count_capped or count > FACET_SAMPLE
         return Answer(
@@ -174,9 +177,11 @@ def _co_mentioned(articles: QuerySet, entities: frozenset[str], limit: int) -> l
     ]
 
 
-def _page_rows(request: SearchRequest, rows: list[tuple], capped: bool) -> list[tuple]:
+def _page_rows(
+    request: SearchRequest, matched_by: TextQuery | None, rows: list[tuple], capped: bool
+) -> list[tuple]:
     """One page of (id, story id); `rows`: the sample, newest first (every match
-    unless `capped`)."""
+    unless `capped`); `matched_by`: what else the request's articles must match."""
     text_query, sort = request.text_query, request.sort
     start, stop = request.offset, request.offset + request.limit
     if text_query is not None and sort == "relevance":
@@ -184,9 +189,9 @@ def _page_rows(request: SearchRequest, rows: list[tuple], capped: bool) -> list[
         stories = {row[0]: row[5] for row in rows[:CANDIDATE_LIMIT]}  # those ranked
         return [(pk, stories[pk]) for pk in ranking.values_list("pk", flat=True)[start:stop]]
     if sort == "oldest":
-        rows = _sample(request.articles, text_query, stop, oldest=True) if capped else _oldest(rows)
+        rows = _sample(request.articles, matched_by, stop, oldest=True) if capped else _oldest(rows)
     elif capped and stop > len(rows):
-        rows = _sample(request.articles, text_query, stop)
+        rows = _sample(request.articles, matched_by, stop)
     return [(row[0], row[5]) for row in rows[start:stop]]
 
 
@@ -202,8 +207,8 @@ def _oldest(rows: list[tuple]) -> list[tuple]:
 
 def _with_minimum_should_match(request: SearchRequest) -> SearchRequest:
     """`request` with its articles (and outlet facet base) narrowed to those whose own
-    vector matches at least `minimum_should_match` of the text query's groups; the
-    search then finds those matching any group among them, GIN-index first."""
+    vector matches at least `minimum_should_match` of the text query's groups: the
+    matches, each of which matches in its own vector."""
 
     def narrowed(articles: QuerySet | None) -> QuerySet | None:
         if articles is None:
@@ -239,8 +244,8 @@ _AT_LEAST_SQL = "SELECT id FROM ({groups}) AS matched(id) GROUP BY id HAVING cou
 def matching_at_least(articles: QuerySet, text_query: TextQuery, minimum: int) -> QuerySet:
     """`matching`, of an article that matches at least `minimum` of the query's OR-ed
     groups (SearchRequest.minimum_should_match) in its own vector."""
-    if minimum > 1:
-        articles = _with_groups(articles, text_query, minimum)
+    if minimum > 1:  # each of those matches in its own vector
+        return _with_groups(articles, text_query, minimum)
     return matching(articles, text_query)
 
 
