@@ -106,7 +106,8 @@ ANALYZE = analyzer()
 # What a document holds, as this code writes it. Raise it when that changes (a
 # field, how text is read): an index built before then reports that it needs
 # `rebuild_search_index` (outbox.disagreement), whatever its count.
-DOCUMENTS_VERSION = 2  # 2: words in tags left out, as the database does
+# 2: words in tags left out, as the database does; 3: hyphenated words also whole.
+DOCUMENTS_VERSION = 3
 VERSION_FILE = "archive-documents-version"
 GENERATION_FILE = "archive-commit-generation"
 
@@ -348,7 +349,7 @@ def _document(
         "body": body,
     }
     for name, text in texts.items():
-        text = untagged(text)
+        text = as_parsed(text)
         document.add_text(name, text)
         for _ in range(REPEATS[name]):
             document.add_text(WEIGHTED, text)
@@ -394,6 +395,35 @@ def untagged(text: str) -> str:
     """`text` without what the database's parser takes for tags (they take no
     position in its vectors either, so a phrase reads across them)."""
     return PG_TAG.sub(" ", text) if "<" in text else text
+
+
+# A hyphenated word ("minister-designate", "B-52H", "Kyiv-based") is read by the
+# database's parser whole at one position and then part by part at the next ones,
+# so "prime minister" is no phrase in "prime minister-designate" there. A part of
+# digits alone is a number of its own ("F-16", "COVID-19": no hyphenated word), and
+# one in a path or a host name is part of that ("Dlrs/Bu-Sorghum", "D-W.Va.").
+_PART = r"[^\W_]*[^\W\d_][^\W_]*"
+HYPHENATED = re.compile(
+    rf"(?<![\w/])(?<![^\W\d_]-){_PART}(?:-{_PART})+(?!\w)(?!\.[^\W\d_]{{2}})"
+)
+# The whole word as one token for tantivy's tokenizer, which splits at a hyphen:
+# joined by something no word holds.
+WHOLE_WORD_JOIN = "0x0"
+
+
+def as_parsed(text: str) -> str:
+    """`text` for tantivy's tokenizer, its words at the positions the database's
+    parser gives them: tags left out (`untagged`), each hyphenated word whole and
+    then in its parts."""
+    text = untagged(text)
+    if "-" not in text:
+        return text
+    return HYPHENATED.sub(_whole_then_parts, text)
+
+
+def _whole_then_parts(match: re.Match) -> str:
+    word = match.group(0)
+    return f"{word.replace('-', WHOLE_WORD_JOIN)} {word.replace('-', ' ')}"
 
 
 def microseconds(moment: datetime) -> int:

@@ -283,8 +283,9 @@ def _prefix_starts(term: Term) -> list[str]:
 
 def _positioned(form: str) -> list[tuple[int, str]]:
     """The indexed words of a spelling with their positions: a stop word leaves a
-    gap, as in the database's phrase queries ("war in Ukraine": war, 2 later ukrain)."""
-    words = re.findall(r"\w+", form)
+    gap, as in the database's phrase queries ("war in Ukraine": war, 2 later ukrain),
+    and a hyphenated word is whole and then in parts, as in the index."""
+    words = re.findall(r"\w+", tantivy_index.as_parsed(form))
     found = []
     for position, word in enumerate(words):
         for stem in tantivy_index.ANALYZE.analyze(word):
@@ -378,9 +379,8 @@ def _weighted(searcher, text: TextQuery, term: Term) -> list[tuple[tantivy.Query
 
 
 def _stems(text: str) -> list[str]:
-    return [
-        stem for word in re.findall(r"\w+", text) for stem in tantivy_index.ANALYZE.analyze(word)
-    ]
+    words = re.findall(r"\w+", tantivy_index.as_parsed(text))
+    return [stem for word in words for stem in tantivy_index.ANALYZE.analyze(word)]
 
 
 def _document_frequency(searcher, stem: str) -> int:
