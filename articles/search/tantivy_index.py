@@ -402,10 +402,9 @@ def untagged(text: str) -> str:
 # so "prime minister" is no phrase in "prime minister-designate" there. A part of
 # digits alone is a number of its own ("F-16", "COVID-19": no hyphenated word), and
 # one in a path or a host name is part of that ("Dlrs/Bu-Sorghum", "D-W.Va.").
-_PART = r"[^\W_]*[^\W\d_][^\W_]*"
-HYPHENATED = re.compile(
-    rf"(?<![\w/])(?<![^\W\d_]-){_PART}(?:-{_PART})+(?!\w)(?!\.[^\W\d_]{{2}})"
-)
+_PART = r"(?=\d*[^\W\d_])[^\W_]++"  # letters and digits, a letter among them
+HYPHENATED = re.compile(rf"(?<![\w/])(?<![^\W\d_]-){_PART}(?:-{_PART})++(?!\w)(?!\.[^\W\d_]{{2}})")
+_NON_SPACE = re.compile(r"\S*")
 # The whole word as one token for tantivy's tokenizer, which splits at a hyphen:
 # joined by something no word holds.
 WHOLE_WORD_JOIN = "0x0"
@@ -416,9 +415,18 @@ def as_parsed(text: str) -> str:
     parser gives them: tags left out (`untagged`), each hyphenated word whole and
     then in its parts."""
     text = untagged(text)
-    if "-" not in text:
-        return text
-    return HYPHENATED.sub(_whole_then_parts, text)
+    # Only the stretch of non-space around each hyphen is read: the pattern run
+    # over all of the text made indexing half as fast.
+    pieces, done = [], 0
+    while (hyphen := text.find("-", done)) != -1:
+        start = hyphen
+        while start > done and not text[start - 1].isspace():
+            start -= 1
+        end = _NON_SPACE.match(text, hyphen).end()
+        pieces += [text[done:start], HYPHENATED.sub(_whole_then_parts, text[start:end])]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _whole_then_parts(match: re.Match) -> str:
