@@ -75,8 +75,8 @@ class PostgresBackend(SearchBackend):
     name = "postgres"
 
     def search(self, request: SearchRequest) -> Answer:
-        # What the articles must match: every article left by the groups it must
-        # match in its own vector matches there, so then nothing more.
+        # What an article must match besides the filters: once narrowed to those
+        # matching enough of the groups in their own vector, nothing more.
         matched_by = request.text_query
         if request.minimum_should_match > 1:
             request, matched_by = _with_minimum_should_match(request), None
