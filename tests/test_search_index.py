@@ -26,7 +26,7 @@ from articles.entities import merge_entities
 from articles.filters import SearchFilter
 from articles.ingest.loader import Loader, LoadOptions
 from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topic
-from articles.search import ListRequest, Selection, day_start, outbox, tantivy_index
+from articles.search import ListRequest, Selection, day_start, outbox, parsing, tantivy_index
 from articles.search.backends import tantivy as tantivy_backend_module
 from articles.search.backends.postgres import PostgresBackend
 from articles.search.backends.tantivy import TantivyBackend
@@ -241,7 +241,7 @@ def test_the_index_leaves_out_what_postgresql_reads_as_tags():
                 "SELECT coalesce(array_agg(token), '{}') FROM ts_debug(%s, %s) WHERE alias = 'tag'",
                 [SEARCH_CONFIG, text],
             )
-            assert [m.group(0) for m in tantivy_index.PG_TAG.finditer(text)] == cursor.fetchone()[0]
+            assert [m.group(0) for m in parsing.PG_TAG.finditer(text)] == cursor.fetchone()[0]
 
 
 def texts_with_hyphens(limit: int) -> list[str]:
@@ -268,7 +268,7 @@ def test_the_index_reads_hyphenated_words_as_postgresql_does():
                 "WHERE alias IN ('asciihword', 'hword', 'numhword')",
                 [SEARCH_CONFIG, text],
             )
-            found = tantivy_index.HYPHENATED.findall(tantivy_index.untagged(text))
+            found = parsing.HYPHENATED.findall(parsing.untagged(text))
             if found != cursor.fetchone()[0]:
                 differing.append(text)
     # Left: a decimal number before letters ("£2.2bn-worth": the database starts
@@ -298,7 +298,7 @@ def test_a_phrase_does_not_run_into_a_hyphenated_word_on_either_backend(tantivy_
 def test_a_word_only_inside_a_tag_matches_on_neither_backend(tantivy_backend):
     title = next(t for t in reuters_texts_with_tags(300) if re.search(r"<\w+>", t) and len(t) < 90)
     tagged = re.search(r"<(\w+)>", title).group(1)
-    outside = max(re.findall(r"[A-Za-z]{5,}", tantivy_index.PG_TAG.sub(" ", title)), key=len)
+    outside = max(re.findall(r"[A-Za-z]{5,}", parsing.PG_TAG.sub(" ", title)), key=len)
     desk = Outlet.objects.create(name="Tag Desk", slug="tag-desk")
     article = make_article(
         title, [seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN")], outlet=desk

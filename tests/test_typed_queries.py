@@ -351,6 +351,21 @@ def test_a_name_typed_in_cyrillic_finds_its_latin_spellings(client, cyrillic, la
     assert latin in api(client, q=cyrillic)["understood"]
 
 
+# --- Hyphenated words -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", ["Kyiv-based", '"Kyiv-based drone makers"'])
+def test_a_hyphenated_word_also_finds_its_words_apart(client, q):
+    # The database reads "Kyiv-based" as one word (and then its parts), so alone it
+    # would not find "Kyiv based"; written apart the words find both.
+    outlet = Outlet.objects.get(slug="guardian")
+    joined = make_article("Drone makers", ["Kyiv-based drone makers ship more."], outlet=outlet)
+    apart = make_article("More drones", ["The Kyiv based drone makers grow."], outlet=outlet)
+    data = api(client, q=q)
+    assert {r["id"] for r in data["results"]} == {joined.pk, apart.pk}
+    assert "Kyiv based" in data["understood"]
+
+
 # --- Did you mean, from the archive's own words ---------------------------------
 
 

@@ -14,7 +14,6 @@ story of an article that has other public copies (what counting stories needs)."
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator
@@ -32,6 +31,7 @@ from django.utils import timezone
 
 from articles.models import Article, ArticleTopic, Entity, Mention, Section
 from articles.search.ordering import ids_param
+from articles.search.parsing import as_parsed
 from articles.search.stopwords import ENGLISH_STOP_WORDS
 from articles.search_vectors import MAX_INDEXED_CHARS
 
@@ -376,62 +376,6 @@ def _document(
     if shared_story:
         document.add_unsigned("story", story_id)
     return document
-
-
-# What PostgreSQL's text parser reads as an XML/HTML tag, whose words it indexes
-# nowhere (Reuters-style "<Midwest Benefits Corp>", "<OIL>"), as one pattern: its
-# grammar (wparser_def.c) is a name after "<" (or "</"), then "/>", ">" or a space,
-# attributes (some punctuation, quoted values) and ">"; also <!-- comments -->,
-# <!DOCTYPE ...> and <?xml ...>. "< 5 >", "<S&P>" and "<A/B>" are not tags.
-_ATTRIBUTES = r"""(?:[A-Za-z0-9=\-_#/:.&?%~\s]|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")*>"""
-PG_TAG = re.compile(
-    rf"<(?:!--.*?-->|(?:![Dd]|\?x){_ATTRIBUTES}"
-    rf"|(?:/[A-Za-z]|[A-Za-z:_])[\w:.\-]*(?:/?>|\s{_ATTRIBUTES}))",
-    re.DOTALL,
-)
-
-
-def untagged(text: str) -> str:
-    """`text` without what the database's parser takes for tags (they take no
-    position in its vectors either, so a phrase reads across them)."""
-    return PG_TAG.sub(" ", text) if "<" in text else text
-
-
-# A hyphenated word ("minister-designate", "B-52H", "Kyiv-based") is read by the
-# database's parser whole at one position and then part by part at the next ones,
-# so "prime minister" is no phrase in "prime minister-designate" there. A part of
-# digits alone is a number of its own ("F-16", "COVID-19": no hyphenated word), and
-# one in a path or a host name is part of that ("Dlrs/Bu-Sorghum", "D-W.Va.").
-_PART = r"(?=\d*[^\W\d_])[^\W_]++"  # letters and digits, a letter among them
-HYPHENATED = re.compile(rf"(?<![\w/])(?<![^\W\d_]-){_PART}(?:-{_PART})++(?!\w)(?!\.[^\W\d_]{{2}})")
-_NON_SPACE = re.compile(r"\S*")
-# The whole word as one token for tantivy's tokenizer, which splits at a hyphen:
-# joined by something no word holds.
-WHOLE_WORD_JOIN = "0x0"
-
-
-def as_parsed(text: str) -> str:
-    """`text` for tantivy's tokenizer, its words at the positions the database's
-    parser gives them: tags left out (`untagged`), each hyphenated word whole and
-    then in its parts."""
-    text = untagged(text)
-    # Only the stretch of non-space around each hyphen is read: the pattern run
-    # over all of the text made indexing half as fast.
-    pieces, done = [], 0
-    while (hyphen := text.find("-", done)) != -1:
-        start = hyphen
-        while start > done and not text[start - 1].isspace():
-            start -= 1
-        end = _NON_SPACE.match(text, hyphen).end()
-        pieces += [text[done:start], HYPHENATED.sub(_whole_then_parts, text[start:end])]
-        done = end
-    pieces.append(text[done:])
-    return "".join(pieces)
-
-
-def _whole_then_parts(match: re.Match) -> str:
-    word = match.group(0)
-    return f"{word.replace('-', WHOLE_WORD_JOIN)} {word.replace('-', ' ')}"
 
 
 def microseconds(moment: datetime) -> int:

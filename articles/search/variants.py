@@ -1,7 +1,9 @@
 """Other spellings of a query's words and phrases, looked up in one query: entity
 names and aliases (Entity.aliases, GIN-indexed), person surnames, the
-gazetteer's transliteration table (Kiev / Kyiv), and for a word in Cyrillic its
-Latin spellings (articles/search/scripts.py: Київ / Kyiv).
+gazetteer's transliteration table (Kiev / Kyiv), for a word in Cyrillic its
+Latin spellings (articles/search/scripts.py: Київ / Kyiv), and for a hyphenated
+word its words apart (Kyiv-based / Kyiv based: the database reads a hyphenated word
+as one, so it would not find them apart).
 
 Only trustworthy spellings join a query: the gazetteer's (curated) and those of
 entities the archive has seen in several articles under one kind. Recognition on
@@ -21,6 +23,7 @@ from articles.ingest.gazetteer import lookup as gazetteer_entry
 from articles.ingest.gazetteer import variants_of as transliterations
 from articles.models import Entity, Mention
 from articles.search import scripts
+from articles.search.parsing import spaced
 from articles.search.query import PREFIX, TextQuery, fold, parse_query, unaccent
 from articles.search.words import prefix_completions, searchable
 
@@ -44,7 +47,7 @@ def build_text_query(text: str) -> TextQuery | None:
     for term in expandable:
         plain = unaccent(term.text)
         canonical, forms = from_entities.get(fold(plain), (set(), set()))
-        forms = forms | transliterations(plain)
+        forms = forms | transliterations(plain) | {spaced(plain)}  # "Kyiv-based": "Kyiv based"
         if entry := gazetteer_entry(plain):
             canonical = canonical | {entry.name}
         if scripts.is_cyrillic(plain):

@@ -47,6 +47,7 @@ from articles.search.facets import (
     outlet_values,
 )
 from articles.search.ordering import ids_param
+from articles.search.parsing import as_parsed
 from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery, fold
 from articles.search.results import Facets, FacetValue, Selection
 from articles.search.tantivy_index import SCHEMA, TEXT_FIELDS, WEIGHTED, entity_field
@@ -285,7 +286,7 @@ def _positioned(form: str) -> list[tuple[int, str]]:
     """The indexed words of a spelling with their positions: a stop word leaves a
     gap, as in the database's phrase queries ("war in Ukraine": war, 2 later ukrain),
     and a hyphenated word is whole and then in parts, as in the index."""
-    words = re.findall(r"\w+", tantivy_index.as_parsed(form))
+    words = re.findall(r"\w+", as_parsed(form))
     found = []
     for position, word in enumerate(words):
         for stem in tantivy_index.ANALYZE.analyze(word):
@@ -379,7 +380,7 @@ def _weighted(searcher, text: TextQuery, term: Term) -> list[tuple[tantivy.Query
 
 
 def _stems(text: str) -> list[str]:
-    words = re.findall(r"\w+", tantivy_index.as_parsed(text))
+    words = re.findall(r"\w+", as_parsed(text))
     return [stem for word in words for stem in tantivy_index.ANALYZE.analyze(word)]
 
 
