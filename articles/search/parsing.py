@@ -44,8 +44,9 @@ def as_parsed(text: str) -> str:
     parser gives them: tags left out (`untagged`), each hyphenated word whole and
     then in its parts."""
     text = untagged(text)
-    # Only the stretch of non-space around each hyphen is read: the pattern run
-    # over all of the text made indexing half as fast.
+    # Only the stretch of non-space around each hyphen is read: the pattern is tried
+    # at every character it runs over, which for whole texts cost more than the rest
+    # of a document (docs/benchmarks.md, index build).
     pieces, done = [], 0
     while (hyphen := text.find("-", done)) != -1:
         start = hyphen

@@ -6,7 +6,8 @@ headings; body, which queries match in; and `weighted`, which relevance is score
 on) go through `archive_en`, an analyzer that does what the
 database's `archive_english` configuration does: words lower-cased, accents
 dropped (`unaccent`), PostgreSQL's English stop words left out, English Snowball
-stems. Fast fields hold what filters,
+stems, after the text is read as the database's parser reads it (`parsing.as_parsed`:
+no tags, hyphenated words whole and then in parts). Fast fields hold what filters,
 sorts and facets read: publication time and month, outlet, kind, topics,
 entities (all of them, and per entity kind for the facets), visibility, and the
 story of an article that has other public copies (what counting stories needs)."""
