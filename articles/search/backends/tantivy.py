@@ -286,9 +286,8 @@ def _positioned(form: str) -> list[tuple[int, str]]:
     """The indexed words of a spelling with their positions: a stop word leaves a
     gap, as in the database's phrase queries ("war in Ukraine": war, 2 later ukrain),
     and a hyphenated word is whole and then in parts, as in the index."""
-    words = re.findall(r"\w+", as_parsed(form))
     found = []
-    for position, word in enumerate(words):
+    for position, word in enumerate(_indexed_words(form)):
         for stem in tantivy_index.ANALYZE.analyze(word):
             found.append((position, stem))
     return found
@@ -380,8 +379,12 @@ def _weighted(searcher, text: TextQuery, term: Term) -> list[tuple[tantivy.Query
 
 
 def _stems(text: str) -> list[str]:
-    words = re.findall(r"\w+", as_parsed(text))
-    return [stem for word in words for stem in tantivy_index.ANALYZE.analyze(word)]
+    return [stem for word in _indexed_words(text) for stem in tantivy_index.ANALYZE.analyze(word)]
+
+
+def _indexed_words(text: str) -> list[str]:
+    """The words of typed text in the order the index holds them (`as_parsed`)."""
+    return re.findall(r"\w+", as_parsed(text))
 
 
 def _document_frequency(searcher, stem: str) -> int:
