@@ -143,7 +143,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# The archive is in English only: no translation machinery behind every date and
+# string a page shows. Dates keep LANGUAGE_CODE's (British) formats.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -10,9 +10,9 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Coalesce, Now, Upper
-from django.urls import reverse
 from django.utils.text import slugify
 
+from articles.links import page_url
 from articles.search_vectors import article_vector, section_vector
 
 
@@ -73,7 +73,7 @@ class Outlet(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("outlet-detail", args=[self.slug])
+        return page_url("outlet-detail", self.slug)
 
 
 class SourceDocument(models.Model):
@@ -125,7 +125,7 @@ class Story(models.Model):
         return f"Story {self.pk}"
 
     def get_absolute_url(self):
-        return reverse("story-detail", args=[self.pk])
+        return page_url("story-detail", self.pk)
 
 
 class PublicArticleQuerySet(models.QuerySet):
@@ -269,7 +269,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("article-detail", args=[self.pk, self.slug or "article"])
+        return page_url("article-detail", self.pk, self.slug or "article")
 
 
 class StoryBand(models.Model):
@@ -375,7 +375,7 @@ class Entity(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("entity-detail", args=[self.slug])
+        return page_url("entity-detail", self.slug)
 
 
 class EntityStopWord(models.Model):
@@ -458,7 +458,7 @@ class Topic(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("topic-detail", args=[self.slug])
+        return page_url("topic-detail", self.slug)
 
 
 class ArticleTopic(models.Model):

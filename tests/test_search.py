@@ -264,7 +264,9 @@ def test_matching_entries_are_listed_with_deep_links(client):
         f'href="{Article.objects.get(title=AJ_LIVE).get_absolute_url()}#{section["anchor"]}"'
         in page
     )
-    assert "17:31" in page
+    # The entry's moment and the live blog's day, as every page writes them.
+    assert '<time datetime="2022-01-26T17:31:00+00:00">26 Jan 2022, 17:31</time> UTC' in page
+    assert '<time datetime="2022-01-26T00:00:00+00:00">26 January 2022</time>' in page
 
 
 def test_at_most_three_entries_per_article_with_the_total(client):

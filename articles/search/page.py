@@ -11,8 +11,8 @@ from collections import defaultdict
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import Count, ExpressionWrapper, F, QuerySet, Value, Window
-from django.db.models.functions import Coalesce, Left, NullIf, RowNumber
+from django.db.models import ExpressionWrapper, F, QuerySet, Value
+from django.db.models.functions import Coalesce, Left, NullIf
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.models import Article, Mention, Section
@@ -150,14 +150,14 @@ def _trim(text: str) -> str:
 
 def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, tuple[list, int]]:
     """The best-ranked matching sections of each article, highlighted, in one query:
-    which ones (ranked in `_best_sections`), then the headlines of those only."""
+    which ones (ranked in `_SECTION_HITS_SQL`), then the headlines of those only."""
     try:
-        best_sql, params = _best_sections(articles, text_query).query.sql_with_params()
+        matching_sql, params = _matching_sections(articles, text_query).query.sql_with_params()
     except EmptyResultSet:
         return {}
     with connections[router.db_for_read(Section)].cursor() as cursor:
         cursor.execute(
-            _SECTION_HITS_SQL.format(best=best_sql),
+            _SECTION_HITS_SQL.format(matching=matching_sql),
             (
                 SEARCH_CONFIG,
                 _HEADING_OPTIONS,
@@ -165,6 +165,7 @@ def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, t
                 HEADLINE_CHARS,
                 _ENTRY_OPTIONS,
                 *params,
+                SECTIONS_PER_RESULT,
             ),
         )
         rows = cursor.fetchall()
@@ -186,35 +187,39 @@ def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, t
     return {article_id: (hits, totals[article_id]) for article_id, hits in found.items()}
 
 
-def _best_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
-    """(pk, article, matching sections of the article, place, what to mark) of each
-    article's SECTIONS_PER_RESULT best-ranked matching sections."""
+def _matching_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
+    """(pk, article, position, rank, what to mark) of each matching section of
+    `articles`."""
     search_query = text_query.search_query
     return (
         Section.objects.filter(article_id__in=[a.pk for a in articles], search_vector=search_query)
-        .annotate(rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS))
+        .order_by()
         .annotate(
-            row=Window(
-                RowNumber(),
-                partition_by=F("article_id"),
-                order_by=[F("rank").desc(), F("position").asc()],
-            ),
-            total=Window(Count("pk"), partition_by=F("article_id")),
+            rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS),
             marked=ExpressionWrapper(text_query.highlight_query, output_field=SearchQueryField()),
         )
-        .filter(row__lte=SECTIONS_PER_RESULT)
-        .values_list("pk", "article_id", "total", "row", "marked")
+        .values_list("pk", "article_id", "position", "rank", "marked")
     )
 
 
-# ts_headline reads the whole text it is given, so only the sections shown get one:
-# asked for in the query that ranks them, it would run for every matching section.
+# Each article's SECTIONS_PER_RESULT best-ranked matching sections (ties in order of
+# position) and how many match. ts_headline reads the whole text it is given, so
+# only the sections shown get one. The window is written here: filtered through the
+# ORM, which emulates a filter on a window function, the matching query was compiled
+# twice.
 _SECTION_HITS_SQL = """
 SELECT best.article_id, best.total, s.anchor, s.heading, s.posted_at,
        ts_headline(%s::regconfig, s.heading, best.marked, %s),
        ts_headline(%s::regconfig, left(s.body, %s), best.marked, %s)
-FROM ({best}) AS best(pk, article_id, total, place, marked)
+FROM (
+    SELECT m.pk, m.article_id, m.marked,
+           row_number() OVER (PARTITION BY m.article_id ORDER BY m.rank DESC, m.position)
+               AS place,
+           count(*) OVER (PARTITION BY m.article_id) AS total
+    FROM ({matching}) AS m(pk, article_id, position, rank, marked)
+) AS best
 JOIN articles_section s ON s.id = best.pk
+WHERE best.place <= %s
 ORDER BY best.article_id, best.place
 """
 _HEADING_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"

@@ -41,6 +41,8 @@ def first_of_each_story(ids: list[int], stories: dict[int, int]) -> list[int]:
 
 def story_info(story_ids: set[int]) -> dict[int, StoryInfo]:
     """Copies, outlets and first publication of each story, over its public copies."""
+    if not story_ids:
+        return {}
     rows = (
         Article.objects.public()
         .filter(story_id__in=story_ids)

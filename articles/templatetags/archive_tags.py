@@ -5,15 +5,17 @@ is escaped here; only markup built in this module is marked safe."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
 from django import template
 from django.http import QueryDict
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from articles.links import page_url
 from articles.models import public_origin
 from articles.search import month_bounds
 
@@ -84,17 +86,36 @@ def month_links(params, months) -> list[tuple]:
     return links
 
 
+# How the pages write a moment, by name. The `date` filter reads its format anew and
+# looks the month's name up through the translation machinery for each of the
+# hundred dates a search page can show.
+_MOMENTS = {
+    "day": "{day} {month} {year}",  # 4 March 2024
+    "day_minute": "{day} {month} {year}, {time}",  # 4 March 2024, 14:05
+    "short_day_minute": "{day} {mon} {year}, {time}",  # 4 Mar 2024, 14:05
+    "short_minute": "{day} {mon}, {time}",  # 4 Mar, 14:05
+}
+
+
+@register.simple_tag
+def moment(value: datetime, style: str) -> SafeString:
+    """`value` (in the current time zone) as a <time> element written as `style`."""
+    local = timezone.localtime(value)
+    text = _MOMENTS[style].format(
+        day=local.day,
+        month=MONTHS[local.month],
+        mon=MONTHS_3[local.month].title(),
+        year=local.year,
+        time=f"{local.hour:02d}:{local.minute:02d}",
+    )
+    # Digits and month names only: nothing to escape.
+    return mark_safe(f'<time datetime="{local.isoformat()}">{text}</time>')  # noqa: S308
+
+
 @register.simple_tag
 def entity_url(slug: str) -> str:
-    """An entity's page, as {% url 'entity-detail' slug %} gives it: a search page
-    links a hundred entities, and reversing a URL cost more than the rest of a link."""
-    return _entity_url(get_urlconf(), get_script_prefix(), slug)
-
-
-@lru_cache(maxsize=65_536)
-def _entity_url(urlconf, script_prefix: str, slug: str) -> str:
-    # Keyed by what `reverse` reads besides the slug.
-    return reverse("entity-detail", args=[slug], urlconf=urlconf)
+    """An entity's page, as {% url 'entity-detail' slug %} gives it (remembered)."""
+    return page_url("entity-detail", slug)
 
 
 # One value of a facet: its label and count, a link that toggles it.
