@@ -264,7 +264,7 @@ def _hit_json(hit: search_lib.Hit, request) -> dict:
     return {
         "id": article.pk,
         "title": article.title,
-        "url": request.build_absolute_uri(article.get_absolute_url()),
+        "url": request.build_absolute_uri(hit.url),
         "source_url": article.source_url or None,
         "outlet": {"slug": outlet.slug, "name": outlet.name} if outlet else None,
         "published_at": _iso(article.published_at),

@@ -85,7 +85,7 @@ class FeedSource:
         return [
             Entry(
                 title=hit.article.title,
-                link=request.build_absolute_uri(hit.article.get_absolute_url()),
+                link=request.build_absolute_uri(hit.url),
                 html=self._why(hit, request),
                 published=hit.article.published_at,
                 updated=hit.article.updated_at,

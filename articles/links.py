@@ -1,5 +1,7 @@
-"""The URLs of the archive's pages, each reversed once: a search page links a hundred
-articles and entities, and reversing a URL cost more than the rest of a link."""
+"""The URLs of the pages of outlets, entities and topics, each reversed once: a
+search page links a hundred entities, and reversing a URL cost more than the rest of
+a link. Not for articles and stories: remembered one by one, a long export would
+fill the cache."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Coalesce, Now, Upper
+from django.urls import reverse
 from django.utils.text import slugify
 
 from articles.links import page_url
@@ -125,7 +126,7 @@ class Story(models.Model):
         return f"Story {self.pk}"
 
     def get_absolute_url(self):
-        return page_url("story-detail", self.pk)
+        return reverse("story-detail", args=[self.pk])
 
 
 class PublicArticleQuerySet(models.QuerySet):
@@ -269,7 +270,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return page_url("article-detail", self.pk, self.slug or "article")
+        return reverse("article-detail", args=[self.pk, self.slug or "article"])
 
 
 class StoryBand(models.Model):

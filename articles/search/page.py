@@ -89,7 +89,8 @@ def _hits(articles: list[Article], snippets: dict, text_query: TextQuery | None)
     if not articles:
         return []
     ids = [a.pk for a in articles]
-    sections = _section_hits(articles, text_query) if text_query is not None else {}
+    urls = {a.pk: a.get_absolute_url() for a in articles}
+    sections = _section_hits(articles, urls, text_query) if text_query is not None else {}
     topics, entities = _tags_of(ids)
     stories = story_info({a.story_id for a in articles if a.story_id is not None})
     hits = []
@@ -99,6 +100,7 @@ def _hits(articles: list[Article], snippets: dict, text_query: TextQuery | None)
         hits.append(
             Hit(
                 article=article,
+                url=urls[article.pk],
                 title_html=title_html,
                 snippet_html=snippet_html,
                 sections=section_hits,
@@ -148,9 +150,12 @@ def _trim(text: str) -> str:
     return text if len(text) < 300 else text[: text.rfind(" ", 0, 300)] + " …"
 
 
-def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, tuple[list, int]]:
-    """The best-ranked matching sections of each article, highlighted, in one query:
-    which ones (ranked in `_SECTION_HITS_SQL`), then the headlines of those only."""
+def _section_hits(
+    articles: list[Article], urls: dict[int, str], text_query: TextQuery
+) -> dict[int, tuple[list, int]]:
+    """The best-ranked matching sections of each article (whose page is at
+    `urls[pk]`), highlighted, in one query: which ones (ranked in
+    `_SECTION_HITS_SQL`), then the headlines of those only."""
     try:
         matching_sql, params = _matching_sections(articles, text_query).query.sql_with_params()
     except EmptyResultSet:
@@ -169,7 +174,6 @@ def _section_hits(articles: list[Article], text_query: TextQuery) -> dict[int, t
             ),
         )
         rows = cursor.fetchall()
-    urls = {a.pk: a.get_absolute_url() for a in articles}
     found: dict[int, list[SectionHit]] = defaultdict(list)
     totals = {}
     for article_id, total, anchor, heading, posted_at, heading_hl, snippet in rows:

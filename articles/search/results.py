@@ -48,6 +48,7 @@ class SectionHit:
 @dataclass
 class Hit:
     article: Article
+    url: str  # the article's page
     title_html: SafeString
     snippet_html: SafeString
     sections: list[SectionHit] = field(default_factory=list)
