@@ -29,6 +29,9 @@ def test_it_measures_every_query_class(tmp_path):
     for row in figures["api"].values():
         assert row["runs"] == 2 and row["p50_ms"] > 0
     assert figures["sizes"]["database"] > 0
+    # How fast the machine ran, at the start and at the end.
+    for state in (figures["machine"], figures["machine_after"]):
+        assert 0 < state["speed_check_seconds"] < 60
     # Every class set against the exact answer; on 30 articles the postgres backend is exact.
     assert set(figures["exact"]) == set(figures["api"])
     for name, row in figures["exact"].items():

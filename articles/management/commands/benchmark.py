@@ -145,6 +145,10 @@ class Command(BaseCommand):
             figures["http"] = self.http_throughput(
                 classes, options["clients"], options["runs"], options["backend"]
             )
+        figures["machine_after"] = {
+            "speed_check_seconds": measure.speed_check(),
+            "load_average": os.getloadavg(),
+        }
         self.print_table(figures)
         return figures
 
@@ -406,6 +410,10 @@ class Command(BaseCommand):
                 f"{_yes(e.get('count_exact')):>6} {_yes(e.get('all_facets_exact')):>6}"
             )
         self.stdout.write("\n".join(lines))
+        self.stdout.write(
+            f"machine speed check: {figures['machine']['speed_check_seconds']} s at the start, "
+            f"{figures['machine_after']['speed_check_seconds']} s at the end"
+        )
         load = figures["load"]
         self.stdout.write(f"load: {json.dumps(load, default=str)}")
         self.stdout.write(f"index ({figures['backend']}): {json.dumps(figures['index'])}")
@@ -485,6 +493,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "postgresql": version,
         "load_average": os.getloadavg(),
+        "speed_check_seconds": measure.speed_check(),
     }
 
 
