@@ -295,6 +295,44 @@ def test_a_phrase_does_not_run_into_a_hyphenated_word_on_either_backend(tantivy_
         assert ids(tantivy_results) == ids(postgres) == [a.pk for a in found], q
 
 
+def test_a_word_inside_one_of_the_parsers_compound_tokens_is_found_as_on_postgres(
+    tantivy_backend,
+):
+    # PostgreSQL's parser reads each of these as one token (a path, an abbreviation,
+    # a host, a decimal number), so the words inside are not words of the text.
+    desk = Outlet.objects.create(name="Token Desk", slug="token-desk")
+    wire = make_article(
+        "Export prices",
+        ["Argentine Grain/Oilseed registrations rose 3.5 pct, U.S. traders said."],
+        outlet=desk,
+    )
+    talks = make_article(
+        "Talks",
+        ["Russia/Ukraine talks resumed, the site bbc.co.uk reported."],
+        outlet=desk,
+    )
+    plain = make_article(
+        "Harvest",
+        ["The grain harvest in Ukraine grew 5 pct, the BBC said."],
+        outlet=desk,
+    )
+    for q, found in (
+        ("grain", [plain]),
+        ("Grain/Oilseed", [wire]),
+        ("Ukraine", [plain]),
+        ("Russia/Ukraine", [talks]),
+        ('"U.S."', [wire]),
+        ("5", [plain]),
+        ("3.5", [wire]),
+        ("bbc", [plain]),
+        ("bbc.co.uk", [talks]),
+    ):
+        postgres = run(tantivy_backend, "postgres", q=q, outlet=["token-desk"])
+        tantivy_results = run(tantivy_backend, "tantivy", q=q, outlet=["token-desk"])
+        assert ids(postgres) == [a.pk for a in found], q
+        assert ids(tantivy_results) == ids(postgres), q
+
+
 def test_a_word_only_inside_a_tag_matches_on_neither_backend(tantivy_backend):
     title = next(t for t in reuters_texts_with_tags(300) if re.search(r"<\w+>", t) and len(t) < 90)
     tagged = re.search(r"<(\w+)>", title).group(1)

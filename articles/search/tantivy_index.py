@@ -14,6 +14,7 @@ story of an article that has other public copies (what counting stories needs)."
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import time
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from articles.models import Article, ArticleTopic, Entity, Mention, Section
 from articles.search.ordering import ids_param
-from articles.search.parsing import as_parsed
+from articles.search.parsing import as_parsed_all, compounds
 from articles.search.stopwords import ENGLISH_STOP_WORDS
 from articles.search_vectors import MAX_INDEXED_CHARS
 
@@ -107,8 +108,9 @@ ANALYZE = analyzer()
 # What a document holds, as this code writes it. Raise it when that changes (a
 # field, how text is read): an index built before then reports that it needs
 # `rebuild_search_index` (outbox.disagreement), whatever its count.
-# 2: words in tags left out, as the database does; 3: hyphenated words also whole.
-DOCUMENTS_VERSION = 3
+# 2: words in tags left out, as the database does; 3: hyphenated words also whole;
+# 4: the parser's compound tokens (paths, abbreviations, hosts, numbers) whole.
+DOCUMENTS_VERSION = 4
 VERSION_FILE = "archive-documents-version"
 GENERATION_FILE = "archive-commit-generation"
 
@@ -261,12 +263,23 @@ def with_copies(ids: set[int]) -> set[int]:
 
 def documents(articles: QuerySet) -> Iterator[tantivy.Document]:
     """The index documents of the public articles among `articles`, read in one pass
-    (a server-side cursor inside a transaction: rows stream as they are indexed)."""
+    (a server-side cursor inside a transaction: rows stream as they are indexed),
+    the parser's compound tokens of each BATCH of them in one query."""
     articles = articles.public()
     with transaction.atomic(using=articles.db):
         kinds = _entity_kinds(articles)
-        for *row, entity_ids in _rows(articles).iterator(chunk_size=BATCH):
-            yield _document(*row, [(pk, kinds.get(pk)) for pk in entity_ids])
+        rows = _rows(articles).iterator(chunk_size=BATCH)
+        while chunk := list(itertools.islice(rows, BATCH)):
+            texts = [_texts(*row[1:5], row[10]) for row in chunk]
+            parsed = iter(
+                as_parsed_all(
+                    [text for fields in texts for text in fields.values()],
+                    lambda stretches: compounds(stretches, using=articles.db),
+                )
+            )
+            for (*row, entity_ids), fields in zip(chunk, texts, strict=True):
+                read = {name: next(parsed) for name in fields}
+                yield _document(*row, [(pk, kinds.get(pk)) for pk in entity_ids], read)
 
 
 def _rows(articles: QuerySet) -> QuerySet:
@@ -339,18 +352,14 @@ def _document(
     section_headings,
     topics,
     entities,
+    parsed: dict[str, str],
 ) -> tantivy.Document:
+    """The document of one article; `parsed`: its text fields (`_texts`) as
+    `as_parsed_all` reads them."""
     document = tantivy.Document()
     document.add_unsigned("id", pk)
     document.add_unsigned("sections", len(section_headings))
-    texts = {
-        "title": title,
-        "kicker_dek": f"{kicker}\n{dek}",
-        "headings": "\n".join(h for h in section_headings if h),
-        "body": body,
-    }
-    for name, text in texts.items():
-        text = as_parsed(text)
+    for name, text in parsed.items():
         document.add_text(name, text)
         for _ in range(REPEATS[name]):
             document.add_text(WEIGHTED, text)
@@ -377,6 +386,16 @@ def _document(
     if shared_story:
         document.add_unsigned("story", story_id)
     return document
+
+
+def _texts(title, kicker, dek, body, section_headings) -> dict[str, str]:
+    """An article's text fields, as the index holds them."""
+    return {
+        "title": title,
+        "kicker_dek": f"{kicker}\n{dek}",
+        "headings": "\n".join(h for h in section_headings if h),
+        "body": body,
+    }
 
 
 def microseconds(moment: datetime) -> int:
