@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import tantivy
@@ -270,16 +271,16 @@ def documents(articles: QuerySet) -> Iterator[tantivy.Document]:
         kinds = _entity_kinds(articles)
         rows = _rows(articles).iterator(chunk_size=BATCH)
         while chunk := list(itertools.islice(rows, BATCH)):
-            texts = [_texts(*row[1:5], row[10]) for row in chunk]
+            texts = [_texts(row) for row in chunk]
             parsed = iter(
                 as_parsed_all(
                     [text for fields in texts for text in fields.values()],
-                    lambda stretches: compounds(stretches, using=articles.db),
+                    partial(compounds, using=articles.db),
                 )
             )
-            for (*row, entity_ids), fields in zip(chunk, texts, strict=True):
-                read = {name: next(parsed) for name in fields}
-                yield _document(*row, [(pk, kinds.get(pk)) for pk in entity_ids], read)
+            for row, fields in zip(chunk, texts, strict=True):
+                entities = [(pk, kinds.get(pk)) for pk in row.entity_ids]
+                yield _document(row, entities, {name: next(parsed) for name in fields})
 
 
 def _rows(articles: QuerySet) -> QuerySet:
@@ -327,6 +328,7 @@ def _rows(articles: QuerySet) -> QuerySet:
             "headings",
             "topic_ids",
             "entity_ids",
+            named=True,
         )
     )
 
@@ -339,62 +341,49 @@ def _entity_kinds(articles: QuerySet) -> dict[int, str]:
 
 
 def _document(
-    pk,
-    title,
-    kicker,
-    dek,
-    body,
-    published_at,
-    outlet_id,
-    kind,
-    story_id,
-    shared_story,
-    section_headings,
-    topics,
-    entities,
-    parsed: dict[str, str],
+    row, entities: list[tuple[int, str | None]], parsed: dict[str, str]
 ) -> tantivy.Document:
-    """The document of one article; `parsed`: its text fields (`_texts`) as
-    `as_parsed_all` reads them."""
+    """The document of the article in `row` (`_rows`) naming `entities` (id, kind);
+    `parsed`: its text fields (`_texts`) as `as_parsed_all` reads them."""
     document = tantivy.Document()
-    document.add_unsigned("id", pk)
-    document.add_unsigned("sections", len(section_headings))
+    document.add_unsigned("id", row.pk)
+    document.add_unsigned("sections", len(row.headings))
     for name, text in parsed.items():
         document.add_text(name, text)
         for _ in range(REPEATS[name]):
             document.add_text(WEIGHTED, text)
     document.add_boolean("public", True)
-    document.add_text("kind", kind)
-    if published_at is None:
-        document.add_integer("newest", -_UNDATED + pk)
-        document.add_integer("oldest", _UNDATED + pk)
+    document.add_text("kind", row.kind)
+    if row.published_at is None:
+        document.add_integer("newest", -_UNDATED + row.pk)
+        document.add_integer("oldest", _UNDATED + row.pk)
     else:
-        moment = microseconds(published_at)
+        moment = microseconds(row.published_at)
         document.add_integer("published", moment)
         document.add_integer("newest", moment)
         document.add_integer("oldest", moment)
-        local = timezone.localtime(published_at)
+        local = timezone.localtime(row.published_at)
         document.add_unsigned("month", local.year * 100 + local.month)
-    if outlet_id is not None:
-        document.add_unsigned("outlet", outlet_id)
-    for topic_id in topics:
+    if row.outlet_id is not None:
+        document.add_unsigned("outlet", row.outlet_id)
+    for topic_id in row.topic_ids:
         document.add_unsigned("topics", topic_id)
     for entity_id, entity_kind in entities:
         document.add_unsigned("entities", entity_id)
         if entity_kind in ENTITY_KINDS:
             document.add_unsigned(entity_field(entity_kind), entity_id)
-    if shared_story:
-        document.add_unsigned("story", story_id)
+    if row.shared_story:
+        document.add_unsigned("story", row.story_id)
     return document
 
 
-def _texts(title, kicker, dek, body, section_headings) -> dict[str, str]:
-    """An article's text fields, as the index holds them."""
+def _texts(row) -> dict[str, str]:
+    """The text fields of the article in `row` (`_rows`), as the index holds them."""
     return {
-        "title": title,
-        "kicker_dek": f"{kicker}\n{dek}",
-        "headings": "\n".join(h for h in section_headings if h),
-        "body": body,
+        "title": row.title,
+        "kicker_dek": f"{row.kicker}\n{row.dek}",
+        "headings": "\n".join(h for h in row.headings if h),
+        "body": row.indexed_body,
     }
 
 
