@@ -70,12 +70,18 @@ def _compound_spans(text: str) -> Iterable[tuple[int, int]]:
     for separator in _SEPARATOR.finditer(text):
         if separator.start() < done:
             continue
-        start = separator.start()
-        while start > done and not text[start - 1].isspace():
-            start -= 1
-        done = _NON_SPACE.match(text, separator.start()).end()
+        start, done = _stretch_around(text, separator.start(), done)
         if _BETWEEN_TWO.search(text, start, done):
             yield start, done
+
+
+def _stretch_around(text: str, at: int, after: int) -> tuple[int, int]:
+    """(start, end) of the stretch of non-space holding `at`, starting no earlier
+    than `after`."""
+    start = at
+    while start > after and not text[start - 1].isspace():
+        start -= 1
+    return start, _NON_SPACE.match(text, at).end()
 
 
 def compounds(stretches: Iterable[str], using: str | None = None) -> dict[str, str]:
@@ -145,10 +151,7 @@ def _hyphenated(text: str) -> str:
     # of a document (docs/benchmarks.md, index build).
     pieces, done = [], 0
     while (hyphen := text.find("-", done)) != -1:
-        start = hyphen
-        while start > done and not text[start - 1].isspace():
-            start -= 1
-        end = _NON_SPACE.match(text, hyphen).end()
+        start, end = _stretch_around(text, hyphen, done)
         pieces += [text[done:start], HYPHENATED.sub(_whole_then_parts, text[start:end])]
         done = end
     pieces.append(text[done:])
