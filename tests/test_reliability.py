@@ -32,6 +32,7 @@ from django.db.models import Count, F
 
 from articles.ingest import save
 from articles.ingest.loader import Loader, LoadOptions
+from articles.ingest.lock import LOCK_NAME
 from articles.models import Article, Entity, Mention, SourceDocument
 from tests.conftest import BASE_DIR, CORPORA
 
@@ -223,6 +224,47 @@ def test_two_loaders_on_overlapping_inputs_load_each_article_once(tmp_path):
         f"\ntwo loaders: created {split[0]} + {split[1]} = {created}, unchanged {unchanged}, "
         f"0 failures, {time.monotonic() - started:.1f} s"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_bulk_load_waits_for_the_first_and_both_load_everything(tmp_path):
+    # BBC politics stories name the same people and parties: two bulk loads that ran
+    # side by side would each make them anew from their own copy of the entity table.
+    files = _copy(_distinct(sorted((BBC / "politics").glob("*.txt")), 24), tmp_path / "in")
+    runs = [
+        subprocess.Popen(
+            [*_load_command(*batch), "--bulk"],
+            cwd=BASE_DIR,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for batch in (files[:12], files[12:])
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (_, stderr) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, stderr[-3000:]
+        assert "FAILED" not in stderr and "Traceback" not in stderr, stderr[-3000:]
+    waited = [stderr for _, stderr in outputs if "waiting for it to finish" in stderr]
+    assert len(waited) == 1, [stderr[-500:] for _, stderr in outputs]
+    _assert_loaded_once_each(files)
+
+
+@pytest.mark.django_db
+def test_a_normal_load_waits_while_a_bulk_load_runs(tmp_path):
+    files = _copy(_distinct(sorted((BBC / "politics").glob("*.txt")), 2), tmp_path / "in")
+    waited = []
+    with psycopg.connect(_database_url(connection.settings_dict), autocommit=True) as bulk:
+        bulk.execute("SELECT pg_advisory_lock(hashtext(%s))", [LOCK_NAME])  # a bulk load's
+
+        def bulk_load_finishes(message: str) -> None:
+            waited.append(message)
+            bulk.execute("SELECT pg_advisory_unlock(hashtext(%s))", [LOCK_NAME])
+
+        report = Loader(LoadOptions(outlet="BBC News"), on_wait=bulk_load_finishes).load(files)
+    assert waited == ["A bulk load is running on this database: waiting for it to finish."]
+    assert (report.created, report.failures) == (2, [])
 
 
 def _figure(stdout: str, label: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from articles import cache
 from articles.ingest import enrich, formats, pipeline
 from articles.ingest.checks import RULES_VERSION
+from articles.ingest.lock import load_lock
 from articles.ingest.records import ArticleRecord, Extracted, Hints, IngestError
 from articles.ingest.save import (
     CREATED,
@@ -97,14 +98,26 @@ class FileOutcome:
 
 
 class Loader:
-    def __init__(self, options: LoadOptions, progress: Callable[[Path], None] | None = None):
+    runs_alone = False  # a normal load runs side by side with others (articles/ingest/lock.py)
+
+    def __init__(
+        self,
+        options: LoadOptions,
+        progress: Callable[[Path], None] | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ):
         self.options = options
         self.progress = progress or (lambda path: None)
+        self.on_wait = on_wait or (lambda message: None)  # another load must finish first
         self.report = LoadReport()
         self._manifests: dict[Path, dict[str, Hints]] = {}
         self._aliases = known_aliases()
 
     def load(self, paths: Iterable[Path]) -> LoadReport:
+        with load_lock(alone=self.runs_alone, on_wait=self.on_wait):
+            return self._load(paths)
+
+    def _load(self, paths: Iterable[Path]) -> LoadReport:
         from articles.models import Entity
 
         self.report.entities_before = Entity.objects.count()

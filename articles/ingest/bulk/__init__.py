@@ -82,8 +82,10 @@ DEFER_FROM_BYTES = 64 * 1024 * 1024  # ... when at least this much input is load
 class BulkLoader(Loader):
     """`Loader` with parallel per-record work, cached NER and COPY writes."""
 
-    def __init__(self, options, progress=None, ner_cache: Path | None = None):
-        super().__init__(options, progress)
+    runs_alone = True  # it keeps the entity table in memory and may drop indexes
+
+    def __init__(self, options, progress=None, ner_cache: Path | None = None, on_wait=None):
+        super().__init__(options, progress, on_wait)
         self.cache = NerCache(ner_cache, self._aliases)
         self._cache_path = ner_cache
         self._entities: EntityIndex | None = None
@@ -119,7 +121,7 @@ class BulkLoader(Loader):
             self._entities = EntityIndex()
         return self._entities
 
-    def load(self, paths) -> object:
+    def _load(self, paths) -> object:
         self._entities = EntityIndex()
         enrich.load_nlp()  # loaded before the workers fork, so they share it
         try:
@@ -147,7 +149,7 @@ class BulkLoader(Loader):
                         drop_indexes()
                         self._bands = BandIndex.from_archive()
                 self._writer = Writer()
-                report = super().load(paths)
+                report = super()._load(paths)
             finally:
                 if self._writer is not None:
                     self._writer.close()

@@ -57,10 +57,15 @@ class Command(BaseCommand):
             from articles.ingest.bulk import BulkLoader
 
             loader = BulkLoader(
-                self._load_options(options), progress=progress, ner_cache=options["ner_cache"]
+                self._load_options(options),
+                progress=progress,
+                ner_cache=options["ner_cache"],
+                on_wait=self.stderr.write,
             )
         else:
-            loader = Loader(self._load_options(options), progress=progress)
+            loader = Loader(
+                self._load_options(options), progress=progress, on_wait=self.stderr.write
+            )
         report = loader.load(options["paths"])
         if self._bar is not None:
             self._bar.close()
