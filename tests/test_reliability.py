@@ -12,6 +12,7 @@ backup and restore commands these tests run.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, OperationalError, connection
 from django.db.models import Count, F
 
@@ -265,6 +267,28 @@ def test_a_normal_load_waits_while_a_bulk_load_runs(tmp_path):
         report = Loader(LoadOptions(outlet="BBC News"), on_wait=bulk_load_finishes).load(files)
     assert waited == ["A bulk load is running on this database: waiting for it to finish."]
     assert (report.created, report.failures) == (2, [])
+
+
+@pytest.mark.django_db
+def test_the_entity_recheck_after_a_load_waits_for_other_loads(tmp_path):
+    """It merges and drops entities that a load still running may be naming."""
+    files = _copy(_distinct(sorted((BBC / "politics").glob("*.txt")), 2), tmp_path / "in")
+    with psycopg.connect(_database_url(connection.settings_dict), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock_shared(hashtext(%s))", [LOCK_NAME])  # a load's
+
+        class Stderr(io.StringIO):
+            def write(self, text: str) -> int:
+                if "waiting for it to finish" in text:  # the other load finishes
+                    other.execute("SELECT pg_advisory_unlock_shared(hashtext(%s))", [LOCK_NAME])
+                return super().write(text)
+
+        stderr = Stderr()
+        call_command(
+            "load_articles", *files, "--outlet", "BBC News", stderr=stderr, stdout=io.StringIO()
+        )
+    assert stderr.getvalue().count("waiting for it to finish") == 1, stderr.getvalue()
+    assert "Another load is running on this database" in stderr.getvalue()
+    assert Article.objects.filter(source__origin__in=[str(p) for p in files]).count() == 2
 
 
 def _figure(stdout: str, label: str) -> str:

@@ -4,9 +4,10 @@ A bulk load resolves entities against its own copy of the entity table and may
 drop indexes while it runs (articles/ingest/bulk), so it runs alone: two of them
 side by side each made the same new entities, and the second failed on their
 slugs. Normal loads look everything up in the database and meet in its unique
-indexes, so they run side by side. A PostgreSQL advisory lock, exclusive for a
-bulk load and shared for a normal one, holds them apart; it goes with the
-session, so a killed load leaves nothing held.
+indexes, so they run side by side. The recheck of every entity at the end of
+`load_articles` merges and drops entities, so it runs alone too. A PostgreSQL
+advisory lock, exclusive for those and shared for a normal load, holds them
+apart; it goes with the session, so a killed load leaves nothing held.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ def load_lock(*, alone: bool, on_wait: Callable[[str], None]) -> Iterator[None]:
 
 
 _WAITING = {
-    True: "Another load is running on this database, and a bulk load runs alone: "
-    "waiting for it to finish.",
+    True: "Another load is running on this database: waiting for it to finish.",
     False: "A bulk load is running on this database: waiting for it to finish.",
 }

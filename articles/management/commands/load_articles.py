@@ -14,6 +14,7 @@ from articles import cache, overview
 from articles.entities import recheck_entities
 from articles.ingest.formats import FORMATS, ColumnMap
 from articles.ingest.loader import Loader, LoadOptions, LoadReport
+from articles.ingest.lock import load_lock
 
 
 class Command(BaseCommand):
@@ -72,7 +73,9 @@ class Command(BaseCommand):
         rechecked = None
         if not options["dry_run"]:
             # What earlier loads made, checked with the rules and stop-lists in force now.
-            rechecked = recheck_entities()
+            # It merges and drops entities, which a load running meanwhile may be naming.
+            with load_lock(alone=True, on_wait=self.stderr.write):
+                rechecked = recheck_entities()
             cache.changed()
             overview.refresh()  # the home page's figures, so that no reader waits for them
         if options["verbosity"] >= 1:
