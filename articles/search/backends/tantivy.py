@@ -60,6 +60,11 @@ ARTICLE_FIELDS = ("title", "kicker_dek", "body")
 # segment for this many terms makes the merged counts exact for every facet value
 # an archive has in practice (months, outlets, topics; entities of one kind).
 SEGMENT_TERMS = 65_536
+# tantivy answers at most this many buckets (facet values) to one aggregation
+# request, and says so with this error: its default limit, which tantivy-py does not
+# let a caller raise. At 1M articles the organisations alone are about 65,000.
+MAX_BUCKETS = 65_000
+BUCKET_LIMIT_ERROR = "bucket limit was exceeded"
 # A search indexes at most this many queued changes before it answers.
 CATCH_UP_PER_SEARCH = 2000
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
@@ -536,15 +541,40 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
         or matches * 2 <= (totals.articles if totals is not None else _count(searcher, filtered))
     ):
         return _counted(searcher, query)
-    totals = totals or _Totals(searcher.aggregate(filtered, EVERY_VALUE))
     unmatched = tantivy.Query.boolean_query(
         [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
     )
-    missing = searcher.aggregate(unmatched, EVERY_VALUE)
+    try:
+        totals = totals or _Totals(_every_value(searcher, filtered))
+        missing = _every_value(searcher, unmatched, totals.sizes)
+    except ValueError as exc:
+        if BUCKET_LIMIT_ERROR not in str(exc):
+            raise
+        return _counted(searcher, query)  # a facet with more values than one answer holds
     if tantivy_index.commit_generation() != generation:  # the searcher may be newer
         return _counted(searcher, query)
     _kept.keep(key, totals)
     return totals.less(missing)
+
+
+def _every_value(searcher, query, sizes: dict[str, int] | None = None) -> dict:
+    """EVERY_VALUE over the articles `query` finds, in as few requests as tantivy's
+    bucket limit allows: packed by `sizes` (at most how many values each aggregation
+    has, as a `_Totals` over more articles knows), else one aggregation a request."""
+    if sizes is None:
+        groups = [{name: spec} for name, spec in EVERY_VALUE.items()]
+    else:
+        groups, used = [{}], 0
+        for name, spec in EVERY_VALUE.items():
+            if groups[-1] and used + sizes[name] > MAX_BUCKETS:
+                groups.append({})
+                used = 0
+            groups[-1][name] = spec
+            used += sizes[name]
+    counts = {}
+    for group in groups:
+        counts.update(searcher.aggregate(query, group))
+    return counts
 
 
 def _count(searcher, query) -> int:
@@ -601,6 +631,8 @@ class _Totals:
     SMALL = ("outlet", "month", "kind", "topic", "stories")
 
     def __init__(self, counts: dict):
+        # How many values each aggregation has here: at most that many elsewhere.
+        self.sizes = {name: len(result.get("buckets", [None])) for name, result in counts.items()}
         self.small = {name: _buckets(counts, name) for name in self.SMALL}
         self.articles = sum(self.small["kind"].values())  # every article has a kind
         self.story_copies = counts["story_copies"]["value"]
