@@ -248,8 +248,8 @@ def test_a_second_bulk_load_waits_for_the_first_and_both_load_everything(tmp_pat
     for run, (_, stderr) in zip(runs, outputs, strict=True):
         assert run.returncode == 0, stderr[-3000:]
         assert "FAILED" not in stderr and "Traceback" not in stderr, stderr[-3000:]
-    waited = [stderr for _, stderr in outputs if "waiting for it to finish" in stderr]
-    assert len(waited) == 1, [stderr[-500:] for _, stderr in outputs]
+    # The second waited for the first (whose entity recheck may then wait in turn).
+    assert any("waiting for it to finish" in stderr for _, stderr in outputs), outputs
     _assert_loaded_once_each(files)
 
 

@@ -29,7 +29,7 @@ from articles.models import Article, ArticleTopic, Entity, Mention, Outlet, Topi
 from articles.search import ListRequest, Selection, day_start, outbox, parsing, tantivy_index
 from articles.search.backends import tantivy as tantivy_backend_module
 from articles.search.backends.postgres import PostgresBackend
-from articles.search.backends.tantivy import TantivyBackend
+from articles.search.backends.tantivy import BUCKET_LIMIT_ERROR, TantivyBackend
 from articles.search_vectors import SEARCH_CONFIG
 from tests.conftest import BASE_DIR, CORPORA
 from tests.test_reliability import (
@@ -487,17 +487,43 @@ def test_facets_of_a_word_in_most_articles_follow_every_commit(tantivy_backend):
         Article.objects.filter(pk=found.hits[0].article.pk).update(is_public=False)
 
 
-def test_facets_of_a_word_in_most_articles_stay_exact_when_asked_for_in_parts(
+class _SmallerBucketLimit:
+    """The index's searcher, refusing an aggregation whose answer holds more than
+    `limit` buckets (facet values) as tantivy refuses one of more than 65,000."""
+
+    def __init__(self, searcher, limit: int):
+        self._searcher, self.limit, self.refused = searcher, limit, 0
+
+    def aggregate(self, query, aggregations: dict) -> dict:
+        answer = self._searcher.aggregate(query, aggregations)
+        if sum(len(result.get("buckets", [None])) for result in answer.values()) > self.limit:
+            self.refused += 1
+            raise ValueError(f"Aborting aggregation because {BUCKET_LIMIT_ERROR}")
+        return answer
+
+    def __getattr__(self, name):
+        return getattr(self._searcher, name)
+
+
+def test_facets_of_a_word_in_most_articles_stay_exact_past_the_bucket_limit(
     tantivy_backend, monkeypatch
 ):
-    # tantivy answers at most MAX_BUCKETS facet values to one request (a 1M archive
-    # has about as many organisations as that): the values are asked for in parts.
-    monkeypatch.setattr(tantivy_backend_module, "MAX_BUCKETS", 10)
+    # At 1M articles the organisations alone nearly fill tantivy's 65,000 buckets an
+    # answer: the counts of every facet value are then asked for in parts.
+    searcher = tantivy_index.searcher()
+    every_value = searcher.aggregate(tantivy.Query.all_query(), tantivy_backend_module.EVERY_VALUE)
+    sizes = [len(result.get("buckets", [None])) for result in every_value.values()]
+    limit = sum(sizes) - 1  # every facet fits, not all of them at once
+    assert max(sizes) * 2 < limit
+    smaller = _SmallerBucketLimit(searcher, limit)
+    monkeypatch.setattr(tantivy_backend_module, "MAX_BUCKETS", limit)
+    monkeypatch.setattr(tantivy_index, "searcher", lambda: smaller)
     postgres = run(tantivy_backend, "postgres", q="Ukraine")
     for _ in range(3):  # the first search keeps the totals, the next ones use them
         found = run(tantivy_backend, "tantivy", q="Ukraine")
         assert facet_counts(found) == facet_counts(postgres)
         assert found.story_count == postgres.story_count
+    assert smaller.refused > 0
 
 
 def test_every_commit_moves_the_index_generation_on(tantivy_backend, tmp_path):

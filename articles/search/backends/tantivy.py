@@ -559,8 +559,14 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
 
 def _every_value(searcher, query, sizes: dict[str, int] | None = None) -> dict:
     """EVERY_VALUE over the articles `query` finds, in as few requests as tantivy's
-    bucket limit allows: packed by `sizes` (at most how many values each aggregation
-    has, as a `_Totals` over more articles knows), else one aggregation a request."""
+    bucket limit allows: in one when its answer fits; else packed by `sizes` (at most
+    how many values each aggregation has, as a `_Totals` over more articles knows),
+    or one aggregation a request."""
+    try:
+        return searcher.aggregate(query, EVERY_VALUE)
+    except ValueError as exc:
+        if BUCKET_LIMIT_ERROR not in str(exc):
+            raise
     if sizes is None:
         groups = [{name: spec} for name, spec in EVERY_VALUE.items()]
     else:
@@ -655,6 +661,9 @@ class _Totals:
         for name, ranked in self.entities.items():
             counts[name] = _as_buckets(_leaders(ranked, _buckets(missing, name)))
         counts["story_copies"] = {"value": self.story_copies - missing["story_copies"]["value"]}
+        # Totals that hold every story give every story's count: `story_count` needs
+        # no second request however many copies there are.
+        counts["stories"]["complete"] = len(self.small["stories"]) < SEGMENT_TERMS
         return counts
 
 
@@ -844,9 +853,10 @@ def story_count(searcher, query, matches: int, counts: dict) -> int:
     """The exact number of stories among `matches`: each match is one, less the
     other copies of each story. A terms aggregation is exact while no index segment
     has more stories than it is asked for (tantivy's cardinality aggregation is an
-    estimate); past that, which `story_copies` bounds, it is asked for them all."""
+    estimate); past that, which `story_copies` bounds, it is asked for them all,
+    unless the counts came from totals that hold every story (`_Totals.less`)."""
     stories = counts["stories"]
     copies = int(counts["story_copies"]["value"])
-    if copies > SEGMENT_TERMS:
+    if copies > SEGMENT_TERMS and not stories.get("complete"):
         stories = searcher.aggregate(query, {"stories": _copied_stories(copies)})["stories"]
     return matches - sum(bucket["doc_count"] - 1 for bucket in stories["buckets"])
