@@ -548,7 +548,7 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
         totals = totals or _Totals(_every_value(searcher, filtered))
         missing = _every_value(searcher, unmatched, totals.sizes)
     except ValueError as exc:
-        if BUCKET_LIMIT_ERROR not in str(exc):
+        if not _over_bucket_limit(exc):
             raise
         return _counted(searcher, query)  # a facet with more values than one answer holds
     if tantivy_index.commit_generation() != generation:  # the searcher may be newer
@@ -565,7 +565,7 @@ def _every_value(searcher, query, sizes: dict[str, int] | None = None) -> dict:
     try:
         return searcher.aggregate(query, EVERY_VALUE)
     except ValueError as exc:
-        if BUCKET_LIMIT_ERROR not in str(exc):
+        if not _over_bucket_limit(exc):
             raise
     if sizes is None:
         groups = [{name: spec} for name, spec in EVERY_VALUE.items()]
@@ -581,6 +581,10 @@ def _every_value(searcher, query, sizes: dict[str, int] | None = None) -> dict:
     for group in groups:
         counts.update(searcher.aggregate(query, group))
     return counts
+
+
+def _over_bucket_limit(error: ValueError) -> bool:
+    return BUCKET_LIMIT_ERROR in str(error)
 
 
 def _count(searcher, query) -> int:
