@@ -1,15 +1,16 @@
 """The tantivy index of the public articles: its schema, its documents (built from
 PostgreSQL, the record), and writing to it.
 
-One document per public article. Text fields (title; kicker and dek; entry
-headings; body, which queries match in; and `weighted`, which relevance is scored
-on) go through `archive_en`, an analyzer that does what the
-database's `archive_english` configuration does: words lower-cased, accents
-dropped (`unaccent`), PostgreSQL's English stop words left out, English Snowball
-stems, after the text is read as the database's parser reads it (`parsing.as_parsed`:
-no tags, hyphenated words whole and then in parts). Fast fields hold what filters,
-sorts and facets read: publication time and month, outlet, kind, topics,
-entities (all of them, and per entity kind for the facets), visibility, and the
+One document per public article. Two text fields, `weighted` (the article's own
+text: title, kicker and dek, body, which the database's article vector holds) and
+`headings` (its entries' headings, in the sections' vectors only), go through
+`archive_en`, an analyzer that does what the database's `archive_english`
+configuration does: words lower-cased, accents dropped (`unaccent`), PostgreSQL's
+English stop words left out, English Snowball stems, after the text is read as the
+database's parser reads it (`parsing.as_parsed`: no tags, hyphenated words whole and
+then in parts). Fast fields hold what filters, sorts and facets read: publication
+time and month, outlet, kind, topics, entities (all of them, and per entity kind
+for the facets), visibility, and the
 story of an article that has other public copies (what counting stories needs)."""
 
 from __future__ import annotations
@@ -39,14 +40,19 @@ from articles.search.stopwords import ENGLISH_STOP_WORDS
 from articles.search_vectors import MAX_INDEXED_CHARS
 
 ANALYZER = "archive_en"
-TEXT_FIELDS = ("title", "kicker_dek", "headings", "body")
-# The field relevance is scored on: the article's words as one bag, as the database's
-# BM25 counts them (articles/ranking.py: a title occurrence counts 5, a kicker, dek or
-# heading one 2, a body one 1), so tantivy's one-field BM25 has the archive's term
-# frequencies and document frequencies. Summing one BM25 per field instead ranked
-# the judged collections worse (docs/benchmarks.md).
+# The article's own text, what a search matches in and relevance is scored on: its
+# words as one bag, as the database's BM25 counts them (articles/ranking.py: a title
+# occurrence counts 5, a kicker or dek one 2, a body one 1), so tantivy's one-field
+# BM25 has the archive's term frequencies and document frequencies. Summing one BM25
+# per field instead ranked the judged collections worse (docs/benchmarks.md).
 WEIGHTED = "weighted"
-REPEATS = {"title": 5, "kicker_dek": 2, "headings": 2, "body": 1}
+REPEATS = {"title": 5, "kicker_dek": 2, "body": 1}
+HEADINGS = "headings"
+TEXT_FIELDS = (WEIGHTED, HEADINGS)
+# Between the parts of the weighted field: stop words, left out but counted as
+# positions, so that no phrase a reader types spans two parts (a title's last word
+# and its repeat's first), as none spans two fields of the database's vectors.
+PART_GAP = "\n" + "a " * 8
 ENTITY_KINDS = tuple(kind for kind, _ in Entity.Kind.choices)
 BATCH = 2000  # articles read from PostgreSQL at a time
 WRITER_HEAP = 64 * 1024 * 1024  # a catch-up's few articles
@@ -64,7 +70,7 @@ def entity_field(kind: str) -> str:
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
-    for name in (*TEXT_FIELDS, WEIGHTED):
+    for name in TEXT_FIELDS:
         builder.add_text_field(name, tokenizer_name=ANALYZER, index_option="position")
     builder.add_boolean_field("public", indexed=True, fast=True)
     builder.add_integer_field("published", indexed=True, fast=True)  # µs since 1970
@@ -110,8 +116,9 @@ ANALYZE = analyzer()
 # field, how text is read): an index built before then reports that it needs
 # `rebuild_search_index` (outbox.disagreement), whatever its count.
 # 2: words in tags left out, as the database does; 3: hyphenated words also whole;
-# 4: the parser's compound tokens (paths, abbreviations, hosts, numbers) whole.
-DOCUMENTS_VERSION = 4
+# 4: the parser's compound tokens (paths, abbreviations, hosts, numbers) whole;
+# 5: the article's own text in one field, matched and scored there.
+DOCUMENTS_VERSION = 5
 VERSION_FILE = "archive-documents-version"
 GENERATION_FILE = "archive-commit-generation"
 
@@ -348,10 +355,9 @@ def _document(
     document = tantivy.Document()
     document.add_unsigned("id", row.pk)
     document.add_unsigned("sections", len(row.headings))
-    for name, text in parsed.items():
-        document.add_text(name, text)
-        for _ in range(REPEATS[name]):
-            document.add_text(WEIGHTED, text)
+    own = [part for name, times in REPEATS.items() for part in [parsed[name]] * times]
+    document.add_text(WEIGHTED, PART_GAP.join(own))
+    document.add_text(HEADINGS, parsed[HEADINGS])
     document.add_boolean("public", True)
     document.add_text("kind", row.kind)
     if row.published_at is None:
@@ -382,7 +388,7 @@ def _texts(row) -> dict[str, str]:
     return {
         "title": row.title,
         "kicker_dek": f"{row.kicker}\n{row.dek}",
-        "headings": "\n".join(h for h in row.headings if h),
+        HEADINGS: "\n".join(h for h in row.headings if h),
         "body": row.indexed_body,
     }
 

@@ -28,6 +28,7 @@ from django.db import connections, router
 from django.db.models import Model
 
 from articles.models import Article, Entity, Outlet, Section, Topic
+from articles.ranking import K1, B
 from articles.search import outbox, tantivy_index
 from articles.search.backends import (
     Answer,
@@ -50,12 +51,13 @@ from articles.search.ordering import ids_param
 from articles.search.parsing import as_parsed
 from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery, fold
 from articles.search.results import Facets, FacetValue, Selection
-from articles.search.tantivy_index import SCHEMA, TEXT_FIELDS, WEIGHTED, entity_field
+from articles.search.tantivy_index import HEADINGS, SCHEMA, TEXT_FIELDS, WEIGHTED, entity_field
 
 Occur = tantivy.Occur
-# The fields an excluded word is looked for in: the article's own text, as the
-# database's article vector (an entry heading only ever adds a match there).
-ARTICLE_FIELDS = ("title", "kicker_dek", "body")
+# The article's own text, as the database's article vector: where every group can
+# match, and where an excluded word is looked for (an entry heading only ever adds a
+# match, through its entry).
+ARTICLE_FIELDS = (WEIGHTED,)
 # Terms aggregations are counted per index segment and then merged; asking each
 # segment for this many terms makes the merged counts exact for every facet value
 # an archive has in practice (months, outlets, topics; entities of one kind).
@@ -78,6 +80,13 @@ RESCORE_WINDOW = 100
 COUNTED_SECTIONS = 100
 # A prefix is scored as this many of its commonest completions.
 PREFIX_COMPLETIONS = 32
+# The database scores an article by the better of its own text and its best matching
+# entry, where a heading occurrence counts 2 (articles/ranking.py). The index keeps
+# headings apart from the scored text and gives a term in one what the database
+# gives two occurrences in the shortest text, BM25's most: 2 (k1 + 1) / (2 + k1 (1 - b)).
+# Scored too high, an article only enters the RESCORE_WINDOW, where the database's
+# own score puts it in its place; scored too low, it might never reach it.
+HEADING_SCORE = 2 * (K1 + 1) / (2 + K1 * (1 - B))
 
 
 class TantivyBackend(SearchBackend):
@@ -174,10 +183,10 @@ def text_query(
     minimum_should_match: int = 1,
 ) -> tantivy.Query:
     """The TextQuery as a tantivy query that matches what the database matches: all
-    of a group's terms in the article's own text (title, kicker/dek, body), or all
+    of a group's terms in the article's own text (title, kicker, dek, body), or all
     of them within one headed entry (its heading and its text); relaxed matching
     (`minimum_should_match` > 1) counts the groups matched in the article's own
-    text, as the database does. Ranked over every field. `filters`: the search's,
+    text, as the database does. `filters`: the search's,
     which bound the articles checked in PostgreSQL."""
     anywhere = _any_of(_groups(text, TEXT_FIELDS))
     own_groups = _groups(text, ARTICLE_FIELDS)
@@ -213,7 +222,7 @@ def _matching_in_an_entry(text, searcher, anywhere, own, filters) -> list[int]:
     # Such an article has one of the words in a heading: looking there first spares
     # tantivy going through every article with a common word.
     in_a_heading = _any_of(
-        [q for term in text.wanted_terms if (q := _term(text, term, ("headings",))) is not None]
+        [q for term in text.wanted_terms if (q := _term(text, term, (HEADINGS,))) is not None]
     )
     candidates = tantivy.Query.boolean_query(
         [(Occur.Must, q) for q in (in_a_heading, anywhere, *filters)] + [(Occur.MustNot, own)]
@@ -345,15 +354,24 @@ def _section_bonus() -> tantivy.Query:
 def relevance(searcher, text: TextQuery) -> tantivy.Query:
     """The wanted terms on the weighted field, in every spelling, each weighed by
     the inverse document frequency the archive gives the term: that of its rarest
-    word as typed (articles/ranking.py), in place of tantivy's own for each spelling."""
+    word as typed (articles/ranking.py), in place of tantivy's own for each spelling.
+    A term in an entry heading scores no less than the database could give the
+    entry (`HEADING_SCORE`)."""
     clauses = []
     for term in text.wanted_terms:
         typed = [_document_frequency(searcher, s) for s in _stems(term.text)]
         if not typed:
             continue
         wanted = _idf(searcher, min(typed))
-        for query, own in _weighted(searcher, text, term):
-            clauses.append((Occur.Should, tantivy.Query.boost_query(query, wanted / own)))
+        spellings = [
+            (Occur.Should, tantivy.Query.boost_query(query, wanted / own))
+            for query, own in _weighted(searcher, text, term)
+        ]
+        score = tantivy.Query.boolean_query(spellings)
+        if (in_a_heading := _term(text, term, (HEADINGS,))) is not None:
+            heading = tantivy.Query.const_score_query(in_a_heading, wanted * HEADING_SCORE)
+            score = tantivy.Query.disjunction_max_query([score, heading])
+        clauses.append((Occur.Should, score))
     return tantivy.Query.boolean_query(clauses)
 
 
