@@ -89,6 +89,28 @@ def test_an_exact_phrase_needs_the_words_together(client):
     assert titles(client, q='"battle tanks"') == [NYT_LIVE]
 
 
+def test_a_phrase_runs_from_a_title_into_the_text_but_never_round_the_title(client):
+    # The database reads title, dek and body in a row, once: a phrase may run from
+    # the title's last word into the dek, and from the dek into the body; the index
+    # repeats the title to weigh it, and no phrase may run across a repeat's edge.
+    desk = Outlet.objects.create(name="Phrase Desk", slug="phrase-desk")
+    plain = seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN — Western defense officials")
+    article = make_article(
+        "Pistorius and the tanks Germany holds back",
+        [plain],
+        outlet=desk,
+        dek="Allies meet at Ramstein",
+    )
+
+    def found(phrase: str) -> list[int]:
+        return [r["id"] for r in api(client, q=f'"{phrase}"', outlet="phrase-desk")["results"]]
+
+    assert found("holds back. Allies meet") == [article.pk]
+    assert found("at Ramstein: Berlin") == [article.pk]
+    assert found("holds back Pistorius") == []
+    assert found("back of Pistorius") == []
+
+
 def test_or_finds_either_word(client):
     pistorius = set(titles(client, q="Pistorius"))
     blinken = set(titles(client, q="Blinken"))

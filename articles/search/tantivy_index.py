@@ -49,10 +49,10 @@ WEIGHTED = "weighted"
 REPEATS = {"title": 5, "kicker_dek": 2, "body": 1}
 HEADINGS = "headings"
 TEXT_FIELDS = (WEIGHTED, HEADINGS)
-# Between the parts of the weighted field: stop words, left out but counted as
-# positions, so that no phrase a reader types spans two parts (a title's last word
-# and its repeat's first), as none spans two fields of the database's vectors.
-PART_GAP = "\n" + "a " * 8
+# Before each further repeat of a title or kicker/dek in the weighted field: stop
+# words, left out but counted as positions, so that no phrase a reader types spans a
+# repeat's edge, which the database's vector does not have.
+REPEAT_GAP = "\n" + "a " * 8
 ENTITY_KINDS = tuple(kind for kind, _ in Entity.Kind.choices)
 BATCH = 2000  # articles read from PostgreSQL at a time
 WRITER_HEAP = 64 * 1024 * 1024  # a catch-up's few articles
@@ -355,8 +355,11 @@ def _document(
     document = tantivy.Document()
     document.add_unsigned("id", row.pk)
     document.add_unsigned("sections", len(row.headings))
-    own = [part for name, times in REPEATS.items() for part in [parsed[name]] * times]
-    document.add_text(WEIGHTED, PART_GAP.join(own))
+    # Title, kicker, dek and body in a row, as the database's vector holds them (a
+    # phrase may run from one into the next there), then the further repeats.
+    own = "\n".join(parsed[name] for name in REPEATS)
+    repeats = [part for name, times in REPEATS.items() for part in [parsed[name]] * (times - 1)]
+    document.add_text(WEIGHTED, REPEAT_GAP.join([own, *repeats]))
     document.add_text(HEADINGS, parsed[HEADINGS])
     document.add_boolean("public", True)
     document.add_text("kind", row.kind)
