@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 import pytest
 import tantivy
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 
 from articles.bench.story_pairs import Corpora, derive
 from articles.entities import merge_entities
@@ -625,6 +625,55 @@ def test_an_index_built_by_an_older_version_asks_for_a_rebuild(tantivy_backend, 
 
     call_command("rebuild_search_index", verbosity=0)
     assert client.get("/healthz").json()["search"] == "ok"
+
+
+def _reading_ahead() -> bool:
+    return any(thread.name == "index-read-ahead" for thread in threading.enumerate())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_reads_ahead_the_same_documents(seed_archive, settings, tmp_path, monkeypatch):
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "tantivy-index"
+    monkeypatch.setattr(tantivy_index, "BATCH", 5)  # several batches of the seeds
+    every = Article.objects.all()
+    read_ahead = tantivy_index.documents(every, read_ahead=True)
+    first = next(read_ahead)
+    assert _reading_ahead()
+    ahead = [first.to_dict(), *(document.to_dict() for document in read_ahead)]
+    assert not _reading_ahead()
+    assert ahead == [document.to_dict() for document in tantivy_index.documents(every)]
+    assert len(ahead) == len(public_ids()) > 5
+
+    # A caller that stops early (a failed write) stops the reading too.
+    stopped = tantivy_index.documents(every, read_ahead=True)
+    next(stopped)
+    stopped.close()
+    assert not _reading_ahead()
+
+    outbox.rebuild()
+    assert index_ids() == public_ids()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_that_fails_reading_keeps_the_index_it_had(
+    seed_archive, settings, tmp_path, monkeypatch
+):
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "tantivy-index"
+    outbox.rebuild()
+    monkeypatch.setattr(tantivy_index, "BATCH", 5)
+    reading = tantivy_index._batches
+
+    def failing(articles):  # the connection lost after the first batch
+        yield from itertools.islice(reading(articles), 1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(tantivy_index, "_batches", failing)
+    with pytest.raises(OperationalError, match="server closed the connection"):
+        outbox.rebuild()
+    assert not _reading_ahead()
+    assert index_ids() == public_ids()  # the old index, whole
 
 
 @pytest.mark.django_db(transaction=True)

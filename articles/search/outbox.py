@@ -86,7 +86,8 @@ def rebuild(progress: Callable[[int], None] = lambda n: None) -> int:
         w.delete_all_documents()
         # One pass over every public article; committed once, at the end, so searches
         # see the old index until the new one is whole.
-        for document in tantivy_index.documents(Article.objects.using(DEFAULT_DB_ALIAS)):
+        everything = Article.objects.using(DEFAULT_DB_ALIAS)
+        for document in tantivy_index.documents(everything, read_ahead=True):
             w.add_document(document)
             indexed += 1
             if indexed % tantivy_index.BATCH == 0:

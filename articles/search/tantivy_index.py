@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import secrets
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import tantivy
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Left
 from django.utils import timezone
@@ -59,6 +62,7 @@ WRITER_HEAP = 64 * 1024 * 1024  # a catch-up's few articles
 REBUILD_HEAP = 512 * 1024 * 1024
 # A second writer (another load, a rebuild) waits this long for the first one's lock.
 WRITER_WAIT_SECONDS = 600
+T = TypeVar("T")
 # The date sort keys: undated articles after every dated one, either way, by id.
 _UNDATED = 1 << 62
 
@@ -269,25 +273,87 @@ def with_copies(ids: set[int]) -> set[int]:
     return ids | set(copies)
 
 
-def documents(articles: QuerySet) -> Iterator[tantivy.Document]:
+def documents(articles: QuerySet, *, read_ahead: bool = False) -> Iterator[tantivy.Document]:
     """The index documents of the public articles among `articles`, read in one pass
     (a server-side cursor inside a transaction: rows stream as they are indexed),
-    the parser's compound tokens of each BATCH of them in one query."""
+    the parser's compound tokens of each BATCH of them in one query. With
+    `read_ahead` (a rebuild), the rows are read by a thread of their own, a batch
+    ahead (`_read_ahead`)."""
     articles = articles.public()
+    batches = partial(_batches, articles)
+    for kinds, chunk in _read_ahead(batches, articles.db) if read_ahead else batches():
+        texts = [_texts(row) for row in chunk]
+        parsed = iter(
+            as_parsed_all(
+                [text for fields in texts for text in fields.values()],
+                partial(compounds, using=articles.db),
+            )
+        )
+        for row, fields in zip(chunk, texts, strict=True):
+            entities = [(pk, kinds.get(pk)) for pk in row.entity_ids]
+            yield _document(row, entities, {name: next(parsed) for name in fields})
+
+
+def _batches(articles: QuerySet) -> Iterator[tuple[dict[int, str], list]]:
+    """The rows of `articles` (`_rows`), BATCH at a time, each with the kinds of the
+    entities named (the same for every batch), all read in one transaction."""
     with transaction.atomic(using=articles.db):
         kinds = _entity_kinds(articles)
         rows = _rows(articles).iterator(chunk_size=BATCH)
         while chunk := list(itertools.islice(rows, BATCH)):
-            texts = [_texts(row) for row in chunk]
-            parsed = iter(
-                as_parsed_all(
-                    [text for fields in texts for text in fields.values()],
-                    partial(compounds, using=articles.db),
-                )
-            )
-            for row, fields in zip(chunk, texts, strict=True):
-                entities = [(pk, kinds.get(pk)) for pk in row.entity_ids]
-                yield _document(row, entities, {name: next(parsed) for name in fields})
+            yield kinds, chunk
+
+
+def _read_ahead(produce: Callable[[], Iterator[T]], using: str) -> Iterator[T]:
+    """What `produce()` yields, computed by a thread one item ahead of the caller:
+    PostgreSQL reads the next batch of rows while this one is made into documents
+    (a rebuild otherwise waits for it on every batch). The thread reads through a
+    connection of its own, which sees committed rows only: inside a transaction (a
+    test's) the items are produced here instead."""
+    if connections[using].in_atomic_block:
+        yield from produce()
+        return
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        items = produce()
+        try:
+            for item in items:
+                if not hand_over((item, None)):
+                    return
+            hand_over((_DONE, None))
+        except BaseException as exc:  # raised again in the caller
+            hand_over((_DONE, exc))
+        finally:
+            items.close()  # ends its transaction
+            connections.close_all()  # this thread's
+
+    reader = threading.Thread(target=run, name="index-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+_DONE = object()
 
 
 def _rows(articles: QuerySet) -> QuerySet:
