@@ -82,7 +82,7 @@ def rebuild(progress: Callable[[int], None] = lambda n: None) -> int:
     covered = list(SearchOutbox.objects.using(DEFAULT_DB_ALIAS).values_list("pk", flat=True))
     tantivy_index.open_index(replace_outdated=True)  # an earlier version's is rebuilt anew
     indexed = 0
-    with tantivy_index.writer(heap=tantivy_index.REBUILD_HEAP, threads=2) as w:
+    with tantivy_index.writer(heap=tantivy_index.REBUILD_HEAP) as w:
         w.delete_all_documents()
         # One pass over every public article; committed once, at the end, so searches
         # see the old index until the new one is whole.

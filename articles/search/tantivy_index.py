@@ -59,7 +59,11 @@ REPEAT_GAP = "\n" + "a " * 8
 ENTITY_KINDS = tuple(kind for kind, _ in Entity.Kind.choices)
 BATCH = 2000  # articles read from PostgreSQL at a time
 WRITER_HEAP = 64 * 1024 * 1024  # a catch-up's few articles
-REBUILD_HEAP = 512 * 1024 * 1024
+# A rebuild indexes in one thread with room for about a million articles, so that it
+# writes them as one segment, which every search and facet count then reads once
+# (docs/benchmarks.md: six segments at 1M made a facet count 40% dearer). tantivy
+# takes the memory as it needs it (1.5 GB at 1M articles); it allows under 4 GB.
+REBUILD_HEAP = 3 * 1024 * 1024 * 1024
 # A second writer (another load, a rebuild) waits this long for the first one's lock.
 WRITER_WAIT_SECONDS = 600
 T = TypeVar("T")
@@ -214,16 +218,16 @@ def writer(
     *,
     wait: float = WRITER_WAIT_SECONDS,
     heap: int = WRITER_HEAP,
-    threads: int = 1,
 ) -> Iterator[tantivy.IndexWriter]:
-    """The index's single writer. tantivy allows one per index (a lock file): a
-    second process waits for the first, up to `wait` seconds, then raises
-    IndexBusy. Committed when the block ends without an error."""
+    """The index's single writer, indexing in one thread (one segment a flush).
+    tantivy allows one per index (a lock file): a second process waits for the
+    first, up to `wait` seconds, then raises IndexBusy. Committed when the block
+    ends without an error."""
     index = open_index()
     deadline = time.monotonic() + wait
     while True:
         try:
-            handle = index.writer(heap_size=heap, num_threads=threads)
+            handle = index.writer(heap_size=heap, num_threads=1)
             break
         except ValueError as exc:
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
