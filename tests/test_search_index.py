@@ -374,6 +374,25 @@ def test_a_heading_matches_together_with_its_own_entry_only(tantivy_backend):
         assert facet_counts(tantivy_results) == facet_counts(postgres), q
 
 
+def test_a_word_in_a_heading_finds_its_entry_and_no_phrase_joins_two_headings(tantivy_backend):
+    desk = Outlet.objects.create(name="Heading Desk", slug="heading-desk")
+    berlin = seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN — Western defense officials")
+    inventory = seed_paragraph("000_0e4d571b1702f214.txt", "in case of a future deal")
+    live = make_article(
+        "Allies weigh the tank question",
+        [berlin, inventory],
+        headings=["Kestrels nest at Ramstein", "Lunchtime summary"],
+        kind="live",
+        outlet=desk,
+    )
+    # A word only in a heading matches through its entry; the index keeps the
+    # headings in one field, where "Ramstein" is followed by "Lunchtime".
+    for q, found in (("kestrels", [live.pk]), ("kestr*", [live.pk]), ('"Ramstein lunchtime"', [])):
+        postgres = run(tantivy_backend, "postgres", q=q, outlet=["heading-desk"])
+        tantivy_results = run(tantivy_backend, "tantivy", q=q, outlet=["heading-desk"])
+        assert ids(tantivy_results) == ids(postgres) == found, q
+
+
 def test_relevance_puts_a_title_match_first(tantivy_backend):
     results = run(tantivy_backend, "tantivy", q="Blinken Kyiv")
     assert results.hits[0].article.title.startswith("Blinken arrives in Kyiv")

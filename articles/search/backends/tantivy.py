@@ -189,6 +189,8 @@ def text_query(
     text, as the database does. `filters`: the search's,
     which bound the articles checked in PostgreSQL."""
     anywhere = _any_of(_groups(text, TEXT_FIELDS))
+    if minimum_should_match == 1 and _each_group_one_word(text):
+        return anywhere  # a heading's word matches through its entry: nothing to check
     own_groups = _groups(text, ARTICLE_FIELDS)
     if minimum_should_match > 1:
         exact = tantivy.Query.boolean_query(
@@ -204,6 +206,23 @@ def text_query(
             exact = tantivy.Query.boolean_query([(Occur.Should, own), (Occur.Should, by_id)])
     return tantivy.Query.boolean_query(
         [(Occur.Must, anywhere), (Occur.Must, tantivy.Query.const_score_query(exact, 0.0))]
+    )
+
+
+def _each_group_one_word(text: TextQuery) -> bool:
+    """Whether each group is one word or prefix, and none is excluded. A group's word
+    in an entry heading then matches through that entry, as in the database (the
+    heading is in the entry's vector), so the index's match is the database's. A
+    phrase, or a word the index holds as several (`Kyiv-based`), could run from one
+    heading into the next in the index's `headings`, which no entry holds."""
+    return all(
+        len(group) == 1
+        and not group[0].negated
+        and (
+            group[0].kind == PREFIX
+            or all(len(_positioned(form)) <= 1 for form in text.forms(group[0]))
+        )
+        for group in text.parsed.groups
     )
 
 
