@@ -184,10 +184,10 @@ def text_query(
 ) -> tantivy.Query:
     """The TextQuery as a tantivy query that matches what the database matches: all
     of a group's terms in the article's own text (title, kicker, dek, body), or all
-    of them within one headed entry (its heading and its text); relaxed matching
-    (`minimum_should_match` > 1) counts the groups matched in the article's own
-    text, as the database does. `filters`: the search's,
-    which bound the articles checked in PostgreSQL."""
+    of them within one headed entry (its heading and its text), which PostgreSQL
+    confirms unless each group is one word; relaxed matching (`minimum_should_match`
+    > 1) counts the groups matched in the article's own text, as the database does.
+    `filters`: the search's, which bound the articles checked in PostgreSQL."""
     anywhere = _any_of(_groups(text, TEXT_FIELDS))
     if minimum_should_match == 1 and _each_group_one_word(text):
         return anywhere  # a heading's word matches through its entry: nothing to check
