@@ -113,9 +113,9 @@ class TantivyBackend(SearchBackend):
             return Answer(ids=[], count=count, reachable=count, facets=Facets())
         stop = request.offset + request.limit
         if text is not None and request.sort == "relevance":
-            result = searcher.search(
-                _scored(searcher, query, request.text_query), max(stop, RESCORE_WINDOW), count=True
-            )
+            alone = _relevance_matches_alone(request.text_query, request.minimum_should_match)
+            scored = _scored(searcher, text, filters.all(), request.text_query, alone=alone)
+            result = searcher.search(scored, max(stop, RESCORE_WINDOW), count=True)
             addresses = [address for _, address in result.hits]
             ids = searcher.fast_field_values("id", addresses)
             stories = _stories(searcher, ids, addresses)
@@ -335,14 +335,35 @@ def _words(field: str, positioned: list[tuple[int, str]]) -> tantivy.Query | Non
 # --- Relevance -----------------------------------------------------------------
 
 
-def _scored(searcher, matches: tantivy.Query, text: TextQuery) -> tantivy.Query:
-    """`matches` (which decides what is found) scored by `relevance` alone."""
-    return tantivy.Query.boolean_query(
-        [
+def _scored(
+    searcher, matching: tantivy.Query, filters: list, text: TextQuery, *, alone: bool
+) -> tantivy.Query:
+    """The articles `matching` (the text's query) finds among those `filters` keep,
+    scored by `relevance` alone. With `alone` (`_relevance_matches_alone`) the
+    relevance query is the match itself, so the text's postings are read once."""
+    score = relevance(searcher, text)
+    if alone:
+        clauses = [(Occur.Must, score)]
+        if filters:
+            clauses.append((Occur.Must, tantivy.Query.const_score_query(_all_of(filters), 0.0)))
+    else:
+        matches = _all_of([matching, *filters])
+        clauses = [
             (Occur.Must, tantivy.Query.const_score_query(matches, 0.0)),
-            (Occur.Should, relevance(searcher, text)),
-            (Occur.Should, _section_bonus()),
+            (Occur.Should, score),
         ]
+    return tantivy.Query.boolean_query([*clauses, (Occur.Should, _section_bonus())])
+
+
+def _relevance_matches_alone(text: TextQuery, minimum_should_match: int) -> bool:
+    """Whether `relevance` matches exactly what `text_query` does: each group one
+    word (`_each_group_one_word`), not a prefix (relevance scores only a prefix's
+    commonest completions), and not one typed as stop words only ("US"), which
+    relevance leaves out while its spellings ("U.S.") still match."""
+    return (
+        minimum_should_match == 1
+        and _each_group_one_word(text)
+        and all(term.kind == WORD and _stems(term.text) for term in text.wanted_terms)
     )
 
 
