@@ -358,8 +358,8 @@ def _scored(
 def _relevance_matches_alone(text: TextQuery, minimum_should_match: int) -> bool:
     """Whether `relevance` matches exactly what `text_query` does: each group one
     word (`_each_group_one_word`), not a prefix (relevance scores only a prefix's
-    commonest completions), and not one typed as stop words only ("US"), which
-    relevance leaves out while its spellings ("U.S.") still match."""
+    commonest completions), and each with a word the index keeps as typed
+    (relevance leaves out a term without one, whose spellings might still match)."""
     return (
         minimum_should_match == 1
         and _each_group_one_word(text)
