@@ -348,17 +348,24 @@ def test_a_word_only_inside_a_tag_matches_on_neither_backend(tantivy_backend):
         assert ids(tantivy_results) == ids(postgres) == ([article.pk] if found else []), q
 
 
-def test_a_heading_matches_together_with_its_own_entry_only(tantivy_backend):
-    desk = Outlet.objects.create(name="Entry Desk", slug="entry-desk")
+def two_entry_live_blog(desk_slug: str, second_heading: str) -> tuple[Article, str, str]:
+    """A live blog of two seed paragraphs, its first entry headed "Kestrels nest at
+    Ramstein", alone in its own outlet; returns it and the two entries' text."""
+    desk = Outlet.objects.create(name=desk_slug.replace("-", " ").title(), slug=desk_slug)
     berlin = seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN — Western defense officials")
     inventory = seed_paragraph("000_0e4d571b1702f214.txt", "in case of a future deal")
     live = make_article(
         "Allies weigh the tank question",
         [berlin, inventory],
-        headings=["Kestrels nest at Ramstein", "Later"],
+        headings=["Kestrels nest at Ramstein", second_heading],
         kind="live",
         outlet=desk,
     )
+    return live, berlin, inventory
+
+
+def test_a_heading_matches_together_with_its_own_entry_only(tantivy_backend):
+    live, berlin, inventory = two_entry_live_blog("entry-desk", "Later")
     in_its_entry = "kestrels Western"  # the heading's entry says "Western"
     across_entries = "kestrels deal"  # only the other entry says "deal"
     assert "deal" not in berlin and "Western" not in inventory
@@ -375,16 +382,7 @@ def test_a_heading_matches_together_with_its_own_entry_only(tantivy_backend):
 
 
 def test_a_word_in_a_heading_finds_its_entry_and_no_phrase_joins_two_headings(tantivy_backend):
-    desk = Outlet.objects.create(name="Heading Desk", slug="heading-desk")
-    berlin = seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN — Western defense officials")
-    inventory = seed_paragraph("000_0e4d571b1702f214.txt", "in case of a future deal")
-    live = make_article(
-        "Allies weigh the tank question",
-        [berlin, inventory],
-        headings=["Kestrels nest at Ramstein", "Lunchtime summary"],
-        kind="live",
-        outlet=desk,
-    )
+    live, _, _ = two_entry_live_blog("heading-desk", "Lunchtime summary")
     # A word only in a heading matches through its entry; the index keeps the
     # headings in one field, where "Ramstein" is followed by "Lunchtime".
     for q, found in (("kestrels", [live.pk]), ("kestr*", [live.pk]), ('"Ramstein lunchtime"', [])):
