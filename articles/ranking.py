@@ -97,7 +97,7 @@ _K = "{k1} * (1 - {b} + {b} * coalesce(length({v}.v) / nullif({avgdl}, 0), 1))".
 # from a LATERAL subquery: both need OFFSET 0, or PostgreSQL inlines them and reads
 # the vector again for every term (10x slower at 16 terms).
 _BM25 = (
-    "SELECT {score} AS score, {x}.k AS k "
+    "SELECT {score} AS score, {x}.k AS k, {v}.v AS v "
     "FROM (SELECT ts_delete({vector}, ''::text) AS v OFFSET 0) AS {v} "
     "CROSS JOIN LATERAL (SELECT {k} AS k, {tfs} OFFSET 0) AS {x}"
 )
@@ -105,11 +105,17 @@ _BM25 = (
 # scored too, with its own term frequencies but its article's length: a live blog is
 # ranked as one document, and a short entry does not outrank a whole article on the
 # subject (measured: the same quality on the judged collections).
+# Most articles are one section without a heading, whose vector is the body part (C)
+# of the article's own: it can score no higher than the article, and it matches
+# where that part does. So only other articles' sections are read.
 _RANK = (
-    "(SELECT greatest(max(_a.score), coalesce(max((SELECT _b.score FROM ({section}) AS _b)), 0)) "
-    "+ {bonus} * count(_s.id) / (count(_s.id) + 3.0) "
-    "FROM ({article}) AS _a LEFT JOIN articles_section AS _s "
-    "ON _s.article_id = {pk} AND _s.search_vector @@ {query})"
+    "(SELECT CASE WHEN _one.plain THEN _a.score + CASE WHEN ts_filter(_a.v, '{{c}}') @@ {query} "
+    "THEN {bonus} * 1 / (1 + 3.0) ELSE 0 END "
+    "ELSE (SELECT greatest(_a.score, coalesce(max((SELECT _b.score FROM ({section}) AS _b)), 0)) "
+    "+ {bonus} * count(*) / (count(*) + 3.0) "
+    "FROM articles_section AS _s WHERE _s.article_id = {pk} AND _s.search_vector @@ {query}) END "
+    "FROM ({article}) AS _a CROSS JOIN LATERAL (SELECT count(*) = 1 AND bool_and(heading = '') "
+    "AS plain FROM articles_section WHERE article_id = {pk}) AS _one)"
 )
 
 
@@ -156,4 +162,5 @@ class BM25Rank(Func):
         sql = _RANK.format(
             article=article, section=section, bonus=float(self.section_bonus), pk=pk, query=query
         )
-        return sql, (*article_params, *section_params, *query_params)
+        # In order of appearance: the plain section's test, the other sections'.
+        return sql, (*query_params, *section_params, *query_params, *article_params)

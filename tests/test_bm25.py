@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import F
 
 from articles.models import Article, Outlet
 from articles.ranking import refresh_term_statistics
+from articles.search.backends.postgres import SECTION_BONUS, by_relevance
+from articles.search.variants import build_text_query
 from tests.test_search import make_article, titles
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +178,32 @@ def _wait_until_a_session_waits_on_a_lock(seconds: float = 10) -> None:
                 return
             assert time.monotonic() < deadline, "the second refresh never waited"
             time.sleep(0.05)
+
+
+def relevance(q: str, articles: list[Article]) -> list[float]:
+    """Each of `articles`' relevance to `q`, as the postgres backend ranks it."""
+    text_query = build_text_query(q)
+    scored = by_relevance(Article.objects.filter(pk__in=[a.pk for a in articles]), text_query)
+    score = dict(scored.annotate(score=F("rank")).values_list("pk", "score"))
+    return [score[a.pk] for a in articles]
+
+
+@pytest.mark.parametrize(
+    ("q", "bonus_sections"),
+    [("herons", (1, 1)), ("dnipro", (0, 0)), ("river", (1, 2))],
+)
+def test_a_plain_article_earns_what_its_one_section_would(desk, q, bonus_sections):
+    # The same text as one section (ranked from the article's own vector alone) and
+    # as two (ranked section by section): equal where both have as many matching
+    # sections, and a bonus apart where the second has one more.
+    first, second = "Herons were seen near the river.", "Boats sailed up the river at dawn."
+    one = make_article("Birds of the Dnipro", [f"{first}\n\n{second}"], outlet=desk)
+    two = make_article("Birds of the Dnipro", [first, second], outlet=desk)
+    assert one.body == two.body
+    refresh_term_statistics()
+
+    one_score, two_score = relevance(q, [one, two])
+
+    one_bonus, two_bonus = (SECTION_BONUS * m / (m + 3) for m in bonus_sections)
+    assert two_score - one_score == pytest.approx(two_bonus - one_bonus, abs=1e-9)
+    assert one_score > 0
