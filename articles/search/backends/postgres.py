@@ -63,7 +63,7 @@ CANDIDATE_LIMIT = 2000
 SAMPLE_SIZE = 10_000
 # The topic and entity facets read every tag and mention of each article they
 # count, so they count the newest FACET_SAMPLE matches.
-FACET_SAMPLE = 2000
+FACET_SAMPLE = 1000
 # How many articles past the sample's cut cost as much to read as one matching
 # headed section (`_sections_first`).
 SECTION_ROW_COST = 7
