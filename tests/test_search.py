@@ -546,13 +546,21 @@ def test_the_section_half_reads_the_headings_first_only_when_they_are_fewer():
     assert not postgres._sections_first(sections("kestrels"), past(236))  # 4 articles
 
 
-@pytest.mark.parametrize("sections_first", [False, True], ids=["by-date", "sections-first"])
-def test_the_sample_is_the_first_matches_in_order_wherever_the_word_is(monkeypatch, sections_first):
+@pytest.mark.parametrize(
+    ("sections_first", "unfound_share"),
+    [(False, 0.0), (False, 1.01), (True, 0.5)],
+    ids=["by-date", "by-date-the-unfound-by-id", "sections-first"],
+)
+def test_the_sample_is_the_first_matches_in_order_wherever_the_word_is(
+    monkeypatch, sections_first, unfound_share
+):
     # `_sample` merges articles matching in their own text with those matching only
     # in an entry heading, and past a cut skips the headings of older articles. For
     # every size and both orders it must equal the plain ordered query, whichever way
-    # the section half is read (chosen by row estimates on a large archive).
+    # the section half is read (chosen by row estimates and by how many the article
+    # half found, on a large archive).
     monkeypatch.setattr(postgres, "_sections_first", lambda *_: sections_first)
+    monkeypatch.setattr(postgres, "UNFOUND_SHARE", unfound_share)
     desk = Outlet.objects.create(name="Sample Desk", slug="sample-desk")
 
     def on(day, hour=12):

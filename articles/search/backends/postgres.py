@@ -67,6 +67,9 @@ FACET_SAMPLE = 1000
 # How many articles past the sample's cut cost as much to read as one matching
 # headed section (`_sections_first`).
 SECTION_ROW_COST = 7
+# Past the sample's cut by date, the articles the article half did not find are read
+# by id (`_past_the_cut`) when they are fewer than this share of those past the cut.
+UNFOUND_SHARE = 0.5
 # Up to this much is added to a result's relevance for its number of matching sections.
 SECTION_BONUS = 0.1
 
@@ -377,19 +380,27 @@ def _past_the_cut(
     of the cut (undated ones sort last either way), and those it found.
 
     Two ways to find them, chosen by the planner's row estimates (`_sections_first`):
-    - Few articles past the cut (a word in most articles: `said`): look up the
-      articles after the cut by date, and their sections by article id. The cut is
-      a literal the planner sees, so it can estimate how few articles are that recent.
+    - Few articles past the cut: look up the articles after the cut by date, and
+      their sections by article id. The cut is a literal the planner sees, so it can
+      estimate how few articles are that recent. When the article half found most of
+      them (a word in most articles: `said`), their ids come from the date index
+      alone, and only the few it did not find are read, with their sections.
     - Few matching headed sections (a word in a few percent of a large archive, whose
       cut lies years back): read those sections' article ids first, then the
       articles by id. Given the cut, the planner would read every article instead."""
     bound = "published_at__lte" if oldest else "published_at__gte"
     sections = _section_matches(text_query)
-    if _sections_first(sections, Article.objects.filter(**{bound: cut})):
+    past_the_cut = Article.objects.order_by().filter(**{bound: cut})
+    if _sections_first(sections, past_the_cut):
         ids = sections.values_list("article_id", flat=True).distinct()
         in_a_section = Q(pk__in=ids_param(set(ids) - found))
     else:
-        in_a_section = Q(pk__in=sections.values("article_id")) & ~Q(pk__in=ids_param(found))
+        past = {pk for (pk,) in _rows(past_the_cut.values_list("pk"))}
+        unfound = past - found
+        if len(unfound) < UNFOUND_SHARE * len(past):
+            in_a_section = Q(pk__in=ids_param(unfound)) & Q(pk__in=sections.values("article_id"))
+        else:
+            in_a_section = Q(pk__in=sections.values("article_id")) & ~Q(pk__in=ids_param(found))
     return articles.filter(in_a_section).filter(**{bound: cut})
 
 
