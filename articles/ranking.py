@@ -106,8 +106,9 @@ _BM25 = (
 # ranked as one document, and a short entry does not outrank a whole article on the
 # subject (measured: the same quality on the judged collections).
 # Most articles are one section without a heading, whose vector is the body part (C)
-# of the article's own: it can score no higher than the article, and it matches
-# where that part does. So only other articles' sections are read.
+# of the article's own (the loaders write the one body to both): it can score no
+# higher than the article, and it matches where that part does. So only other
+# articles' sections are read.
 _RANK = (
     "(SELECT CASE WHEN _one.plain THEN _a.score + CASE WHEN ts_filter(_a.v, '{{c}}') @@ {query} "
     "THEN {bonus} * 1 / (1 + 3.0) ELSE 0 END "
