@@ -380,17 +380,17 @@ def _past_the_cut(
     of the cut (undated ones sort last either way), and those it found.
 
     Two ways to find them, chosen by the planner's row estimates (`_sections_first`):
-    - Few articles past the cut: look up the articles after the cut by date, and
-      their sections by article id. The cut is a literal the planner sees, so it can
-      estimate how few articles are that recent. When the article half found most of
-      them (a word in most articles: `said`), their ids come from the date index
-      alone, and only the few it did not find are read, with their sections.
+    - Few articles past the cut: look up the request's articles after the cut by
+      date, and their sections by article id. The cut is a literal the planner sees,
+      so it can estimate how few articles are that recent. When the article half
+      found most of them (a word in most articles: `said`), their ids are read
+      first, and only the few it did not find are read with their sections.
     - Few matching headed sections (a word in a few percent of a large archive, whose
       cut lies years back): read those sections' article ids first, then the
       articles by id. Given the cut, the planner would read every article instead."""
     bound = "published_at__lte" if oldest else "published_at__gte"
     sections = _section_matches(text_query)
-    past_the_cut = Article.objects.order_by().filter(**{bound: cut})
+    past_the_cut = articles.order_by().filter(**{bound: cut})
     if _sections_first(sections, past_the_cut):
         ids = sections.values_list("article_id", flat=True).distinct()
         in_a_section = Q(pk__in=ids_param(set(ids) - found))
