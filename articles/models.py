@@ -231,11 +231,13 @@ class Article(models.Model):
             models.Index(fields=["published_at"], name="articles_article_published_idx"),
             # Newest-first lists and the postgres backend's sample and relevance
             # candidates (articles/search/backends/postgres.py) walk this index and stop
-            # after a page: no sort over every match of a common word.
+            # after a page: no sort over every match of a common word. With visibility
+            # in it, the public articles past a date are read from the index alone.
             models.Index(
                 F("published_at").desc(nulls_last=True),
                 F("id").desc(),
                 name="articles_article_newest_idx",
+                include=["is_public"],
             ),
             # The loader's "is this an update of an article loaded before?" lookups
             # (save._previous_version, ingest/bulk/__init__.py): hash indexes, since origins and
