@@ -65,8 +65,8 @@ SAMPLE_SIZE = 10_000
 # count, so they count the newest FACET_SAMPLE matches.
 FACET_SAMPLE = 1000
 # How many articles past the sample's cut cost as much to read as one matching
-# headed section (`_sections_first`).
-SECTION_ROW_COST = 7
+# headed section (`_sections_first`; docs/benchmarks.md has the measurements).
+SECTION_ROW_COST = 1
 # Past the sample's cut by date, the articles the article half did not find are read
 # by id (`_past_the_cut`) when they are fewer than this share of those past the cut.
 UNFOUND_SHARE = 0.5
