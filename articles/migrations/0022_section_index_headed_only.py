@@ -5,18 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0021_entity_upper_name'),
+        ("articles", "0021_entity_upper_name"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='section',
-            name='articles_section_search_gin',
+            model_name="section",
+            name="articles_section_search_gin",
         ),
         migrations.AddIndex(
-            model_name='section',
-            index=django.contrib.postgres.indexes.GinIndex(condition=models.Q(('heading', ''), _negated=True), fields=['search_vector'], name='articles_section_headed_gin'),
+            model_name="section",
+            index=django.contrib.postgres.indexes.GinIndex(
+                condition=models.Q(("heading", ""), _negated=True),
+                fields=["search_vector"],
+                name="articles_section_headed_gin",
+            ),
         ),
     ]

@@ -4,18 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0022_section_index_headed_only'),
+        ("articles", "0022_section_index_headed_only"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='article',
-            name='articles_article_newest_idx',
+            model_name="article",
+            name="articles_article_newest_idx",
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(models.OrderBy(models.F('published_at'), descending=True, nulls_last=True), models.OrderBy(models.F('id'), descending=True), include=('is_public',), name='articles_article_newest_idx'),
+            model_name="article",
+            index=models.Index(
+                models.OrderBy(models.F("published_at"), descending=True, nulls_last=True),
+                models.OrderBy(models.F("id"), descending=True),
+                include=("is_public",),
+                name="articles_article_newest_idx",
+            ),
         ),
     ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from django.db import connections
 from django.db.models import (
@@ -312,6 +313,7 @@ _SAMPLE_FIELDS = ("pk", "month", "outlet__slug", "outlet__name", "kind", "story_
 # union, as microseconds since 1970: integers cost nothing to read, timestamps do.
 _HALF_FIELDS = ("pk", "at", "month", "outlet__slug", "outlet__name", "kind", "story_id")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WITHOUT_MICROSECONDS = itemgetter(0, *range(2, len(_HALF_FIELDS)))
 
 
 def _publication_month():
@@ -360,7 +362,7 @@ def _sample(
     second = _rows(in_section.order_by(*order).values_list(*_HALF_FIELDS)[:limit])
     added = [row for row in second if row[0] not in found]  # usually none
     union = _in_order(first + added, oldest=oldest) if added else first
-    return [(pk, *rest) for pk, _, *rest in union[:limit]]
+    return list(map(_WITHOUT_MICROSECONDS, union[:limit]))
 
 
 def _rows(queryset: QuerySet) -> list[tuple]:
@@ -435,11 +437,9 @@ def _in_order(rows: list[tuple], *, oldest: bool) -> list[tuple]:
 
 def _outlet_facet(rows: list[tuple], selection: Selection) -> list:
     """The outlet facet from sample rows of the matches in any outlet."""
-    counts: dict[str, list] = {}
-    for _pk, _month, slug, name, *_ in rows:
-        if slug is not None:
-            counts.setdefault(slug, [name, 0])[1] += 1
-    return outlet_values(((slug, name, n) for slug, (name, n) in counts.items()), selection)
+    counts = Counter((row[2], row[3]) for row in rows)
+    counts.pop((None, None), None)  # no outlet
+    return outlet_values(((slug, name, n) for (slug, name), n in counts.items()), selection)
 
 
 def _month_facet(rows: list[tuple], selection: Selection) -> list:
