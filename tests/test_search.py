@@ -376,6 +376,46 @@ def test_entity_facets_show_the_top_entities_of_each_kind(client):
         assert counts == sorted(counts, reverse=True)
 
 
+def test_the_entity_facet_reads_entities_named_once_only_for_kinds_short_of_others():
+    # A sample names thousands of entities once. One of them cannot take a place in
+    # a kind with ENTITIES_PER_KIND named more often, so the facet looks them up only
+    # for kinds short of those; each kind's first places (most articles, then name)
+    # must still be exactly those over every mention.
+    desk = Outlet.objects.create(name="Facet Desk", slug="facet-desk")
+    articles = [make_article(f"Facet {i}", [f"Facet body {i}."], outlet=desk) for i in range(4)]
+
+    def named(name, kind, in_articles):
+        entity = Entity.objects.create(name=name, kind=kind, slug=name.lower().replace(" ", "-"))
+        for i in in_articles:
+            section = articles[i].sections.get()
+            Mention.objects.create(entity=entity, section=section, article=articles[i])
+
+    for n, name in enumerate(["Ada", "Bo", "Cy", "Di", "Ed", "Fay"]):
+        named(name, "person", range(2 + n % 2))  # every person's place goes to one of these
+    named("Aaron Once", "person", [0])
+    named("Zed Org", "organisation", [0, 1])
+    named("Yak Org", "organisation", [1, 2])
+    for name in ("Delta Org", "Alpha Org", "Echo Org", "Bravo Org"):
+        named(name, "organisation", [3])
+    named("Xville", "place", [2])
+    named("Wtown", "place", [0])
+
+    facet = search.entity_facet(Article.objects.filter(outlet=desk))
+    by_kind = {}
+    for value in facet:
+        by_kind.setdefault(value.kind, []).append((value.label, value.count))
+
+    assert by_kind["person"] == [("Bo", 3), ("Di", 3), ("Fay", 3), ("Ada", 2), ("Cy", 2)]
+    assert by_kind["organisation"] == [
+        ("Yak Org", 2),
+        ("Zed Org", 2),
+        ("Alpha Org", 1),
+        ("Bravo Org", 1),
+        ("Delta Org", 1),
+    ]
+    assert by_kind["place"] == [("Wtown", 1), ("Xville", 1)]
+
+
 def test_outlet_counts_ignore_the_outlet_filter_so_others_can_be_added(client):
     data = api(client, q="Kyiv", outlet="guardian")
     assert {r["outlet"]["slug"] for r in data["results"]} == {"guardian"}

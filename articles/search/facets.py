@@ -14,7 +14,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, QuerySet
 
-from articles.models import Article, ArticleTopic
+from articles.models import Article, ArticleTopic, Entity
 from articles.search.dates import month_bounds
 from articles.search.results import FacetValue, Selection
 
@@ -87,21 +87,38 @@ def topic_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
 # Each article's distinct entities (a small per-article step along the mention
 # index), then a count per entity id, and only then the entities' names: grouping
 # all the mention rows by slug with count(DISTINCT) sorted every row with its text
-# (spilling to disk from a few thousand articles on). Only the entities that can
-# take one of a kind's first places (their count among the kind's first few, ties
-# included) are then sorted by name: sorting every named entity by name took a
-# quarter of the query (docs/benchmarks.md).
+# (spilling to disk from a few thousand articles on). Most entities are named in one
+# article only; they cannot take a place in a kind with enough entities named in
+# more, so they are looked up only while some kind is short of those (every kind
+# of Entity.Kind counts). Only the entities that can take one of a kind's first
+# places (their count among the kind's first few, ties included) are then sorted by
+# name: sorting every named entity by name took a quarter of the query
+# (docs/benchmarks.md).
 _ENTITY_FACET_SQL = """
-WITH counted AS (
+WITH counted AS MATERIALIZED (
     SELECT named.entity_id, count(*) AS n
     FROM (SELECT DISTINCT matched.pk FROM ({articles}) AS matched(pk)) AS a
     CROSS JOIN LATERAL (
         SELECT DISTINCT m.entity_id FROM articles_mention m WHERE m.article_id = a.pk
     ) AS named
     GROUP BY named.entity_id
-), contenders AS (
-    SELECT e.slug, e.name, e.kind, c.n, rank() OVER (PARTITION BY e.kind ORDER BY c.n DESC) AS r
+), repeated AS MATERIALIZED (
+    SELECT e.slug, e.name, e.kind, c.n
     FROM counted c JOIN articles_entity e ON e.id = c.entity_id
+    WHERE c.n > 1
+), filled AS MATERIALIZED (
+    SELECT kind FROM repeated GROUP BY kind HAVING count(*) >= %s
+), contenders AS (
+    SELECT slug, name, kind, n, rank() OVER (PARTITION BY kind ORDER BY n DESC) AS r
+    FROM (
+        SELECT * FROM repeated
+        UNION ALL
+        SELECT e.slug, e.name, e.kind, c.n
+        FROM counted c JOIN articles_entity e ON e.id = c.entity_id
+        WHERE c.n = 1
+          AND (SELECT count(*) FROM filled) < %s
+          AND e.kind NOT IN (SELECT kind FROM filled)
+    ) AS named
 )
 SELECT slug, name, kind, n FROM (
     SELECT slug, name, kind, n,
@@ -120,8 +137,10 @@ def entity_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
         sql, params = articles.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:
         return []
+    places, kinds = ENTITIES_PER_KIND, len(Entity.Kind)
     with connections[articles.db].cursor() as cursor:
-        places = ENTITIES_PER_KIND
-        cursor.execute(_ENTITY_FACET_SQL.format(articles=sql), (*params, places, places))
+        cursor.execute(
+            _ENTITY_FACET_SQL.format(articles=sql), (*params, places, kinds, places, places)
+        )
         rows = cursor.fetchall()
     return [FacetValue(slug, name, n, slug in selected, kind=kind) for slug, name, kind, n in rows]
