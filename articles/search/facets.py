@@ -89,11 +89,10 @@ def topic_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
 # all the mention rows by slug with count(DISTINCT) sorted every row with its text
 # (spilling to disk from a few thousand articles on). Most entities are named in one
 # article only; they cannot take a place in a kind with enough entities named in
-# more, so they are looked up only while some kind is short of those (every kind
-# of Entity.Kind counts). Only the entities that can take one of a kind's first
-# places (their count among the kind's first few, ties included) are then sorted by
-# name: sorting every named entity by name took a quarter of the query
-# (docs/benchmarks.md).
+# more, so they are looked up only while some kind of Entity.Kind is short of
+# those. Only the entities that can take one of a kind's first places (their count
+# among the kind's first few, ties included) are then sorted by name: sorting every
+# named entity by name took a quarter of the query (docs/benchmarks.md).
 _ENTITY_FACET_SQL = """
 WITH counted AS MATERIALIZED (
     SELECT named.entity_id, count(*) AS n
@@ -107,7 +106,7 @@ WITH counted AS MATERIALIZED (
     FROM counted c JOIN articles_entity e ON e.id = c.entity_id
     WHERE c.n > 1
 ), filled AS MATERIALIZED (
-    SELECT kind FROM repeated GROUP BY kind HAVING count(*) >= %s
+    SELECT kind FROM repeated WHERE kind = ANY(%s) GROUP BY kind HAVING count(*) >= %s
 ), contenders AS (
     SELECT slug, name, kind, n, rank() OVER (PARTITION BY kind ORDER BY n DESC) AS r
     FROM (
@@ -137,10 +136,11 @@ def entity_facet(articles: QuerySet, selected=frozenset()) -> list[FacetValue]:
         sql, params = articles.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:
         return []
-    places, kinds = ENTITIES_PER_KIND, len(Entity.Kind)
+    places, kinds = ENTITIES_PER_KIND, Entity.Kind.values
     with connections[articles.db].cursor() as cursor:
         cursor.execute(
-            _ENTITY_FACET_SQL.format(articles=sql), (*params, places, kinds, places, places)
+            _ENTITY_FACET_SQL.format(articles=sql),
+            (*params, kinds, places, len(kinds), places, places),
         )
         rows = cursor.fetchall()
     return [FacetValue(slug, name, n, slug in selected, kind=kind) for slug, name, kind, n in rows]
