@@ -14,12 +14,13 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from datetime import date
+from functools import cached_property
 
 from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Count, DateField, Exists, OuterRef
 from django.db.models.functions import TruncMonth
 
-from articles import cache
+from articles import cache, charts
 from articles.models import (
     ArchiveOverview,
     Article,
@@ -37,16 +38,53 @@ TOP_ENTITIES = 16
 FORMAT = 1
 
 
+class _Read:
+    """The overview this process read last, and the home page's chart of it: reading
+    and parsing the figures took 5-10 ms of every home and list page, the chart's
+    fingerprint as much again on the home page (docs/benchmarks.md). Known by the
+    stored row's version and time of computing, which no other row shares."""
+
+    def __init__(self, stamp: tuple, figures: dict):
+        self.stamp, self.figures = stamp, figures
+
+    @cached_property
+    def timeline(self) -> charts.Timeline | None:
+        colours = charts.outlet_colours(outlets_by_size(self.figures))
+        return charts.timeline(monthly_rows(self.figures), colours=colours)
+
+
+_last_read: list[_Read] = []
+
+
 def current() -> dict:
     """The overview at the content version this request reads."""
+    return _current().figures
+
+
+def current_timeline() -> charts.Timeline | None:
+    """The home page's chart of the articles per month and outlet in `current()`."""
+    return _current().timeline
+
+
+def _current() -> _Read:
     version = cache.content_version()
-    stored = (
-        ArchiveOverview.objects.using(router.db_for_read(ArchiveOverview))
-        .filter(version=version, figures__format=FORMAT)
+    stored = ArchiveOverview.objects.using(router.db_for_read(ArchiveOverview))
+    computed_at = stored.filter(version=version).values_list("computed_at", flat=True).first()
+    if _last_read and _last_read[0].stamp == (version, computed_at):
+        return _last_read[0]
+    figures = (
+        stored.filter(version=version, figures__format=FORMAT)
         .values_list("figures", flat=True)
         .first()
     )
-    return stored if stored is not None else refresh(version)
+    if figures is None:
+        figures = refresh(version)
+        computed_at = stored.filter(version=version).values_list("computed_at", flat=True).first()
+        if computed_at is None:  # not visible here yet (a replica): read next time
+            return _Read((version, None), figures)
+    read = _Read((version, computed_at), figures)
+    _last_read[:] = [read]
+    return read
 
 
 def refresh(version: int | None = None) -> dict:

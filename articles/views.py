@@ -26,8 +26,7 @@ RELATED_POOL = 2000  # articles nearest in time among which related ones are fou
 @require_safe
 def home(request):
     figures = overview.current()
-    colours = charts.outlet_colours(overview.outlets_by_size(figures))
-    timeline = charts.timeline(overview.monthly_rows(figures), colours=colours)
+    timeline = overview.current_timeline()
     latest = search.for_list(Article.objects.public().order_by(*search.newest_first()))[:8]
     context = {
         "counts": figures["counts"],

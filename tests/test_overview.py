@@ -45,6 +45,22 @@ def test_a_committed_change_reaches_the_overview_at_the_next_request(client, db,
     assert '<th scope="col">Moved Desk</th>' in page  # the timeline drawn again, not its old markup
 
 
+def test_a_process_reads_the_figures_once_a_version(client, db, commits):
+    """Reading and parsing them cost every home and list page 5-10 ms at 100k."""
+
+    def reads_figures() -> bool:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/").status_code == 200
+        return any('"figures"' in query["sql"] for query in captured.captured_queries)
+
+    reads_figures()
+    assert not reads_figures()
+    with commits():
+        Outlet.objects.create(name="Another Desk", slug="another-desk")
+    assert reads_figures()  # made again at the new version
+    assert not reads_figures()
+
+
 def test_figures_kept_in_another_format_are_made_again(db):
     """After a deploy that changes what the figures hold, at the same content version."""
     overview.current()
