@@ -16,6 +16,8 @@ from functools import cached_property
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from articles.search import month_bounds
 
@@ -78,6 +80,21 @@ class Bar:
     width: float
     url: str
     segments: list[Segment] = field(default_factory=list)
+    breakdown: str = ""  # "; BBC News 3; Reuters 1" when the bars are stacked by outlet
+
+    @property
+    def rects(self) -> SafeString:
+        """The segments' SVG rectangles. A list page of a large archive draws
+        thousands: through the template, or one `format_html` each, that took
+        0.3-0.7 s (docs/benchmarks.md). Numbers and an escaped colour only."""
+        x, width = float(self.x), float(self.width)
+        return mark_safe(  # noqa: S308 - floats and an escaped colour
+            "".join(
+                f'<rect x="{x}" y="{float(s.y)}" width="{width}" height="{float(s.height)}"'
+                f' fill="{escape(s.colour)}"></rect>'
+                for s in self.segments
+            )
+        )
 
 
 @dataclass
@@ -162,11 +179,14 @@ class Timeline:
         return sum(bar.total for bar in self.drawing.months)
 
     def rows(self):
-        """The table alternative: one row per month with data, counts by outlet."""
+        """The table alternative: one row per month with data, and its cells of counts
+        by outlet (as `Bar.rects`, thousands of them)."""
         for bar in self.drawing.months:
             if bar.total:
                 counts = {s.outlet_slug: s.count for s in bar.segments}
-                yield bar, [counts.get(slug, 0) for _, slug, _ in self.series]
+                numbers = (int(counts.get(slug, 0)) for _, slug, _ in self.series)
+                cells = "".join(f"<td>{n}</td>" for n in numbers)
+                yield bar, mark_safe(cells)  # noqa: S308 - integers only
 
 
 def outlet_colours(outlets_by_size: list[str]) -> dict[str, str]:
@@ -247,6 +267,8 @@ def _draw(layout: Layout, months: list[Bar], series, max_count: int) -> Chart:
             height = count / scale_top * plot_height
             y -= height
             bar.segments.append(Segment(name, slug, count, round(y, 2), round(height, 2), colour))
+        if len(series) > 1:
+            bar.breakdown = "".join(f"; {s.outlet} {s.count}" for s in bar.segments)
         bars.append(bar)
     y_ticks = [
         (round(layout.height - layout.bottom - value / scale_top * plot_height, 2), value)

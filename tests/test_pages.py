@@ -113,6 +113,20 @@ def test_the_home_timeline_is_an_svg_with_a_table_and_links_to_searches(client):
     assert re.findall(r"<td>(\d+)</td>", row)[-1] == "4"
 
 
+def test_an_outlet_name_is_text_in_the_chart_and_its_table(client, commits):
+    """Outlet names come from the articles loaded (untrusted): escaped in the bars'
+    titles, the legend and the table, which are written partly outside the template."""
+    with commits():
+        desk = Outlet.objects.create(name='<b onclick="x()">Desk & Co</b>', slug="desk-co")
+        make_article("Report", "Kyiv.", outlet=desk, published_at=datetime(2022, 1, 9, tzinfo=UTC))
+    page = html(client, "/")
+    chart = re.search(r'<figure class="timeline".*?</figure>', page, re.DOTALL).group(0)
+    assert "<b" not in chart
+    escaped = "&lt;b onclick=&quot;x()&quot;&gt;Desk &amp; Co&lt;/b&gt;"
+    assert f"; {escaped} 1" in chart  # a bar's title
+    assert f'<th scope="col">{escaped}</th>' in chart
+
+
 def outlets_by_size() -> list[str]:
     return overview.outlets_by_size(overview.current())
 
