@@ -131,11 +131,14 @@ class PostgresBackend(SearchBackend):
 
     def list_figures(self, request: ListRequest) -> ListFigures:
         # Each reads every article of the list (docs/benchmarks.md: entity pages).
-        figures = ListFigures(
-            count=request.articles.count(),
-            monthly=_monthly_counts(request.articles),
-            outlets=outlet_facet(request.unfiltered, request.chosen.outlets),
-        )
+        if request.chosen == Selection():  # the list unfiltered: one count gives all three
+            figures = _unfiltered_list_figures(request.articles)
+        else:
+            figures = ListFigures(
+                count=request.articles.count(),
+                monthly=_monthly_counts(request.articles),
+                outlets=outlet_facet(request.unfiltered, request.chosen.outlets),
+            )
         if request.co_mentioned:
             newest = request.unfiltered.order_by(*newest_first()).values("pk")
             figures.co_mentioned = _co_mentioned(
@@ -153,16 +156,35 @@ def _count_only(matches: QuerySet, size: int) -> Answer:
     return Answer(ids=[], count=count, reachable=count, facets=Facets(), count_exact=found <= size)
 
 
+def _unfiltered_list_figures(articles: QuerySet) -> ListFigures:
+    """A list's count, timeline and outlet facet from its articles counted by month
+    and outlet once, undated ones included (they count, but have no bar)."""
+    rows = _by_month_and_outlet(articles)
+    by_outlet = Counter()
+    for _month, slug, name, n in rows:
+        if slug is not None:
+            by_outlet[slug, name] += n
+    return ListFigures(
+        count=sum(n for *_, n in rows),
+        monthly=[monthly_row(month.date(), *rest) for month, *rest in rows if month is not None],
+        outlets=outlet_values(((s, name, n) for (s, name), n in by_outlet.items()), Selection()),
+    )
+
+
 def _monthly_counts(articles: QuerySet) -> list[tuple]:
     """`articles` per month and outlet (`monthly_row`), the undated left out."""
-    rows = (
+    rows = _by_month_and_outlet(articles.filter(published_at__isnull=False))
+    return [monthly_row(month.date(), slug, name, count) for month, slug, name, count in rows]
+
+
+def _by_month_and_outlet(articles: QuerySet) -> list[tuple]:
+    """(month or None, outlet slug, outlet name, articles) of `articles`."""
+    return list(
         articles.order_by()
-        .filter(published_at__isnull=False)
         .annotate(month=TruncMonth("published_at"))
         .values_list("month", "outlet__slug", "outlet__name")
         .annotate(n=Count("pk"))
     )
-    return [monthly_row(month.date(), slug, name, count) for month, slug, name, count in rows]
 
 
 def _co_mentioned(articles: QuerySet, entities: frozenset[str], limit: int) -> list[FacetValue]:
