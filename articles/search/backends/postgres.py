@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     BigIntegerField,
@@ -34,7 +35,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from articles.models import Article, Mention, Section
+from articles.models import Article, Section
 from articles.ranking import BM25Rank
 from articles.search.backends import (
     Answer,
@@ -188,19 +189,40 @@ def _by_month_and_outlet(articles: QuerySet) -> list[tuple]:
 
 
 def _co_mentioned(articles: QuerySet, entities: frozenset[str], limit: int) -> list[FacetValue]:
-    """The entities named in the most of `articles` but `entities`, ties by name. The
-    caller bounds `articles`: every article of a common entity took seconds."""
-    rows = (
-        Mention.objects.filter(article_id__in=articles)
-        .exclude(entity__slug__in=entities)
-        .values("entity__slug", "entity__name", "entity__kind")
-        .annotate(articles=Count("article_id", distinct=True))
-        .order_by("-articles", "entity__name")[:limit]
-    )
-    return [
-        FacetValue(r["entity__slug"], r["entity__name"], r["articles"], kind=r["entity__kind"])
-        for r in rows
-    ]
+    """The entities named in the most of `articles` (their ids) but `entities`, ties by
+    name. The caller bounds `articles`: every article of a common entity took seconds."""
+    try:
+        sql, params = articles.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    # Only entities that can still place (those above the last place's count, once
+    # `entities` are out) are read by name.
+    with connections[articles.db].cursor() as cursor:
+        cursor.execute(
+            _CO_MENTIONED_SQL.format(articles=sql),
+            (*params, limit + len(entities) - 1, sorted(entities), limit),
+        )
+        rows = cursor.fetchall()
+    return [FacetValue(slug, name, n, kind=kind) for slug, name, kind, n in rows]
+
+
+# Counted per entity id, then named: grouping every mention by the entities' slugs and
+# names sorted the rows with their text (44-46 ms for the newest 1,000 articles of
+# an entity named in most of the 100k archive, 22 ms so).
+_CO_MENTIONED_SQL = """
+WITH counted AS MATERIALIZED (
+    SELECT m.entity_id, count(DISTINCT m.article_id) AS n
+    FROM articles_mention m
+    WHERE m.article_id IN ({articles})
+    GROUP BY m.entity_id
+)
+SELECT e.slug, e.name, e.kind, c.n
+FROM counted c JOIN articles_entity e ON e.id = c.entity_id
+WHERE c.n >= coalesce((SELECT n FROM counted ORDER BY n DESC OFFSET %s LIMIT 1), 0)
+  AND e.slug <> ALL(%s)
+ORDER BY c.n DESC, e.name ASC
+LIMIT %s
+"""
 
 
 def _page_rows(
