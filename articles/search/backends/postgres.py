@@ -447,7 +447,7 @@ def _past_the_cut(
             in_a_section = Q(pk__in=ids_param(unfound)) & Q(pk__in=sections.values("article_id"))
         else:
             in_a_section = Q(pk__in=sections.values("article_id")) & ~Q(pk__in=ids_param(found))
-    return articles.filter(in_a_section).filter(**{bound: cut})
+    return past_the_cut.filter(in_a_section)
 
 
 def _sections_first(sections: QuerySet, past_the_cut: QuerySet) -> bool:
