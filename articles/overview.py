@@ -61,9 +61,10 @@ def current() -> dict:
     return _current().figures
 
 
-def current_timeline() -> charts.Timeline | None:
-    """The home page's chart of the articles per month and outlet in `current()`."""
-    return _current().timeline
+def current_with_chart() -> tuple[dict, charts.Timeline | None]:
+    """`current()` and the home page's chart of its articles per month and outlet."""
+    read = _current()
+    return read.figures, read.timeline
 
 
 def _current() -> _Read:

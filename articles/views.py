@@ -25,8 +25,7 @@ RELATED_POOL = 2000  # articles nearest in time among which related ones are fou
 
 @require_safe
 def home(request):
-    figures = overview.current()
-    timeline = overview.current_timeline()
+    figures, timeline = overview.current_with_chart()
     latest = search.for_list(Article.objects.public().order_by(*search.newest_first()))[:8]
     context = {
         "counts": figures["counts"],
