@@ -70,3 +70,21 @@ def test_a_title_match_weighs_more_than_a_body_match():
         .values_list("pk", flat=True)
     )
     assert list(ranked) == [in_title.pk, in_body.pk]
+
+
+@pytest.mark.django_db
+def test_an_articles_search_vector_stays_in_its_row_unless_the_row_outgrows_a_page():
+    """Matching and ranking read every candidate's vector: one kept in the row is read
+    with it, one moved out to TOAST costs an index lookup and chunk reads."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_size(search_vector), pg_column_size(a.*),"
+            " pg_column_toast_chunk_id(search_vector) IS NOT NULL"
+            " FROM articles_article AS a"
+        )
+        rows = cursor.fetchall()
+    # PostgreSQL's default would move any vector out of a row past about 2 kB.
+    assert any(vector > 2100 for vector, _, _ in rows)
+    assert [row for row in rows if row[2] and row[1] < 8000] == []
