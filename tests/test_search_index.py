@@ -31,7 +31,7 @@ from articles.search.backends import tantivy as tantivy_backend_module
 from articles.search.backends.postgres import PostgresBackend
 from articles.search.backends.tantivy import BUCKET_LIMIT_ERROR, TantivyBackend
 from articles.search_vectors import SEARCH_CONFIG
-from tests.conftest import BASE_DIR, CORPORA
+from tests.conftest import BASE_DIR, CORPORA, SEEDS
 from tests.test_reliability import (
     BBC,
     _copy,
@@ -433,6 +433,24 @@ def test_before_the_rescoring_a_title_match_outranks_a_heading_then_a_body_match
     monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 0)
     found = run(tantivy_backend, "tantivy", q="Pistorius", outlet=["ranking-desk"])
     assert [hit.article.pk for hit in found.hits] == [a.pk for a in ranking_desk]
+
+
+def test_before_the_rescoring_one_spelling_used_often_outranks_two_used_once(
+    tantivy_backend, monkeypatch
+):
+    # The archive counts a word's spellings as one word whose occurrences saturate
+    # together: in two articles of a news article's length, Kyiv three times weighs
+    # more than Kyiv once and Kiev once.
+    desk = Outlet.objects.create(name="Spelling Desk", slug="spelling-desk")
+    spellings = ("Kyiv", "Kiev", "Kiyv", "Kyyiv")
+    seed = (SEEDS / "000_0e4d571b1702f214.txt").read_text(encoding="utf-8").split("\n\n")
+    text = [p for p in seed if not any(spelling in p for spelling in spellings)]
+    often = make_article("Aid arrives", ["Kyiv, Kyiv and Kyiv.", *text], outlet=desk)
+    both = make_article("Aid arrives", ["Kyiv, Kiev and Lviv.", *text], outlet=desk)
+    postgres = ids(run(tantivy_backend, "postgres", q="Kiev", outlet=["spelling-desk"]))
+    assert postgres == [often.pk, both.pk]
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 0)
+    assert ids(run(tantivy_backend, "tantivy", q="Kiev", outlet=["spelling-desk"])) == postgres
 
 
 def test_a_word_in_every_article_ranks_the_live_blogs_with_most_entries_first(

@@ -78,6 +78,9 @@ RESCORE_WINDOW = 100
 # for a word in most articles, where the bonus decides the order, nearly the same.
 # Section counts past this one get the bonus of this one (within 0.1%).
 COUNTED_SECTIONS = 100
+# What the other spellings of a term add to its best one (`_one_word`; measured in
+# docs/benchmarks.md: how deep the archive's top 10 lies in tantivy's order).
+SPELLING_TIE = 0.3
 # A prefix is scored as this many of its commonest completions.
 PREFIX_COMPLETIONS = 32
 # The database scores an article by the better of its own text and its best matching
@@ -404,15 +407,25 @@ def relevance(searcher, text: TextQuery) -> tantivy.Query:
             continue
         wanted = _idf(searcher, min(typed))
         spellings = [
-            (Occur.Should, tantivy.Query.boost_query(query, wanted / own))
+            tantivy.Query.boost_query(query, wanted / own)
             for query, own in _weighted(searcher, text, term)
         ]
-        score = tantivy.Query.boolean_query(spellings)
+        score = _one_word(spellings)
         if (in_a_heading := _term(text, term, (HEADINGS,))) is not None:
             heading = tantivy.Query.const_score_query(in_a_heading, wanted * HEADING_SCORE)
             score = tantivy.Query.disjunction_max_query([score, heading])
         clauses.append((Occur.Should, score))
     return tantivy.Query.boolean_query(clauses)
+
+
+def _one_word(spellings: list[tantivy.Query]) -> tantivy.Query:
+    """One score for a term's spellings (or a prefix's completions). The archive counts
+    them as one word, whose occurrences saturate together; tantivy scores each apart,
+    and their sum favours an article using two spellings over one using one often.
+    The best spelling's score plus SPELLING_TIE of the others' comes nearest."""
+    if len(spellings) == 1:
+        return spellings[0]
+    return tantivy.Query.disjunction_max_query(spellings, SPELLING_TIE)
 
 
 def _weighted(searcher, text: TextQuery, term: Term) -> list[tuple[tantivy.Query, float]]:
