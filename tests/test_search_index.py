@@ -435,21 +435,40 @@ def test_before_the_rescoring_a_title_match_outranks_a_heading_then_a_body_match
     assert [hit.article.pk for hit in found.hits] == [a.pk for a in ranking_desk]
 
 
-def test_before_the_rescoring_one_spelling_used_often_outranks_two_used_once(
-    tantivy_backend, monkeypatch
-):
-    # The archive counts a word's spellings as one word whose occurrences saturate
-    # together: in two articles of a news article's length, Kyiv three times weighs
-    # more than Kyiv once and Kiev once.
+@pytest.fixture
+def spelling_desk():
+    """Two articles of a news article's length, one with Kyiv three times, the other
+    with Kyiv once and Kiev once. The archive counts a word's spellings as one word
+    whose occurrences saturate together: the first weighs more."""
     desk = Outlet.objects.create(name="Spelling Desk", slug="spelling-desk")
     spellings = ("Kyiv", "Kiev", "Kiyv", "Kyyiv")
     seed = (SEEDS / "000_0e4d571b1702f214.txt").read_text(encoding="utf-8").split("\n\n")
     text = [p for p in seed if not any(spelling in p for spelling in spellings)]
     often = make_article("Aid arrives", ["Kyiv, Kyiv and Kyiv.", *text], outlet=desk)
     both = make_article("Aid arrives", ["Kyiv, Kiev and Lviv.", *text], outlet=desk)
+    return often, both
+
+
+def test_before_the_rescoring_one_spelling_used_often_outranks_two_used_once(
+    tantivy_backend, spelling_desk, monkeypatch
+):
     postgres = ids(run(tantivy_backend, "postgres", q="Kiev", outlet=["spelling-desk"]))
-    assert postgres == [often.pk, both.pk]
+    assert postgres == [article.pk for article in spelling_desk]
     monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 0)
+    assert ids(run(tantivy_backend, "tantivy", q="Kiev", outlet=["spelling-desk"])) == postgres
+
+
+def test_a_term_with_several_spellings_has_a_wider_rescored_window(
+    tantivy_backend, spelling_desk, monkeypatch
+):
+    # With the spellings' scores summed, tantivy's own order puts the article with
+    # two spellings first; a window of one, doubled for the spelled term, still
+    # gives the archive's order.
+    postgres = ids(run(tantivy_backend, "postgres", q="Kiev", outlet=["spelling-desk"]))
+    monkeypatch.setattr(tantivy_backend_module, "SPELLING_TIE", 1.0)
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 0)
+    assert ids(run(tantivy_backend, "tantivy", q="Kiev", outlet=["spelling-desk"])) != postgres
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 1)
     assert ids(run(tantivy_backend, "tantivy", q="Kiev", outlet=["spelling-desk"])) == postgres
 
 

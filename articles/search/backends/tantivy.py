@@ -5,8 +5,9 @@ outbox (articles/search/outbox.py).
 Relevance runs over every match in two steps, the way Elasticsearch's rescore
 does: tantivy ranks the matches by BM25 on the `weighted` field (the article's words
 counted as the database's BM25 counts them), and the first RESCORE_WINDOW of those
-are put in the archive's own BM25 order (articles/ranking.py), which PostgreSQL
-computes for those articles only; pages past the window keep tantivy's order.
+(twice as many for a term with several spellings) are put in the archive's own BM25
+order (articles/ranking.py), which PostgreSQL computes for those articles only;
+pages past the window keep tantivy's order.
 Newest and oldest run over every match; the count and the facets are exact.
 The query is built from the shared TextQuery, never from the typed text, so phrases,
 prefixes, exclusions, `or` groups and spellings mean what they mean on the postgres
@@ -73,6 +74,9 @@ ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the d
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
 # (docs/benchmarks.md: how often the archive's top 10 lies within them).
 RESCORE_WINDOW = 100
+# ... times this many where a term has several spellings, whose scores tantivy only
+# approximates (`_one_word`).
+SPELLED_WINDOW = 2
 # The archive's BM25 adds up to SECTION_BONUS for an article's matching sections
 # (articles/ranking.py). tantivy adds it for the article's sections, matching or not:
 # for a word in most articles, where the bonus decides the order, nearly the same.
@@ -118,12 +122,13 @@ class TantivyBackend(SearchBackend):
         if text is not None and request.sort == "relevance":
             alone = _relevance_matches_alone(request.text_query, request.minimum_should_match)
             scored = _scored(searcher, text, filters.all(), request.text_query, alone=alone)
-            result = searcher.search(scored, max(stop, RESCORE_WINDOW), count=True)
+            window = _rescore_window(request.text_query)
+            result = searcher.search(scored, max(stop, window), count=True)
             addresses = [address for _, address in result.hits]
             ids = searcher.fast_field_values("id", addresses)
             stories = _stories(searcher, ids, addresses)
-            if request.offset < RESCORE_WINDOW:
-                ids[:RESCORE_WINDOW] = rescored(ids[:RESCORE_WINDOW], request.text_query)
+            if request.offset < window:
+                ids[:window] = rescored(ids[:window], request.text_query)
         else:
             result = searcher.search(query, 1, count=True)
             addresses = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
@@ -473,6 +478,12 @@ def _idf(searcher, df: int) -> float:
     a small difference that the rescoring absorbs)."""
     n = searcher.num_docs
     return math.log(1 + (max(n - df, 0) + 0.5) / (df + 0.5))
+
+
+def _rescore_window(text: TextQuery) -> int:
+    """How many of tantivy's most relevant matches are put in the archive's order."""
+    spelled = any(len(text.forms(term)) > 1 for term in text.wanted_terms)
+    return RESCORE_WINDOW * SPELLED_WINDOW if spelled else RESCORE_WINDOW
 
 
 def rescored(ids: list[int], text: TextQuery) -> list[int]:
