@@ -4,9 +4,10 @@ BM25 top 10 (articles/bench/exact.py: over every match) lies in tantivy's own or
 before the rescoring, and the top-10 agreement each window size would give.
 
     SEARCH_BACKEND=tantivy PGDATA_DIR=... SEARCH_INDEX_DIR=... \\
-        .venv/bin/python scripts/rescore_window.py [QUERY ...]
+        .venv/bin/python scripts/rescore_window.py [--tie T] [QUERY ...]
 
 Without queries: the benchmark's text queries on this archive and the words of issue 13.
+`--tie`: what a term's other spellings add to its best one (`SPELLING_TIE`; 1 sums them).
 """
 
 from __future__ import annotations
@@ -92,4 +93,8 @@ def main(queries) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or QUERIES)
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--tie"]:
+        tantivy_backend.SPELLING_TIE = float(arguments[1])
+        arguments = arguments[2:]
+    main(arguments or QUERIES)
