@@ -78,6 +78,8 @@ def test_an_articles_search_vector_stays_in_its_row_unless_the_row_outgrows_a_pa
     with it, one moved out to TOAST costs an index lookup and chunk reads."""
     from django.db import connection
 
+    if connection.pg_version < 170000:  # DATABASE_URL may name PostgreSQL 15 or 16
+        pytest.skip("pg_column_toast_chunk_id(), which tells, came with PostgreSQL 17")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_column_size(search_vector), pg_column_size(a.*),"
