@@ -1,7 +1,8 @@
 """How many of tantivy's most relevant matches the tantivy backend must rescore
 (`RESCORE_WINDOW`, docs/benchmarks.md): for each query, where the archive's exact
 BM25 top 10 (articles/bench/exact.py: over every match) lies in tantivy's own order,
-before the rescoring, and the top-10 agreement each window size would give.
+before the rescoring, the top-10 agreement each window size would give, and what the
+backend serves (its window, widened while a match may climb: `MOST_RESCORED`).
 
     SEARCH_BACKEND=tantivy PGDATA_DIR=... SEARCH_INDEX_DIR=... \\
         .venv/bin/python scripts/rescore_window.py [--tie T] [QUERY ...]
@@ -63,6 +64,22 @@ def tantivy_order(params: dict) -> list[int]:
         tantivy_backend.RESCORE_WINDOW = saved
 
 
+def served(params: dict) -> tuple[list[int], int]:
+    """The backend's top 10, and how many matches it put in the archive's order."""
+    rescored = []
+    archive_scores = tantivy_backend.archive_scores
+
+    def counted(ids, text):
+        rescored.append(len(ids))
+        return archive_scores(ids, text)
+
+    tantivy_backend.archive_scores = counted
+    try:
+        return get_backend().search(exact.search_request(params, limit=10)).ids, sum(rescored)
+    finally:
+        tantivy_backend.archive_scores = archive_scores
+
+
 def exact_top(params: dict) -> tuple[list[int], int]:
     """The archive's BM25 top 10 over every match, and how many match."""
     request = exact.search_request(params)
@@ -75,13 +92,13 @@ def main(queries) -> None:
     if settings.SEARCH_BACKEND != "tantivy":
         raise SystemExit("Run with SEARCH_BACKEND=tantivy.")
     print("| query | matches | deepest of the exact top 10 |", end="")
-    print("".join(f" window {w} |" for w in WINDOWS))
-    print("|---|---|---|" + "---|" * len(WINDOWS))
+    print("".join(f" window {w} |" for w in WINDOWS), "served | rescored |")
+    print("|---|---|---|" + "---|" * (len(WINDOWS) + 2))
     for q in queries:
         params = {"q": q}
         top, count = exact_top(params)
         if not top:
-            print(f"| `{q}` | 0 | - |" + " - |" * len(WINDOWS))
+            print(f"| `{q}` | 0 | - |" + " - |" * (len(WINDOWS) + 2))
             continue
         order = tantivy_order(params)
         place = {pk: i + 1 for i, pk in enumerate(order)}
@@ -89,7 +106,9 @@ def main(queries) -> None:
         agreements = [sum(place.get(pk, DEPTH + 1) <= w for pk in top) / len(top) for w in WINDOWS]
         deepest_text = f"> {DEPTH}" if deepest > DEPTH else str(deepest)
         print(f"| `{q}` | {count:,} | {deepest_text} |", end="")
-        print("".join(f" {a:.1f} |" for a in agreements), flush=True)
+        print("".join(f" {a:.1f} |" for a in agreements), end="")
+        ids, rescored = served(params)
+        print(f" {len(set(ids) & set(top)) / len(top):.1f} | {rescored} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -472,6 +472,17 @@ def test_a_term_with_several_spellings_has_a_wider_rescored_window(
     assert ids(run(tantivy_backend, "tantivy", q="Kiev", outlet=["spelling-desk"])) == postgres
 
 
+def test_a_match_past_the_window_still_climbs_into_the_page(tantivy_backend, monkeypatch):
+    # tantivy's own order puts one of the archive's three most relevant articles for
+    # "war" past its first two; rescoring only those two leaves it off the page.
+    archive = ids(run(tantivy_backend, "postgres", q="war"))[:3]
+    monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 2)
+    monkeypatch.setattr(tantivy_backend_module, "MOST_RESCORED", 2)
+    assert page(tantivy_backend, "war", 1, 3) != archive
+    monkeypatch.setattr(tantivy_backend_module, "MOST_RESCORED", 1000)
+    assert page(tantivy_backend, "war", 1, 3) == archive
+
+
 def test_a_word_in_every_article_ranks_the_live_blogs_with_most_entries_first(
     tantivy_backend, monkeypatch
 ):

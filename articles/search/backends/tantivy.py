@@ -26,7 +26,7 @@ from functools import cache
 
 import tantivy
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import F, Model
 
 from articles.models import Article, Entity, Outlet, Section, Topic
 from articles.ranking import K1, B
@@ -77,6 +77,10 @@ RESCORE_WINDOW = 100
 # ... times this many where a term has several spellings, whose scores tantivy only
 # approximates (`_one_word`).
 SPELLED_WINDOW = 2
+# Past the window, matches are rescored while they might still reach the page
+# (`_may_climb`), up to this many in all: at a million articles tantivy's lengths
+# (quantised token counts, not the archive's lexeme counts) leave near-ties deep.
+MOST_RESCORED = 1000
 # The archive's BM25 adds up to SECTION_BONUS for an article's matching sections
 # (articles/ranking.py). tantivy adds it for the article's sections, matching or not:
 # for a word in most articles, where the bonus decides the order, nearly the same.
@@ -122,31 +126,25 @@ class TantivyBackend(SearchBackend):
         if text is not None and request.sort == "relevance":
             alone = _relevance_matches_alone(request.text_query, request.minimum_should_match)
             scored = _scored(searcher, text, filters.all(), request.text_query, alone=alone)
-            window = _rescore_window(request.text_query)
-            result = searcher.search(scored, max(stop, window), count=True)
-            addresses = [address for _, address in result.hits]
-            ids = searcher.fast_field_values("id", addresses)
-            stories = _stories(searcher, ids, addresses)
-            if request.offset < window:
-                ids[:window] = rescored(ids[:window], request.text_query)
+            ids, stories, count = _by_relevance(
+                searcher, scored, request.text_query, request.offset, stop
+            )
         else:
-            result = searcher.search(query, 1, count=True)
+            count = searcher.search(query, 1, count=True).count
             addresses = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
             ids = searcher.fast_field_values("id", addresses)
             stories = _stories(searcher, ids, addresses)
-        counts = _facet_counts(
-            searcher, text, filters.all(), request.selection, result.count, generation
-        )
+        counts = _facet_counts(searcher, text, filters.all(), request.selection, count, generation)
         if request.selection.outlets:
             base = searcher.aggregate(_all_of([text, *filters.all(outlets=False)]), OUTLETS)
         else:
             base = counts
         return Answer(
             ids=ids[request.offset : stop],
-            count=result.count,
-            reachable=result.count,
+            count=count,
+            reachable=count,
             facets=_facets(counts, base, request.selection),
-            story_count=story_count(searcher, query, result.count, counts),
+            story_count=story_count(searcher, query, count, counts),
             stories={pk: stories[pk] for pk in ids[request.offset : stop] if pk in stories},
         )
 
@@ -486,10 +484,61 @@ def _rescore_window(text: TextQuery) -> int:
     return RESCORE_WINDOW * SPELLED_WINDOW if spelled else RESCORE_WINDOW
 
 
-def rescored(ids: list[int], text: TextQuery) -> list[int]:
-    """`ids` (matches) in the archive's BM25 order, computed by PostgreSQL."""
+def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
+    """(The ids of the first `stop` matches of `scored` or more, most relevant first;
+    the stories of those with other copies; the number of matches.) tantivy's order, its first
+    `_rescore_window` matches put in the archive's order, and then the next ones, a
+    window at a time, while one of them could still climb into the page (`_may_climb`)."""
+    window = _rescore_window(text)
+    result = searcher.search(scored, max(stop, window), count=True)
+    hits = result.hits
+    ids, stories = _ids_and_stories(searcher, hits)
+    if offset >= window:  # a page past the window keeps tantivy's order
+        return ids, stories, result.count
+    archive = archive_scores(ids[:window], text)
+    while len(archive) < MOST_RESCORED:
+        if len(hits) == len(archive):
+            more = searcher.search(scored, window, count=False, offset=len(hits)).hits
+            if not more:
+                break
+            more_ids, more_stories = _ids_and_stories(searcher, more)
+            hits, ids = hits + more, ids + more_ids
+            stories.update(more_stories)
+        own = {pk: score for pk, (score, _) in zip(ids, hits, strict=True)}
+        if not _may_climb(hits[len(archive)][0], archive, own, stop):
+            break
+        archive.update(archive_scores(ids[len(archive) : len(archive) + window], text))
+    first = sorted(archive, key=archive.get, reverse=True)
+    return first + ids[len(first) :], stories, result.count
+
+
+def _ids_and_stories(searcher, hits: list) -> tuple[list[int], dict[int, int]]:
+    addresses = [address for _, address in hits]
+    ids = searcher.fast_field_values("id", addresses)
+    return ids, _stories(searcher, ids, addresses)
+
+
+def _may_climb(score: float, archive: dict, own: dict, stop: int) -> bool:
+    """Whether a match that tantivy scores `score`, past those the archive has scored
+    (`archive`; tantivy's scores: `own`), could climb into the page's places (the
+    first `stop`): if the archive gave it as much more than tantivy as it gave any of
+    those, it would pass the last of them that the page shows."""
+    gains = [archive[pk][0] / own[pk] for pk in archive if own[pk] > 0]
+    if not gains:
+        return False
+    ranked = sorted((key[0] for key in archive.values()), reverse=True)
+    return score * max(gains) >= ranked[min(stop, len(ranked)) - 1]
+
+
+def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
+    """The archive's BM25 of each of `ids` (matches), computed by PostgreSQL, as a key
+    that sorts in the archive's order (greatest first): (score, publication, id)."""
     window = Article.objects.filter(pk__in=ids_param(ids))
-    return list(by_relevance(window, text).values_list("pk", flat=True))
+    rows = by_relevance(window, text).annotate(score=F("rank"))
+    return {
+        pk: (score, published.timestamp() if published else -math.inf, pk)
+        for pk, score, published in rows.values_list("pk", "score", "published_at")
+    }
 
 
 # --- Filters -----------------------------------------------------------------
