@@ -414,8 +414,9 @@ def page(settings, q: str, number: int, per_page: int) -> list[int]:
     return ids(filterset.run_search(per_page=per_page))
 
 
-def test_pages_past_the_rescored_window_hold_every_other_match_once(tantivy_backend, monkeypatch):
+def test_pages_past_the_rescored_matches_hold_every_other_match_once(tantivy_backend, monkeypatch):
     monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 4)
+    monkeypatch.setattr(tantivy_backend_module, "MOST_RESCORED", 4)
     postgres = ids(run(tantivy_backend, "postgres", q="Ukraine"))
     assert len(postgres) == 8
     paged = [pk for number in (1, 2, 3) for pk in page(tantivy_backend, "Ukraine", number, 3)]

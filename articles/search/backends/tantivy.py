@@ -5,9 +5,10 @@ outbox (articles/search/outbox.py).
 Relevance runs over every match in two steps, the way Elasticsearch's rescore
 does: tantivy ranks the matches by BM25 on the `weighted` field (the article's words
 counted as the database's BM25 counts them), and the first RESCORE_WINDOW of those
-(twice as many for a term with several spellings) are put in the archive's own BM25
-order (articles/ranking.py), which PostgreSQL computes for those articles only;
-pages past the window keep tantivy's order.
+(twice as many for a term with several spellings), and more while one further down
+could still climb into the page, are put in the archive's own BM25 order
+(articles/ranking.py), which PostgreSQL computes for those articles only; pages past
+them keep tantivy's order.
 Newest and oldest run over every match; the count and the facets are exact.
 The query is built from the shared TextQuery, never from the typed text, so phrases,
 prefixes, exclusions, `or` groups and spellings mean what they mean on the postgres
@@ -81,6 +82,9 @@ SPELLED_WINDOW = 2
 # (`_may_climb`), up to this many in all: at a million articles tantivy's lengths
 # (quantised token counts, not the archive's lexeme counts) leave near-ties deep.
 MOST_RESCORED = 1000
+# ... allowing a match past them this much more gain than any rescored one had: the
+# rescored are mostly of one kind (live blogs, long articles), the next of another.
+CLIMB_MARGIN = 0.01
 # The archive's BM25 adds up to SECTION_BONUS for an article's matching sections
 # (articles/ranking.py). tantivy adds it for the article's sections, matching or not:
 # for a word in most articles, where the bonus decides the order, nearly the same.
@@ -486,30 +490,34 @@ def _rescore_window(text: TextQuery) -> int:
 
 def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     """(The ids of the first `stop` matches of `scored` or more, most relevant first;
-    the stories of those with other copies; the number of matches.) tantivy's order, its first
-    `_rescore_window` matches put in the archive's order, and then the next ones, a
-    window at a time, while one of them could still climb into the page (`_may_climb`)."""
+    the stories of those with other copies; the number of matches.) tantivy's order,
+    its first `_rescore_window` matches put in the archive's order, then twice as
+    many, and so on, up to MOST_RESCORED, while the page goes further or one of the
+    next matches could still climb into it (`_may_climb`)."""
     window = _rescore_window(text)
     result = searcher.search(scored, max(stop, window), count=True)
     hits = result.hits
     ids, stories = _ids_and_stories(searcher, hits)
-    if offset >= window:  # a page past the window keeps tantivy's order
+    if offset >= MOST_RESCORED or not window:  # tantivy's order
         return ids, stories, result.count
     archive = archive_scores(ids[:window], text)
-    while len(archive) < MOST_RESCORED:
-        if len(hits) == len(archive):
-            more = searcher.search(scored, window, count=False, offset=len(hits)).hits
-            if not more:
-                break
-            more_ids, more_stories = _ids_and_stories(searcher, more)
-            hits, ids = hits + more, ids + more_ids
+    done = min(window, len(ids))
+    while done < MOST_RESCORED:
+        step = min(done, MOST_RESCORED - done)
+        if len(hits) < done + step:
+            more = searcher.search(scored, done + step - len(hits), count=False, offset=len(hits))
+            more_ids, more_stories = _ids_and_stories(searcher, more.hits)
+            hits, ids = hits + more.hits, ids + more_ids
             stories.update(more_stories)
-        own = {pk: score for pk, (score, _) in zip(ids, hits, strict=True)}
-        if not _may_climb(hits[len(archive)][0], archive, own, stop):
+        if done == len(hits):
             break
-        archive.update(archive_scores(ids[len(archive) : len(archive) + window], text))
+        own = {pk: score for pk, (score, _) in zip(ids, hits, strict=True)}
+        if done >= stop and not _may_climb(hits[done][0], archive, own, stop):
+            break
+        archive.update(archive_scores(ids[done : done + step], text))
+        done += len(ids[done : done + step])
     first = sorted(archive, key=archive.get, reverse=True)
-    return first + ids[len(first) :], stories, result.count
+    return first + ids[done:], stories, result.count
 
 
 def _ids_and_stories(searcher, hits: list) -> tuple[list[int], dict[int, int]]:
@@ -522,12 +530,12 @@ def _may_climb(score: float, archive: dict, own: dict, stop: int) -> bool:
     """Whether a match that tantivy scores `score`, past those the archive has scored
     (`archive`; tantivy's scores: `own`), could climb into the page's places (the
     first `stop`): if the archive gave it as much more than tantivy as it gave any of
-    those, it would pass the last of them that the page shows."""
+    those (and CLIMB_MARGIN more), it would pass the last of them the page shows."""
     gains = [archive[pk][0] / own[pk] for pk in archive if own[pk] > 0]
     if not gains:
         return False
     ranked = sorted((key[0] for key in archive.values()), reverse=True)
-    return score * max(gains) >= ranked[min(stop, len(ranked)) - 1]
+    return score * max(gains) * (1 + CLIMB_MARGIN) >= ranked[min(stop, len(ranked)) - 1]
 
 
 def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
