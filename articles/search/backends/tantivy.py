@@ -82,8 +82,10 @@ SPELLED_WINDOW = 2
 # (`_may_climb`), up to this many in all: at a million articles tantivy's lengths
 # (quantised token counts, not the archive's lexeme counts) leave near-ties deep.
 MOST_RESCORED = 1000
-# ... allowing a match past them this much more gain than any rescored one had: the
-# rescored are mostly of one kind (live blogs, long articles), the next of another.
+# ... allowing a match past them to gain more than any rescored one did, by this
+# share of the most the terms can score (`_ceiling`): the rescored may be mostly of
+# one kind (live blogs, long articles), the next of another. Of the score, not of
+# the section bonus, which both count alike.
 CLIMB_MARGIN = 0.01
 # The archive's BM25 adds up to SECTION_BONUS for an article's matching sections
 # (articles/ranking.py). tantivy adds it for the article's sections, matching or not:
@@ -409,10 +411,9 @@ def relevance(searcher, text: TextQuery) -> tantivy.Query:
     entry (`HEADING_SCORE`)."""
     clauses = []
     for term in text.wanted_terms:
-        typed = [_document_frequency(searcher, s) for s in _stems(term.text)]
-        if not typed:
+        wanted = _term_idf(searcher, term)
+        if wanted is None:
             continue
-        wanted = _idf(searcher, min(typed))
         spellings = [
             tantivy.Query.boost_query(query, wanted / own)
             for query, own in _weighted(searcher, text, term)
@@ -423,6 +424,20 @@ def relevance(searcher, text: TextQuery) -> tantivy.Query:
             score = tantivy.Query.disjunction_max_query([score, heading])
         clauses.append((Occur.Should, score))
     return tantivy.Query.boolean_query(clauses)
+
+
+def _term_idf(searcher, term: Term) -> float | None:
+    """The idf the archive gives `term` (of its rarest word as typed), or None when it
+    has no word the index keeps."""
+    typed = [_document_frequency(searcher, s) for s in _stems(term.text)]
+    return _idf(searcher, min(typed)) if typed else None
+
+
+def _ceiling(searcher, text: TextQuery) -> float:
+    """The most the text's terms can add to an article's BM25: each its idf times
+    (k1 + 1), which a term's weight approaches as it fills a short text."""
+    idfs = (_term_idf(searcher, term) for term in text.wanted_terms)
+    return sum(idf * (K1 + 1) for idf in idfs if idf is not None)
 
 
 def _one_word(spellings: list[tantivy.Query]) -> tantivy.Query:
@@ -502,6 +517,7 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
         return ids, stories, result.count
     archive = archive_scores(ids[:window], text)
     done = min(window, len(ids))
+    ceiling = _ceiling(searcher, text)
     while done < MOST_RESCORED:
         step = min(done, MOST_RESCORED - done)
         if len(hits) < done + step:
@@ -512,7 +528,7 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
         if done == len(hits):
             break
         own = {pk: score for pk, (score, _) in zip(ids, hits, strict=True)}
-        if done >= stop and not _may_climb(hits[done][0], archive, own, stop):
+        if done >= stop and not _may_climb(hits[done][0], archive, own, stop, ceiling):
             break
         archive.update(archive_scores(ids[done : done + step], text))
         done += len(ids[done : done + step])
@@ -526,16 +542,18 @@ def _ids_and_stories(searcher, hits: list) -> tuple[list[int], dict[int, int]]:
     return ids, _stories(searcher, ids, addresses)
 
 
-def _may_climb(score: float, archive: dict, own: dict, stop: int) -> bool:
+def _may_climb(score: float, archive: dict, own: dict, stop: int, ceiling: float) -> bool:
     """Whether a match that tantivy scores `score`, past those the archive has scored
     (`archive`; tantivy's scores: `own`), could climb into the page's places (the
     first `stop`): if the archive gave it as much more than tantivy as it gave any of
-    those (and CLIMB_MARGIN more), it would pass the last of them the page shows."""
+    those, and CLIMB_MARGIN of the terms' `ceiling` on top, it would pass the last
+    of them the page shows."""
     gains = [archive[pk][0] / own[pk] for pk in archive if own[pk] > 0]
     if not gains:
         return False
     ranked = sorted((key[0] for key in archive.values()), reverse=True)
-    return score * max(gains) * (1 + CLIMB_MARGIN) >= ranked[min(stop, len(ranked)) - 1]
+    reach = score * max(gains) + CLIMB_MARGIN * ceiling
+    return reach >= ranked[min(stop, len(ranked)) - 1]
 
 
 def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
