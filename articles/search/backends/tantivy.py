@@ -547,13 +547,14 @@ def _may_climb(score: float, archive: dict, own: dict, stop: int, ceiling: float
     (`archive`; tantivy's scores: `own`), could climb into the page's places (the
     first `stop`): if the archive gave it as much more than tantivy as it gave any of
     those, and CLIMB_MARGIN of the terms' `ceiling` on top, it would pass the last
-    of them the page shows."""
-    gains = [archive[pk][0] / own[pk] for pk in archive if own[pk] > 0]
-    if not gains:
+    of them the page shows. The gain counts as at least 1, what an article whose
+    words tantivy counts as the archive does (one spelling) gets: the rescored may
+    all be ones tantivy overrates (a term in several spellings, used often)."""
+    if not archive:
         return False
+    gain = max(1.0, *(archive[pk][0] / own[pk] for pk in archive if own[pk] > 0))
     ranked = sorted((key[0] for key in archive.values()), reverse=True)
-    reach = score * max(gains) + CLIMB_MARGIN * ceiling
-    return reach >= ranked[min(stop, len(ranked)) - 1]
+    return score * gain + CLIMB_MARGIN * ceiling >= ranked[min(stop, len(ranked)) - 1]
 
 
 def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
