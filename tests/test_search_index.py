@@ -21,6 +21,7 @@ import tantivy
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
+from articles.bench.exact import search_request
 from articles.bench.story_pairs import Corpora, derive
 from articles.entities import merge_entities
 from articles.filters import SearchFilter
@@ -486,13 +487,14 @@ def test_a_page_past_the_window_is_in_the_archives_order(tantivy_backend, monkey
 
 def test_a_match_past_the_window_still_climbs_into_the_page(tantivy_backend, monkeypatch):
     # tantivy's own order puts one of the archive's two most relevant articles for
-    # "war" past its first two; rescoring only those two leaves it off the page.
+    # "war" past its first two; rescoring only those two leaves it off a page of two.
     archive = ids(run(tantivy_backend, "postgres", q="war"))[:2]
     monkeypatch.setattr(tantivy_backend_module, "RESCORE_WINDOW", 2)
+    request = search_request({"q": "war"}, limit=2)  # the backend's page: no overfetch
     monkeypatch.setattr(tantivy_backend_module, "MOST_RESCORED", 2)
-    assert page(tantivy_backend, "war", 1, 2) != archive
+    assert TantivyBackend().search(request).ids != archive
     monkeypatch.setattr(tantivy_backend_module, "MOST_RESCORED", 1000)
-    assert page(tantivy_backend, "war", 1, 2) == archive
+    assert TantivyBackend().search(request).ids == archive
 
 
 def test_a_word_in_every_article_ranks_the_live_blogs_with_most_entries_first(

@@ -79,7 +79,7 @@ RESCORE_WINDOW = 100
 # approximates (`_one_word`).
 SPELLED_WINDOW = 2
 # Past the window, matches are rescored while they might still reach the page
-# (`_may_climb`), up to this many in all: at a million articles tantivy's lengths
+# (`_least_climbing`), up to this many in all: at a million articles tantivy's lengths
 # (quantised token counts, not the archive's lexeme counts) leave near-ties deep.
 MOST_RESCORED = 1000
 # ... allowing a match past them to gain more than any rescored one did, by this
@@ -506,32 +506,31 @@ def _rescore_window(text: TextQuery) -> int:
 def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     """(The ids of the first `stop` matches of `scored` or more, most relevant first;
     the stories of those with other copies; the number of matches.) tantivy's order,
-    its first `_rescore_window` matches put in the archive's order, then twice as
-    many, and so on, up to MOST_RESCORED, while the page goes further or one of the
-    next matches could still climb into it (`_may_climb`)."""
+    its first `_rescore_window` matches put in the archive's order, and then every
+    next match, up to MOST_RESCORED, that the page reaches or that could still climb
+    into it (`_least_climbing`). Each round rescores all such matches at once: a
+    rescoring query costs more for being one than for its length. Counting every
+    match, tantivy finds the first MOST_RESCORED as fast as the first few."""
     window = _rescore_window(text)
-    result = searcher.search(scored, max(stop, window), count=True)
-    hits = result.hits
-    ids, stories = _ids_and_stories(searcher, hits)
-    if offset >= MOST_RESCORED or not window:  # tantivy's order
+    rescoring = window and offset < MOST_RESCORED
+    result = searcher.search(scored, max(stop, MOST_RESCORED if rescoring else 0), count=True)
+    ids, stories = _ids_and_stories(searcher, result.hits)
+    if not rescoring:  # tantivy's order
         return ids, stories, result.count
+    scores = [score for score, _ in result.hits[:MOST_RESCORED]]
+    own = dict(zip(ids[:MOST_RESCORED], scores, strict=True))
     archive = archive_scores(ids[:window], text)
-    done = min(window, len(ids))
+    done = min(window, len(scores))
     ceiling = _ceiling(searcher, text)
-    while done < MOST_RESCORED:
-        step = min(done, MOST_RESCORED - done)
-        if len(hits) < done + step:
-            more = searcher.search(scored, done + step - len(hits), count=False, offset=len(hits))
-            more_ids, more_stories = _ids_and_stories(searcher, more.hits)
-            hits, ids = hits + more.hits, ids + more_ids
-            stories.update(more_stories)
-        if done == len(hits):
+    while True:
+        least = _least_climbing(archive, own, stop, ceiling)
+        reach = max(done, min(stop, len(scores)))
+        while reach < len(scores) and scores[reach] >= least:
+            reach += 1
+        if reach == done:
             break
-        own = {pk: score for pk, (score, _) in zip(ids, hits, strict=True)}
-        if done >= stop and not _may_climb(hits[done][0], archive, own, stop, ceiling):
-            break
-        archive.update(archive_scores(ids[done : done + step], text))
-        done += len(ids[done : done + step])
+        archive.update(archive_scores(ids[done:reach], text))
+        done = reach
     first = sorted(archive, key=archive.get, reverse=True)
     return first + ids[done:], stories, result.count
 
@@ -542,19 +541,19 @@ def _ids_and_stories(searcher, hits: list) -> tuple[list[int], dict[int, int]]:
     return ids, _stories(searcher, ids, addresses)
 
 
-def _may_climb(score: float, archive: dict, own: dict, stop: int, ceiling: float) -> bool:
-    """Whether a match that tantivy scores `score`, past those the archive has scored
-    (`archive`; tantivy's scores: `own`), could climb into the page's places (the
-    first `stop`): if the archive gave it as much more than tantivy as it gave any of
-    those, and CLIMB_MARGIN of the terms' `ceiling` on top, it would pass the last
-    of them the page shows. The gain counts as at least 1, what an article whose
+def _least_climbing(archive: dict, own: dict, stop: int, ceiling: float) -> float:
+    """The least tantivy score of a match, past those the archive has scored
+    (`archive`; tantivy's scores: `own`), that could climb into the page's places
+    (the first `stop`): if the archive gave it as much more than tantivy as it gave
+    any of those, and CLIMB_MARGIN of the terms' `ceiling` on top, it would pass the
+    last of them the page shows. The gain counts as at least 1, what an article whose
     words tantivy counts as the archive does (one spelling) gets: the rescored may
     all be ones tantivy overrates (a term in several spellings, used often)."""
     if not archive:
-        return False
+        return math.inf
     gain = max(1.0, *(archive[pk][0] / own[pk] for pk in archive if own[pk] > 0))
     ranked = sorted((key[0] for key in archive.values()), reverse=True)
-    return score * gain + CLIMB_MARGIN * ceiling >= ranked[min(stop, len(ranked)) - 1]
+    return (ranked[min(stop, len(ranked)) - 1] - CLIMB_MARGIN * ceiling) / gain
 
 
 def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
