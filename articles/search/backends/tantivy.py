@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import astuple
 from datetime import date
 from functools import cache
@@ -205,20 +206,16 @@ def text_query(
         return anywhere  # a heading's word matches through its entry: nothing to check
     own_groups = _groups(text, ARTICLE_FIELDS)
     if minimum_should_match > 1:
-        exact = tantivy.Query.boolean_query(
+        return tantivy.Query.boolean_query(
             [(Occur.Should, group) for group in own_groups],
             minimum_number_should_match=minimum_should_match,
         )
-    else:
-        own = _any_of(own_groups)
-        exact = own
-        in_an_entry = _matching_in_an_entry(text, searcher, anywhere, own, filters)
-        if in_an_entry:
-            by_id = tantivy.Query.term_set_query(SCHEMA, "id", in_an_entry)
-            exact = tantivy.Query.boolean_query([(Occur.Should, own), (Occur.Should, by_id)])
-    return tantivy.Query.boolean_query(
-        [(Occur.Must, anywhere), (Occur.Must, tantivy.Query.const_score_query(exact, 0.0))]
-    )
+    own = _any_of(own_groups)
+    in_an_entry = _matching_in_an_entry(text, searcher, anywhere, own, filters)
+    if not in_an_entry:
+        return own
+    by_id = tantivy.Query.term_set_query(SCHEMA, "id", in_an_entry)
+    return tantivy.Query.boolean_query([(Occur.Should, own), (Occur.Should, by_id)])
 
 
 def _each_group_one_word(text: TextQuery) -> bool:
@@ -695,7 +692,7 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, matches: 
         or generation is None
         or generation % 2  # a commit under way: nothing to keep counts for
         or (totals is None and not _kept.quiet(generation))
-        or matches * 2 <= (totals.articles if totals is not None else _count(searcher, filtered))
+        or matches * 2 <= _kept.articles(key, lambda: _count(searcher, filtered))
     ):
         return _counted(searcher, query)
     unmatched = tantivy.Query.boolean_query(
@@ -757,12 +754,14 @@ def _counted(searcher, query) -> dict:
 class _KeptTotals:
     """This process's totals, by (commit generation, filter choice): those of the
     latest commit only, for its last few filter choices (each holds a count for
-    every entity)."""
+    every entity); and for more choices, how many articles they keep."""
 
     SIZE = 4
+    ARTICLE_COUNTS = 256
 
     def __init__(self):
         self._by_key: dict[tuple, _Totals] = {}
+        self._articles: dict[tuple, int] = {}
         self._lock = threading.Lock()  # a worker may run several threads
         self._last_generation: int | None = None
 
@@ -770,13 +769,27 @@ class _KeptTotals:
         return self._by_key.get(key)
 
     def keep(self, key: tuple, totals: _Totals) -> None:
+        self._keep(self._by_key, key, totals, self.SIZE)
+
+    def articles(self, key: tuple, count: Callable[[], int]) -> int:
+        """How many articles the filter choice of `key` keeps: its totals', or
+        `count()` once per commit. It only chooses between two exact ways of counting
+        facets (`_facet_counts`), so a count a commit has just changed does no harm."""
+        if (totals := self._by_key.get(key)) is not None:
+            return totals.articles
+        if (found := self._articles.get(key)) is None:
+            found = count()
+            self._keep(self._articles, key, found, self.ARTICLE_COUNTS)
+        return found
+
+    def _keep(self, kept: dict, key: tuple, value, size: int) -> None:
         with self._lock:
-            for old in [k for k in self._by_key if k[0] != key[0]]:
-                del self._by_key[old]
-            self._by_key.pop(key, None)
-            self._by_key[key] = totals
-            while len(self._by_key) > self.SIZE:
-                del self._by_key[next(iter(self._by_key))]
+            for old in [k for k in kept if k[0] != key[0]]:
+                del kept[old]
+            kept.pop(key, None)
+            kept[key] = value
+            while len(kept) > size:
+                del kept[next(iter(kept))]
 
     def quiet(self, generation: int) -> bool:
         """Whether the index has not changed since this process's last search.
