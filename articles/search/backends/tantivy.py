@@ -19,6 +19,7 @@ an OpenSearch backend would send as it is."""
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -680,7 +681,21 @@ def _entity_aggregations(size: int = SEGMENT_TERMS) -> dict:
 # Facets are counted in a thread of their own while the page's articles are found and
 # put in order: tantivy lets go of the GIL while it counts, so with a core to spare a
 # search takes the longer of the two rather than their sum.
-_ALONGSIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tantivy-facets")
+def _thread_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="tantivy-facets")
+
+
+_ALONGSIDE = _thread_pool()
+
+
+def _renew_thread_pool() -> None:
+    """A forked process (the bulk loader's workers) has none of its parent's threads:
+    a pool that thought it had would never run what it is given."""
+    global _ALONGSIDE
+    _ALONGSIDE = _thread_pool()
+
+
+os.register_at_fork(after_in_child=_renew_thread_pool)
 
 
 def _every_count(searcher, text, filters: Filters, selection: Selection, generation):
