@@ -9,7 +9,8 @@ counted as the database's BM25 counts them), and the first RESCORE_WINDOW of tho
 could still climb into the page, are put in the archive's own BM25 order
 (articles/ranking.py), which PostgreSQL computes for those articles only; pages past
 them keep tantivy's order.
-Newest and oldest run over every match; the count and the facets are exact.
+Newest and oldest run over every match; the count and the facets are exact, the
+facets counted in a thread beside the search for the page's articles.
 The query is built from the shared TextQuery, never from the typed text, so phrases,
 prefixes, exclusions, `or` groups and spellings mean what they mean on the postgres
 backend. Every filter the search form offers is a tantivy filter. Facets
