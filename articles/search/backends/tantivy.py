@@ -83,7 +83,7 @@ RESCORE_WINDOW = 100
 # approximates (`_one_word`).
 SPELLED_WINDOW = 2
 # Past the window, matches are rescored while they might still reach the page
-# (`_climbing`), up to this many in all: at a million articles tantivy's lengths
+# (`_least_climbing`), up to this many in all: at a million articles tantivy's lengths
 # (quantised token counts, not the archive's lexeme counts) leave near-ties deep.
 MOST_RESCORED = 1000
 # ... allowing a match past them to gain more than any rescored one did, by this
@@ -383,11 +383,14 @@ def _section_bonus() -> tantivy.Query:
     """The archive's bonus for an article's number of sections, less that of one
     section (which every article has: it changes no order)."""
 
+    def bonus(n: int) -> float:
+        return SECTION_BONUS * (n / (n + 3) - 1 / 4)
+
     clauses = [
         (
             Occur.Should,
             tantivy.Query.const_score_query(
-                tantivy.Query.term_query(SCHEMA, "sections", n), _bonus_in_tantivy(n)
+                tantivy.Query.term_query(SCHEMA, "sections", n), bonus(n)
             ),
         )
         for n in range(2, COUNTED_SECTIONS)
@@ -395,15 +398,8 @@ def _section_bonus() -> tantivy.Query:
     last = tantivy.Query.range_query(
         SCHEMA, "sections", tantivy.FieldType.Unsigned, COUNTED_SECTIONS, None
     )
-    most = _bonus_in_tantivy(COUNTED_SECTIONS)
-    clauses.append((Occur.Should, tantivy.Query.const_score_query(last, most)))
+    clauses.append((Occur.Should, tantivy.Query.const_score_query(last, bonus(COUNTED_SECTIONS))))
     return tantivy.Query.boolean_query(clauses)
-
-
-def _bonus_in_tantivy(sections: int) -> float:
-    """What `_section_bonus` adds to an article of `sections` sections."""
-    n = min(sections, COUNTED_SECTIONS)
-    return SECTION_BONUS * (n / (n + 3) - 1 / 4)
 
 
 def relevance(searcher, text: TextQuery) -> tantivy.Query:
@@ -511,7 +507,7 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     the stories of those with other copies; the number of matches.) tantivy's order,
     its first `_rescore_window` matches put in the archive's order, and then every
     next match, up to MOST_RESCORED, that the page reaches or that could still climb
-    into it (`_climbing`). Each round rescores all such matches at once: a
+    into it (`_least_climbing`). Each round rescores all such matches at once: a
     rescoring query costs more for being one than for its length. Counting every
     match, tantivy finds the first MOST_RESCORED as fast as the first few."""
     window = _rescore_window(text)
@@ -520,15 +516,15 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     ids, stories = _ids_and_stories(searcher, result.hits)
     if not rescoring:  # tantivy's order
         return ids, stories, result.count
-    parts = _parts(searcher, result.hits[:MOST_RESCORED])
-    own = dict(zip(ids[:MOST_RESCORED], parts, strict=True))
+    scores = [score for score, _ in result.hits[:MOST_RESCORED]]
+    own = dict(zip(ids[:MOST_RESCORED], scores, strict=True))
     archive = archive_scores(ids[:window], text)
-    done = min(window, len(parts))
+    done = min(window, len(scores))
     ceiling = _ceiling(searcher, text)
     while True:
-        climbs = _climbing(archive, own, stop, ceiling)
-        reach = max(done, min(stop, len(parts)))
-        while reach < len(parts) and climbs(*parts[reach]):
+        least = _least_climbing(archive, own, stop, ceiling)
+        reach = max(done, min(stop, len(scores)))
+        while reach < len(scores) and scores[reach] >= least:
             reach += 1
         if reach == done:
             break
@@ -544,34 +540,19 @@ def _ids_and_stories(searcher, hits: list) -> tuple[list[int], dict[int, int]]:
     return ids, _stories(searcher, ids, addresses)
 
 
-def _parts(searcher, hits: list) -> list[tuple[float, float]]:
-    """(What tantivy's score owes to the terms, to the article's sections) of each of
-    `hits`. Both orders add a bonus for an article's sections (the archive for those
-    that match, tantivy for all, less one section's), which decides the order of a
-    word in most articles; where they differ is the terms' part."""
-    sections = searcher.fast_field_values("sections", [address for _, address in hits])
-    return [
-        (score - _bonus_in_tantivy(n), _bonus_in_tantivy(n))
-        for (score, _), n in zip(hits, sections, strict=True)
-    ]
-
-
-def _climbing(archive: dict, own: dict, stop: int, ceiling: float) -> Callable[..., bool]:
-    """Whether a match past those the archive has scored (`archive`; tantivy's parts
-    of their scores: `own`, as `_parts` gives them) could climb into the page's places
-    (the first `stop`): if the archive gave its terms as much more than tantivy as it
-    gave any of those, its sections the same, and CLIMB_MARGIN of the terms' `ceiling`
-    on top, it would pass the last of them the page shows. The gain counts as at
-    least 1, what an article whose words tantivy counts as the archive does (one
-    spelling) gets: the scored may all be ones tantivy overrates (a term in several
-    spellings, used often)."""
+def _least_climbing(archive: dict, own: dict, stop: int, ceiling: float) -> float:
+    """The least tantivy score of a match, past those the archive has scored
+    (`archive`; tantivy's scores: `own`), that could climb into the page's places
+    (the first `stop`): if the archive gave it as much more than tantivy as it gave
+    any of those, and CLIMB_MARGIN of the terms' `ceiling` on top, it would pass the
+    last of them the page shows. The gain counts as at least 1, what an article whose
+    words tantivy counts as the archive does (one spelling) gets: the rescored may
+    all be ones tantivy overrates (a term in several spellings, used often)."""
     if not archive:
-        return lambda terms, sections: False
-    gains = ((archive[pk][0] - own[pk][1]) / own[pk][0] for pk in archive if own[pk][0] > 0)
-    gain = max(1.0, *gains)
+        return math.inf
+    gain = max(1.0, *(archive[pk][0] / own[pk] for pk in archive if own[pk] > 0))
     ranked = sorted((key[0] for key in archive.values()), reverse=True)
-    least = ranked[min(stop, len(ranked)) - 1] - CLIMB_MARGIN * ceiling
-    return lambda terms, sections: terms * gain + sections >= least
+    return (ranked[min(stop, len(ranked)) - 1] - CLIMB_MARGIN * ceiling) / gain
 
 
 def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
