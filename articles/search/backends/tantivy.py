@@ -139,15 +139,13 @@ class TantivyBackend(SearchBackend):
         if text is not None and request.sort == "relevance":
             alone = _relevance_matches_alone(request.text_query, request.minimum_should_match)
             scored = _scored(searcher, text, filters.all(), request.text_query, alone=alone)
-            ids, stories, count = _by_relevance(
-                searcher, scored, request.text_query, request.offset, stop
-            )
+            ids, stories = _by_relevance(searcher, scored, request.text_query, request.offset, stop)
         else:
-            count = searcher.search(query, 1, count=True).count
             addresses = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
             ids = searcher.fast_field_values("id", addresses)
             stories = _stories(searcher, ids, addresses)
         counts, base = counting.result()
+        count = _articles_in(counts)
         return Answer(
             ids=ids[request.offset : stop],
             count=count,
@@ -504,18 +502,18 @@ def _rescore_window(text: TextQuery) -> int:
 
 def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     """(The ids of the first `stop` matches of `scored` or more, most relevant first;
-    the stories of those with other copies; the number of matches.) tantivy's order,
+    the stories of those with other copies.) tantivy's order,
     its first `_rescore_window` matches put in the archive's order, and then every
     next match, up to MOST_RESCORED, that the page reaches or that could still climb
     into it (`_least_climbing`). Each round rescores all such matches at once: a
-    rescoring query costs more for being one than for its length. Counting every
-    match, tantivy finds the first MOST_RESCORED as fast as the first few."""
+    rescoring query costs more for being one than for its length. tantivy finds the
+    first MOST_RESCORED about as fast as the first few: it scores every match."""
     window = _rescore_window(text)
-    rescoring = window and offset < MOST_RESCORED
-    result = searcher.search(scored, max(stop, MOST_RESCORED if rescoring else 0), count=True)
+    rescoring = window > 0 and offset < MOST_RESCORED
+    result = searcher.search(scored, max(stop, MOST_RESCORED if rescoring else 0))
     ids, stories = _ids_and_stories(searcher, result.hits)
     if not rescoring:  # tantivy's order
-        return ids, stories, result.count
+        return ids, stories
     scores = [score for score, _ in result.hits[:MOST_RESCORED]]
     own = dict(zip(ids[:MOST_RESCORED], scores, strict=True))
     archive = archive_scores(ids[:window], text)
@@ -531,7 +529,7 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
         archive.update(archive_scores(ids[done:reach], text))
         done = reach
     first = sorted(archive, key=archive.get, reverse=True)
-    return first + ids[done:], stories, result.count
+    return first + ids[done:], stories
 
 
 def _ids_and_stories(searcher, hits: list) -> tuple[list[int], dict[int, int]]:
@@ -845,7 +843,7 @@ class _Totals:
         # How many values each aggregation has here: at most that many elsewhere.
         self.sizes = {name: len(result.get("buckets", [None])) for name, result in counts.items()}
         self.small = {name: _buckets(counts, name) for name in self.SMALL}
-        self.articles = sum(self.small["kind"].values())  # every article has a kind
+        self.articles = _articles_in(counts)
         self.story_copies = counts["story_copies"]["value"]
         # Most counted first, so that `less` reads only the entities that can lead.
         self.entities = {
@@ -901,6 +899,11 @@ def _widen_tied_entities(searcher, query, counts: dict) -> None:
         if len(found) == ENTITY_CANDIDATES and found[-1] == found[ENTITIES_PER_KIND - 1]:
             wider = {name: _terms(entity_field(kind), SEGMENT_TERMS)}
             counts[name] = searcher.aggregate(query, wider)[name]
+
+
+def _articles_in(counts: dict) -> int:
+    """How many articles facet counts are over: every article has a kind."""
+    return sum(_buckets(counts, "kind").values())
 
 
 def _buckets(result: dict, name: str) -> dict:
