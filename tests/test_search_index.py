@@ -548,6 +548,25 @@ def test_hidden_articles_never_appear(tantivy_backend, client):
     assert index_ids() == public_ids()
 
 
+@pytest.mark.parametrize(
+    "q",
+    ["Ukraine", "said", "Kiev", '"prime minister"', "negotiat*", "grain or oil", "Ukraine -Russia"],
+)
+@pytest.mark.parametrize("relaxed", [1, 2])
+def test_the_bounds_of_a_text_hold_its_matches(tantivy_backend, q, relaxed):
+    # They choose how a search counts its facets, in place of counting its matches.
+    text = search_request({"q": q}).text_query
+    searcher = tantivy_index.searcher()
+    query = tantivy_backend_module.text_query(text, searcher, [], minimum_should_match=relaxed)
+    matches = searcher.search(query, 1, count=True).count
+    least, most = tantivy_backend_module._match_bounds(searcher, text, relaxed)
+    assert least <= matches <= most
+    if q == "Ukraine" and relaxed == 1:  # in most articles, as the bounds alone can tell
+        assert least * 2 > searcher.num_docs
+    if q == '"prime minister"':
+        assert most * 2 <= searcher.num_docs
+
+
 def test_facets_of_a_word_in_most_articles_follow_every_commit(tantivy_backend):
     # Such a search counts the articles it does not match and subtracts them from
     # totals it keeps: totals kept past a commit would still count a hidden article.

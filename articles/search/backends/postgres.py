@@ -344,10 +344,16 @@ def by_relevance(articles: QuerySet, text_query: TextQuery) -> QuerySet:
     """`articles` (matches of `text_query`) most relevant first: BM25
     (articles/ranking.py), the better of the article's and its best section's, plus a
     little per matching section; ties newest first."""
+    return articles.alias(rank=archive_relevance(text_query)).order_by(
+        F("rank").desc(), *newest_first()
+    )
+
+
+def archive_relevance(text_query: TextQuery) -> BM25Rank:
+    """The relevance of an article matching `text_query`, as `by_relevance` orders by."""
     # An excluded word only filters; a term typed twice counts once.
     terms = [(text_query.term_query(term), term.text) for term in text_query.wanted_terms]
-    rank = BM25Rank(text_query.search_query, terms, section_bonus=SECTION_BONUS)
-    return articles.alias(rank=rank).order_by(F("rank").desc(), *newest_first())
+    return BM25Rank(text_query.search_query, terms, section_bonus=SECTION_BONUS)
 
 
 # --- The bounded sample ----------------------------------------------------
@@ -372,7 +378,7 @@ def _publication_month():
     return Func(local, Value("YYYY-MM"), function="to_char", output_field=CharField())
 
 
-def _publication_microseconds():
+def publication_microseconds():
     """The moment of publication in microseconds since `_EPOCH` (exact), or None."""
     return Func(
         F("published_at"),
@@ -392,7 +398,7 @@ def _sample(
     A text match is taken in its two halves, merged here: the article half walks the
     newest-first index and stops after `limit` rows."""
     order = oldest_first() if oldest else newest_first()
-    articles = articles.annotate(month=_publication_month(), at=_publication_microseconds())
+    articles = articles.annotate(month=_publication_month(), at=publication_microseconds())
     if text_query is None:
         return list(articles.order_by(*order).values_list(*_SAMPLE_FIELDS)[:limit])
     in_article = _in_article(articles, text_query)

@@ -31,7 +31,7 @@ from functools import cache
 
 import tantivy
 from django.db import connections, router
-from django.db.models import F, Model
+from django.db.models import Model
 
 from articles.models import Article, Entity, Outlet, Section, Topic
 from articles.ranking import K1, B
@@ -43,7 +43,11 @@ from articles.search.backends import (
     SearchBackend,
     SearchRequest,
 )
-from articles.search.backends.postgres import SECTION_BONUS, by_relevance
+from articles.search.backends.postgres import (
+    SECTION_BONUS,
+    archive_relevance,
+    publication_microseconds,
+)
 from articles.search.dates import day_end, day_start
 from articles.search.facets import (
     ENTITIES_PER_KIND,
@@ -133,8 +137,11 @@ class TantivyBackend(SearchBackend):
             count = _count(searcher, query)
             return Answer(ids=[], count=count, reachable=count, facets=Facets())
         stop = request.offset + request.limit
+        bounds = None
+        if text is not None:
+            bounds = _match_bounds(searcher, request.text_query, request.minimum_should_match)
         counting = _ALONGSIDE.submit(
-            _every_count, searcher, text, filters, request.selection, generation
+            _every_count, searcher, text, bounds, filters, request.selection, generation
         )
         if text is not None and request.sort == "relevance":
             alone = _relevance_matches_alone(request.text_query, request.minimum_should_match)
@@ -232,6 +239,40 @@ def _each_group_one_word(text: TextQuery) -> bool:
             or all(len(_positioned(form)) <= 1 for form in text.forms(group[0]))
         )
         for group in text.parsed.groups
+    )
+
+
+def _match_bounds(searcher, text: TextQuery, minimum_should_match: int) -> tuple[int, int]:
+    """(At least, at most) how many articles `text_query` matches, read from its
+    words' document frequencies. At most: each group's rarest term, in all its
+    spellings and fields, summed over the groups. At least, only for a group of one
+    word: the articles with that word in their own text (which `text_query` always
+    matches, unless relaxed). A term with a prefix may match any article.
+    The figures guide a choice between two exact ways to count facets
+    (`_facet_counts`); tantivy's frequencies still count deleted articles until
+    their segment merges, a small error that only makes the choice less apt."""
+    least, most = 0, 0
+    for group in text.parsed.groups:
+        wanted = [term for term in group if not term.negated]
+        if not wanted:
+            continue
+        most += min(_most_matches(searcher, text, term) for term in wanted)
+        if minimum_should_match == 1 and len(group) == 1 and wanted[0].kind != PREFIX:
+            single = [p for f in text.forms(wanted[0]) if len(p := _positioned(f)) == 1]
+            least = max([least, *(_document_frequency(searcher, p[0][1]) for p in single)])
+    return least, min(most, searcher.num_docs)
+
+
+def _most_matches(searcher, text: TextQuery, term: Term) -> int:
+    """The most articles `term` can match: each spelling in each text field has its
+    rarest word."""
+    if term.kind == PREFIX:
+        return searcher.num_docs
+    return sum(
+        min(searcher.doc_freq(field, stem) for _, stem in positioned)
+        for form in text.forms(term)
+        if (positioned := _positioned(form))
+        for field in TEXT_FIELDS
     )
 
 
@@ -556,12 +597,11 @@ def _least_climbing(archive: dict, own: dict, stop: int, ceiling: float) -> floa
 def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
     """The archive's BM25 of each of `ids` (matches), computed by PostgreSQL, as a key
     that sorts in the archive's order (greatest first): (score, publication, id)."""
-    window = Article.objects.filter(pk__in=ids_param(ids))
-    rows = by_relevance(window, text).annotate(score=F("rank"))
-    return {
-        pk: (score, published.timestamp() if published else -math.inf, pk)
-        for pk, score, published in rows.values_list("pk", "score", "published_at")
-    }
+    rows = Article.objects.filter(pk__in=ids_param(ids)).values_list(
+        "pk", archive_relevance(text), publication_microseconds()
+    )
+    # The publication as an integer: parsing a thousand timestamps costs more.
+    return {pk: (score, -math.inf if at is None else at, pk) for pk, score, at in rows}
 
 
 # --- Filters -----------------------------------------------------------------
@@ -653,27 +693,32 @@ def _stories(searcher, ids: list[int], addresses: list) -> dict[int, int]:
 # --- Facets --------------------------------------------------------------------
 
 
-def _terms(field: str, size: int) -> dict:
-    return {"terms": {"field": field, "size": size, "segment_size": SEGMENT_TERMS}}
+def _terms(field: str, size: int, *, one_segment: bool = False) -> dict:
+    """The first `size` values of `field` by count. A segment's first `size` are
+    exact: merged from several, each must give more (SEGMENT_TERMS)."""
+    each = size if one_segment else SEGMENT_TERMS
+    return {"terms": {"field": field, "size": size, "segment_size": each}}
 
 
 OUTLETS = {"outlet": _terms("outlet", SEGMENT_TERMS)}
 
 
-def facet_aggregations() -> dict:
-    """Every facet as one Elasticsearch-style aggregation request."""
+def facet_aggregations(*, one_segment: bool = False) -> dict:
+    """Every facet as one Elasticsearch-style aggregation request (`one_segment`: for
+    an index of one segment, as a rebuild or a merge leaves it)."""
     return {
         **OUTLETS,
         "month": _terms("month", SEGMENT_TERMS),
         "kind": _terms("kind", 10),
         "topic": _terms("topics", SEGMENT_TERMS),
-        **_entity_aggregations(ENTITY_CANDIDATES),
+        **_entity_aggregations(ENTITY_CANDIDATES, one_segment=one_segment),
     }
 
 
-def _entity_aggregations(size: int = SEGMENT_TERMS) -> dict:
+def _entity_aggregations(size: int = SEGMENT_TERMS, *, one_segment: bool = False) -> dict:
     return {
-        f"entity_{kind}": _terms(entity_field(kind), size) for kind in tantivy_index.ENTITY_KINDS
+        f"entity_{kind}": _terms(entity_field(kind), size, one_segment=one_segment)
+        for kind in tantivy_index.ENTITY_KINDS
     }
 
 
@@ -697,21 +742,21 @@ def _renew_thread_pool() -> None:
 os.register_at_fork(after_in_child=_renew_thread_pool)
 
 
-def _every_count(searcher, text, filters: Filters, selection: Selection, generation):
+def _every_count(searcher, text, bounds, filters: Filters, selection: Selection, generation):
     """(Every facet's counts over the matches, as `_facet_counts` gives them; the
     outlet facet's, over the matches in any outlet.)"""
-    counts = _facet_counts(searcher, text, filters.all(), selection, generation)
+    counts = _facet_counts(searcher, text, bounds, filters.all(), selection, generation)
     if not selection.outlets:
         return counts, counts
     return counts, searcher.aggregate(_all_of([text, *filters.all(outlets=False)]), OUTLETS)
 
 
-def _facet_counts(searcher, text, filters: list, selection: Selection, generation):
+def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, generation):
     """Every facet's counts (as `facet_aggregations` and STORY_AGGREGATIONS give them)
     for the articles `filters` and `text` find. When the text matches most of the
     filtered articles, those are the filtered articles' counts, kept per commit, less
     the counts of the few that do not match: a word in most of an archive ("said",
-    "Ukraine") costs what a rare one does."""
+    "Ukraine") costs what a rare one does. `bounds`: `_match_bounds` of the text."""
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
     key = (generation, astuple(selection))
@@ -721,7 +766,9 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, generatio
         or generation is None
         or generation % 2  # a commit under way: nothing to keep counts for
         or (totals is None and not _kept.quiet(generation))
-        or _count(searcher, query) * 2 <= _kept.articles(key, lambda: _count(searcher, filtered))
+        or not _finds_most(
+            searcher, query, bounds, _kept.articles(key, lambda: _count(searcher, filtered))
+        )
     ):
         return _counted(searcher, query)
     unmatched = tantivy.Query.boolean_query(
@@ -738,6 +785,19 @@ def _facet_counts(searcher, text, filters: list, selection: Selection, generatio
         return _counted(searcher, query)
     _kept.keep(key, totals)
     return totals.less(missing)
+
+
+def _finds_most(searcher, query, bounds: tuple[int, int], filtered: int) -> bool:
+    """Whether `query`, a text whose matches are within `bounds` and filters that keep
+    `filtered` articles, finds more than half of those; counted only when the bounds
+    cannot tell. (Of the `least` articles with the text, all but those the filters
+    leave out, at most the archive's others, are among the filtered.)"""
+    least, most = bounds
+    if 2 * min(most, filtered) <= filtered:
+        return False
+    if 2 * (least - (searcher.num_docs - filtered)) > filtered:
+        return True
+    return 2 * _count(searcher, query) > filtered
 
 
 def _every_value(searcher, query, sizes: dict[str, int] | None = None) -> dict:
@@ -775,7 +835,8 @@ def _count(searcher, query) -> int:
 
 
 def _counted(searcher, query) -> dict:
-    counts = searcher.aggregate(query, {**facet_aggregations(), **STORY_AGGREGATIONS})
+    facets = facet_aggregations(one_segment=searcher.num_segments == 1)
+    counts = searcher.aggregate(query, {**facets, **STORY_AGGREGATIONS})
     _widen_tied_entities(searcher, query, counts)
     return counts
 
