@@ -299,7 +299,7 @@ def _matching_in_an_entry(text, searcher, anywhere, own, filters) -> list[int]:
     count = searcher.search(candidates, 1, count=True).count
     if not count:
         return []
-    hits = searcher.search(candidates, count).hits
+    hits = searcher.search(candidates, count, count=False).hits
     ids = searcher.fast_field_values("id", [address for _, address in hits])
     return list(
         Section.objects.filter(article_id__in=ids, search_vector=text.search_query)
@@ -551,7 +551,8 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     first MOST_RESCORED about as fast as the first few: it scores every match."""
     window = _rescore_window(text)
     rescoring = window > 0 and offset < MOST_RESCORED
-    result = searcher.search(scored, max(stop, MOST_RESCORED if rescoring else 0))
+    # tantivy counts unless told not to; the count comes from the facets.
+    result = searcher.search(scored, max(stop, MOST_RESCORED if rescoring else 0), count=False)
     ids, stories = _ids_and_stories(searcher, result.hits)
     if not rescoring:  # tantivy's order
         return ids, stories
