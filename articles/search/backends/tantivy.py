@@ -4,11 +4,11 @@ outbox (articles/search/outbox.py).
 
 Relevance runs over every match in two steps, the way Elasticsearch's rescore
 does: tantivy ranks the matches by BM25 on the `weighted` field (the article's words
-counted as the database's BM25 counts them), and the first RESCORE_WINDOW of those
-(twice as many for a term with several spellings), and more while one further down
-could still climb into the page, are put in the archive's own BM25 order
-(articles/ranking.py), which PostgreSQL computes for those articles only; pages past
-them keep tantivy's order.
+counted as the database's BM25 counts them), and the first of those, down to
+RESCORE_WINDOW articles of one section (twice as many for a term with several
+spellings), and more while one further down could still climb into the page, are
+put in the archive's own BM25 order (articles/ranking.py), which PostgreSQL
+computes for those articles only; pages past them keep tantivy's order.
 Newest and oldest run over every match; the count and the facets are exact, the
 facets counted in a thread beside the search for the page's articles.
 The query is built from the shared TextQuery, never from the typed text, so phrases,
@@ -81,7 +81,8 @@ BUCKET_LIMIT_ERROR = "bucket limit was exceeded"
 CATCH_UP_PER_SEARCH = 2000
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
-# (docs/benchmarks.md: how often the archive's top 10 lies within them).
+# (docs/benchmarks.md: how often the archive's top 10 lies within them), counted in
+# articles of one section: with them, the live blogs among them (`_first_window`).
 RESCORE_WINDOW = 100
 # ... times this many where a term has several spellings, whose scores tantivy only
 # approximates (`_one_word`).
@@ -536,7 +537,7 @@ def _idf(searcher, df: int) -> float:
 
 
 def _rescore_window(text: TextQuery) -> int:
-    """How many of tantivy's most relevant matches are put in the archive's order."""
+    """How many articles of one section the first rescoring round holds (`_first_window`)."""
     spelled = any(len(text.forms(term)) > 1 for term in text.wanted_terms)
     return RESCORE_WINDOW * SPELLED_WINDOW if spelled else RESCORE_WINDOW
 
@@ -544,13 +545,13 @@ def _rescore_window(text: TextQuery) -> int:
 def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     """(The ids of the first `stop` matches of `scored` or more, most relevant first;
     the stories of those with other copies.) tantivy's order,
-    its first `_rescore_window` matches put in the archive's order, and then every
+    its first matches (`_first_window`) put in the archive's order, and then every
     next match, up to MOST_RESCORED, that the page reaches or that could still climb
     into it (`_least_climbing`). Each round rescores all such matches at once: a
     rescoring query costs more for being one than for its length. tantivy finds the
     first MOST_RESCORED about as fast as the first few: it scores every match."""
-    window = _rescore_window(text)
-    rescoring = window > 0 and offset < MOST_RESCORED
+    plain = _rescore_window(text)
+    rescoring = plain > 0 and offset < MOST_RESCORED
     # tantivy counts unless told not to; the count comes from the facets.
     result = searcher.search(scored, max(stop, MOST_RESCORED if rescoring else 0), count=False)
     ids, stories = _ids_and_stories(searcher, result.hits)
@@ -558,8 +559,8 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
         return ids, stories
     scores = [score for score, _ in result.hits[:MOST_RESCORED]]
     own = dict(zip(ids[:MOST_RESCORED], scores, strict=True))
-    archive = archive_scores(ids[:window], text)
-    done = min(window, len(scores))
+    done = _first_window(searcher, result.hits[:MOST_RESCORED], plain)
+    archive = archive_scores(ids[:done], text)
     ceiling = _ceiling(searcher, text)
     while True:
         least = _least_climbing(archive, own, stop, ceiling)
@@ -572,6 +573,22 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
         done = reach
     first = sorted(archive, key=archive.get, reverse=True)
     return first + ids[done:], stories
+
+
+def _first_window(searcher, hits: list, plain: int) -> int:
+    """How many of `hits` (tantivy's order) are first put in the archive's: down to
+    the one that brings `plain` articles of one section in, or all. tantivy may score
+    a live blog whose entry heading holds a term far above the archive's score for
+    it (HEADING_SCORE), so live blogs can crowd the first places; an article of one
+    section it scores nearly as the archive does, so that the page's last place among
+    those rescored tells what a match further down must reach (`_least_climbing`)."""
+    sections = searcher.fast_field_values("sections", [address for _, address in hits])
+    seen = 0
+    for place, count in enumerate(sections, start=1):
+        seen += count == 1
+        if seen == plain:
+            return place
+    return len(sections)
 
 
 def _ids_and_stories(searcher, hits: list) -> tuple[list[int], dict[int, int]]:
