@@ -82,8 +82,10 @@ CATCH_UP_PER_SEARCH = 2000
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
 # (docs/benchmarks.md: how often the archive's top 10 lies within them), counted in
-# articles of one section: with them, the live blogs among them (`_first_window`).
+# articles of one section: with them, the live blogs among them (`_first_window`),
+# down to at most FIRST_WINDOW_SPREAD times as many matches.
 RESCORE_WINDOW = 100
+FIRST_WINDOW_SPREAD = 4
 # ... times this many where a term has several spellings, whose scores tantivy only
 # approximates (`_one_word`).
 SPELLED_WINDOW = 2
@@ -577,12 +579,14 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
 
 def _first_window(searcher, hits: list, plain: int) -> int:
     """How many of `hits` (tantivy's order) are first put in the archive's: down to
-    the one that brings `plain` articles of one section in, or all. tantivy may score
-    a live blog whose entry heading holds a term far above the archive's score for
-    it (HEADING_SCORE), so live blogs can crowd the first places; an article of one
-    section it scores nearly as the archive does, so that the page's last place among
-    those rescored tells what a match further down must reach (`_least_climbing`)."""
-    sections = searcher.fast_field_values("sections", [address for _, address in hits])
+    the one that brings `plain` articles of one section in, or FIRST_WINDOW_SPREAD
+    times `plain`, or all. tantivy may score a live blog whose entry heading holds a
+    term far above the archive's score for it (HEADING_SCORE), so live blogs can
+    crowd the first places; an article of one section it scores nearly as the
+    archive does, so that the page's last place among those rescored tells what a
+    match further down must reach (`_least_climbing`)."""
+    reach = hits[: plain * FIRST_WINDOW_SPREAD]
+    sections = searcher.fast_field_values("sections", [address for _, address in reach])
     seen = 0
     for place, count in enumerate(sections, start=1):
         seen += count == 1
