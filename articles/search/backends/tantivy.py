@@ -812,8 +812,8 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
 def _finds_most(searcher, query, bounds: tuple[int, int], filtered: int) -> bool:
     """Whether `query`, a text whose matches are within `bounds` and filters that keep
     `filtered` articles, finds more than half of those; counted only when the bounds
-    cannot tell. (Of the `least` articles with the text, all but those the filters
-    leave out, at most the archive's others, are among the filtered.)"""
+    cannot tell. The filters leave out at most the archive's other articles, so at
+    least `least` less those are among the filtered."""
     least, most = bounds
     if 2 * min(most, filtered) <= filtered:
         return False
