@@ -147,8 +147,9 @@ class TantivyBackend(SearchBackend):
             _every_count, searcher, text, bounds, filters, request.selection, generation
         )
         if text is not None and request.sort == "relevance":
-            alone = _relevance_matches_alone(request.text_query, request.minimum_should_match)
-            scored = _scored(searcher, text, filters.all(), request.text_query, alone=alone)
+            scored = _scored(
+                searcher, text, filters.all(), request.text_query, request.minimum_should_match
+            )
             ids, stories = _by_relevance(searcher, scored, request.text_query, request.offset, stop)
         else:
             addresses = _by_date(searcher, query, oldest=request.sort == "oldest", stop=stop)
@@ -389,22 +390,22 @@ def _words(field: str, positioned: list[tuple[int, str]]) -> tantivy.Query | Non
 
 
 def _scored(
-    searcher, matching: tantivy.Query, filters: list, text: TextQuery, *, alone: bool
+    searcher, matching: tantivy.Query, filters: list, text: TextQuery, minimum_should_match: int
 ) -> tantivy.Query:
     """The articles `matching` (the text's query) finds among those `filters` keep,
-    scored by `relevance` alone. With `alone` (`_relevance_matches_alone`) the
-    relevance query is the match itself, so the text's postings are read once."""
-    score = relevance(searcher, text)
-    if alone:
-        clauses = [(Occur.Must, score)]
+    scored by `relevance` alone. Where the relevance query is the match itself
+    (`_relevance_matches_alone`), the text's postings are read once. Where every
+    match has each scored term (`_each_term_in_every_match`), the terms' scores are
+    required too: tantivy then looks each up for the matches only, instead of
+    reading every article that has any of them."""
+    if _relevance_matches_alone(text, minimum_should_match):
+        clauses = [(Occur.Must, relevance(searcher, text))]
         if filters:
             clauses.append((Occur.Must, tantivy.Query.const_score_query(_all_of(filters), 0.0)))
     else:
-        matches = _all_of([matching, *filters])
-        clauses = [
-            (Occur.Must, tantivy.Query.const_score_query(matches, 0.0)),
-            (Occur.Should, score),
-        ]
+        matches = tantivy.Query.const_score_query(_all_of([matching, *filters]), 0.0)
+        each = Occur.Must if _each_term_in_every_match(text, minimum_should_match) else Occur.Should
+        clauses = [(Occur.Must, matches), *((each, s) for s in _term_scores(searcher, text))]
     return tantivy.Query.boolean_query([*clauses, (Occur.Should, _section_bonus())])
 
 
@@ -417,6 +418,22 @@ def _relevance_matches_alone(text: TextQuery, minimum_should_match: int) -> bool
         minimum_should_match == 1
         and _each_group_one_word(text)
         and all(term.kind == WORD and _stems(term.text) for term in text.wanted_terms)
+    )
+
+
+def _each_term_in_every_match(text: TextQuery, minimum_should_match: int) -> bool:
+    """Whether every article `text_query` matches has each term `relevance` scores in
+    its own text or an entry heading: one group (no `or`, not relaxed) of words the
+    index holds as one word each. Such a match has them all in its own text, or
+    within one headed entry, which tantivy only confirms among articles that have
+    each in one or the other (`_matching_in_an_entry`)."""
+    return (
+        minimum_should_match == 1
+        and len(text.parsed.groups) == 1
+        and all(
+            term.kind == WORD and all(len(_positioned(form)) <= 1 for form in text.forms(term))
+            for term in text.wanted_terms
+        )
     )
 
 
@@ -450,7 +467,13 @@ def relevance(searcher, text: TextQuery) -> tantivy.Query:
     word as typed (articles/ranking.py), in place of tantivy's own for each spelling.
     A term in an entry heading scores no less than the database could give the
     entry (`HEADING_SCORE`)."""
-    clauses = []
+    return tantivy.Query.boolean_query([(Occur.Should, s) for s in _term_scores(searcher, text)])
+
+
+def _term_scores(searcher, text: TextQuery) -> list[tantivy.Query]:
+    """Each wanted term's part of `relevance` (a term without a word the index keeps
+    has none)."""
+    scores = []
     for term in text.wanted_terms:
         wanted = _term_idf(searcher, term)
         if wanted is None:
@@ -463,8 +486,8 @@ def relevance(searcher, text: TextQuery) -> tantivy.Query:
         if (in_a_heading := _term(text, term, (HEADINGS,))) is not None:
             heading = tantivy.Query.const_score_query(in_a_heading, wanted * HEADING_SCORE)
             score = tantivy.Query.disjunction_max_query([score, heading])
-        clauses.append((Occur.Should, score))
-    return tantivy.Query.boolean_query(clauses)
+        scores.append(score)
+    return scores
 
 
 def _term_idf(searcher, term: Term) -> float | None:
