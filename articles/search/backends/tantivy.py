@@ -238,12 +238,15 @@ def _each_group_one_word(text: TextQuery) -> bool:
     return all(
         len(group) == 1
         and not group[0].negated
-        and (
-            group[0].kind == PREFIX
-            or all(len(_positioned(form)) <= 1 for form in text.forms(group[0]))
-        )
+        and (group[0].kind == PREFIX or _held_as_one_word(text, group[0]))
         for group in text.parsed.groups
     )
+
+
+def _held_as_one_word(text: TextQuery, term: Term) -> bool:
+    """Whether the index holds each spelling of `term` as one word (not `Kyiv-based`,
+    which it holds whole and in parts)."""
+    return all(len(_positioned(form)) <= 1 for form in text.forms(term))
 
 
 def _match_bounds(searcher, text: TextQuery, minimum_should_match: int) -> tuple[int, int]:
@@ -430,10 +433,7 @@ def _each_term_in_every_match(text: TextQuery, minimum_should_match: int) -> boo
     return (
         minimum_should_match == 1
         and len(text.parsed.groups) == 1
-        and all(
-            term.kind == WORD and all(len(_positioned(form)) <= 1 for form in text.forms(term))
-            for term in text.wanted_terms
-        )
+        and all(term.kind == WORD and _held_as_one_word(text, term) for term in text.wanted_terms)
     )
 
 
