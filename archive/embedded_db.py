@@ -26,7 +26,7 @@ DATABASE_NAME = "archive"
 PLANNER_OPTIONS = "-c random_page_cost=1.1"
 # PostgreSQL's own default (128 MB) keeps too little of an archive in its buffers:
 # a quarter of the machine's memory is its manual's advice for a server of one's
-# own (docs/benchmarks.md: a 100k archive's heavy searches 20-30% faster).
+# own (docs/benchmarks.md: a 100k archive's heavy searches).
 MOST_SHARED_BUFFERS = 8 << 30
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

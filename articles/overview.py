@@ -40,7 +40,7 @@ FORMAT = 1
 
 class _Read:
     """The overview this process read last, and the home page's chart of it: reading
-    and parsing the figures took 5-10 ms of every home and list page, the chart's
+    and parsing the figures took a share of every home and list page, the chart's
     fingerprint as much again on the home page (docs/benchmarks.md). Known by the
     stored row's version and time of computing, which no other row shares."""
 

@@ -3,7 +3,7 @@
 ts_rank knows nothing of how rare a word is, so a common word of a query counted
 as much as a rare one; BM25 weighs each query term by its inverse document
 frequency and saturates its term frequency. On the judged collections
-(`manage.py benchmark --ir`) it lifts nDCG@10 from 0.327 to 0.410 (Cranfield).
+(`manage.py benchmark --ir`, docs/benchmarks.md) it ranks better than ts_rank.
 
 For each positive query term i (with its spellings, as search.TextQuery builds it):
 
@@ -54,7 +54,7 @@ def refresh_term_statistics(using: str | None = None) -> tuple[int, int]:
     """Recompute every lexeme's document frequency and the corpus size and mean
     length, in one transaction (searches meanwhile use the previous figures); one
     refresh at a time.
-    Reads every article vector: about 0.5 s per 10,000 articles.
+    Reads every article vector.
     Returns (lexemes, articles)."""
     using = using or router.db_for_write(Article)
     with transaction.atomic(using), connections[using].cursor() as cursor:
@@ -95,7 +95,7 @@ _K = "{k1} * (1 - {b} + {b} * coalesce(length({v}.v) / nullif({avgdl}, 0), 1))".
 # One vector's BM25 (`score`) and its length normalisation (`k`). The vector is read
 # (detoasted, decompressed) once, by ts_delete(v, ''), and the term frequencies come
 # from a LATERAL subquery: both need OFFSET 0, or PostgreSQL inlines them and reads
-# the vector again for every term (10x slower at 16 terms).
+# the vector again for every term (docs/benchmarks.md).
 _BM25 = (
     "SELECT {score} AS score, {x}.k AS k, {v}.v AS v "
     "FROM (SELECT ts_delete({vector}, ''::text) AS v OFFSET 0) AS {v} "

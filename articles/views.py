@@ -359,8 +359,8 @@ def _related(article, mentions, topics) -> list[Article]:
 def _nearest_in_time(article, size: int) -> list[int]:
     """The ids of the `size` public articles published nearest to `article` (half
     before, half after), or the newest when it is undated. Coverage of the same events,
-    and a bounded set: every article naming Russia is tens of thousands at 100k, which
-    took related articles 100-230 ms to count."""
+    and a bounded set: every article naming Russia is tens of thousands at 100k, too
+    many to count for every article page."""
     others = Article.objects.public().exclude(pk=article.pk)
     if article.published_at is None:
         return list(others.order_by(*search.newest_first()).values_list("pk", flat=True)[:size])

@@ -61,8 +61,8 @@ BATCH = 2000  # articles read from PostgreSQL at a time
 WRITER_HEAP = 64 * 1024 * 1024  # a catch-up's few articles
 # A rebuild indexes in one thread with room for about a million articles, so that it
 # writes them as one segment, which every search and facet count then reads once
-# (docs/benchmarks.md: six segments at 1M made a facet count 40% dearer). tantivy
-# takes the memory as it needs it (1.5 GB at 1M articles); it allows under 4 GB.
+# (docs/benchmarks.md: six segments at 1M made facet counts dearer). tantivy
+# takes the memory as it needs it (docs/benchmarks.md has it at 1M); it allows under 4 GB.
 REBUILD_HEAP = 3 * 1024 * 1024 * 1024
 # A second writer (another load, a rebuild) waits this long for the first one's lock.
 WRITER_WAIT_SECONDS = 600

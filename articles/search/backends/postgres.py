@@ -209,8 +209,7 @@ def _co_mentioned(articles: QuerySet, entities: frozenset[str], limit: int) -> l
 
 
 # Counted per entity id, then named: grouping every mention by the entities' slugs and
-# names sorted the rows with their text (44-46 ms for the newest 1,000 articles of
-# an entity named in most of the 100k archive, 22 ms so).
+# names sorted the rows with their text, twice as slow (docs/benchmarks.md).
 _CO_MENTIONED_SQL = """
 WITH counted AS MATERIALIZED (
     SELECT m.entity_id, count(DISTINCT m.article_id) AS n
@@ -360,8 +359,8 @@ def archive_relevance(text_query: TextQuery) -> BM25Rank:
 
 # --- The bounded sample ----------------------------------------------------
 
-# The outlet by id: its slug and name are looked up once per outlet (`_outlet_facet`),
-# not joined to every row of the sample (a sixth of reading 10,000 rows).
+# The outlet by id: its slug and name are looked up once per outlet (`_outlets_of`),
+# not joined to every row of the sample (docs/benchmarks.md).
 _SAMPLE_FIELDS = ("pk", "month", "outlet_id", "kind", "story_id")
 # The two halves of a text match (`_sample`) also give the date, which orders their
 # union, as microseconds since 1970: integers cost nothing to read, timestamps do.
