@@ -109,12 +109,13 @@ _BM25 = (
 # of the article's own (the loaders write the one body to both): it can score no
 # higher than the article, and it matches where that part does. So only other
 # articles' sections are read.
+# `_m`: the matching sections' best score (`best`) or what gives it, and their number.
 _RANK = (
     "(SELECT CASE WHEN _one.plain THEN _a.score + CASE WHEN ts_filter(_a.v, '{{c}}') @@ {query} "
     "THEN {bonus} * 1 / (1 + 3.0) ELSE 0 END "
-    "ELSE (SELECT greatest(_a.score, coalesce(max((SELECT _b.score FROM ({section}) AS _b)), 0)) "
-    "+ {bonus} * count(*) / (count(*) + 3.0) "
-    "FROM articles_section AS _s WHERE _s.article_id = {pk} AND _s.search_vector @@ {query}) END "
+    "ELSE (SELECT greatest(_a.score, coalesce({best}, 0)) + {bonus} * _m.n / (_m.n + 3.0) "
+    "FROM (SELECT {best_of_sections}, count(*) AS n FROM articles_section AS _s "
+    "WHERE _s.article_id = {pk} AND _s.search_vector @@ {query}) AS _m) END "
     "FROM ({article}) AS _a CROSS JOIN LATERAL (SELECT count(*) = 1 AND bool_and(heading = '') "
     "AS plain FROM articles_section WHERE article_id = {pk}) AS _one)"
 )
@@ -159,9 +160,37 @@ class BM25Rank(Func):
         typed = self.typed
         terms = [(sql, list(params), t) for (sql, params), t in zip(queries, typed, strict=True)]
         article, article_params = _bm25(vector, terms, "_a")
-        section, section_params = _bm25("_s.search_vector", terms, "_b", k="_a.k")
+        (best, best_params), (of_sections, of_sections_params) = _best_section(terms)
         sql = _RANK.format(
-            article=article, section=section, bonus=float(self.section_bonus), pk=pk, query=query
+            article=article,
+            best=best,
+            best_of_sections=of_sections,
+            bonus=float(self.section_bonus),
+            pk=pk,
+            query=query,
         )
         # In order of appearance: the plain section's test, the other sections'.
-        return sql, (*query_params, *section_params, *query_params, *article_params)
+        return sql, (
+            *query_params,
+            *best_params,
+            *of_sections_params,
+            *query_params,
+            *article_params,
+        )
+
+
+_BEST_OF_SECTIONS = "max((SELECT _b.score FROM ({section}) AS _b)) AS best"
+
+
+def _best_section(terms: list[tuple[str, list, str]]) -> tuple[tuple, tuple]:
+    """((SQL, params) of the best matching section's score from `_m`, (SQL, params) of
+    what `_m` aggregates over the sections for it), with the article's length (`_a.k`)."""
+    if len(terms) == 1:
+        # BM25 of one term grows with its frequency: the best section is the one where
+        # the term counts most, scored once rather than every section.
+        (query, query_params, typed) = terms[0]
+        tf = f"max({TF_SCALE} * ts_rank_cd('{TF_WEIGHTS}', _s.search_vector, {query})) AS tf"
+        best = f"{_IDF} * _m.tf * {K1 + 1} / (_m.tf + _a.k)"
+        return (best, [SEARCH_CONFIG, typed]), (tf, query_params)
+    section, section_params = _bm25("_s.search_vector", terms, "_b", k="_a.k")
+    return ("_m.best", []), (_BEST_OF_SECTIONS.format(section=section), section_params)

@@ -207,3 +207,27 @@ def test_a_plain_article_earns_what_its_one_section_would(desk, q, bonus_section
     one_bonus, two_bonus = (SECTION_BONUS * m / (m + 3) for m in bonus_sections)
     assert two_score - one_score == pytest.approx(two_bonus - one_bonus, abs=1e-9)
     assert one_score > 0
+
+
+def test_a_live_blog_scores_its_best_entry_alike_for_one_word_and_for_several(desk):
+    # For one word the best entry is the one where the word counts most, found by its
+    # frequency alone; with a second word, found nowhere, every entry is scored in
+    # full. The heading of the second entry makes it outscore the blog's own text.
+    blog = make_article(
+        "Live: the Dnipro",
+        ["A heron landed.", "Herons and herons: a heron colony on the bank.", "Boats sailed."],
+        outlet=desk,
+        kind="live",
+        headings=["Morning", "A heron colony", "Evening"],
+    )
+    plain = make_article("Live: the Dnipro", [blog.body], outlet=desk)
+    refresh_term_statistics()
+
+    (alone,) = relevance("heron", [blog])
+    (with_another,) = relevance("heron or quagga", [blog])
+
+    assert alone == pytest.approx(with_another, abs=1e-12)
+    # More than the same text as one section earns, bonus for the two matching entries aside.
+    (as_one_section,) = relevance("heron", [plain])
+    bonuses = SECTION_BONUS * 2 / (2 + 3) - SECTION_BONUS * 1 / (1 + 3)
+    assert alone - bonuses > as_one_section

@@ -642,8 +642,10 @@ def _least_climbing(archive: dict, own: dict, stop: int, ceiling: float) -> floa
 def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
     """The archive's BM25 of each of `ids` (matches), computed by PostgreSQL, as a key
     that sorts in the archive's order (greatest first): (score, publication, id)."""
-    rows = Article.objects.filter(pk__in=ids_param(ids)).values_list(
-        "pk", archive_relevance(text), publication_microseconds()
+    rows = (
+        Article.objects.filter(pk__in=ids_param(ids))
+        .order_by()  # in no order: the caller sorts
+        .values_list("pk", archive_relevance(text), publication_microseconds())
     )
     # The publication as an integer: parsing a thousand timestamps costs more.
     return {pk: (score, -math.inf if at is None else at, pk) for pk, score, at in rows}
