@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext, override_script_prefix
 from articles import search
 from articles.models import Article, Entity, Mention, Outlet, Section
 from articles.search.backends import postgres
+from articles.search.page import HEADLINE_CHARS, SNIPPET_CHARS
 
 pytestmark = pytest.mark.django_db
 
@@ -322,6 +323,29 @@ def test_snippets_highlight_matches_and_escape_article_text(client):
     assert "<mark>Pistorius</mark> &lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in page
 
 
+def test_a_snippet_finds_a_match_deep_in_a_long_body(client):
+    # A snippet is looked for in the body's start first; a match only further on,
+    # past it, is found in the whole body.
+    desk = Outlet.objects.create(name="Test Desk", slug="test-desk")
+    start = (SEEDS / "001_8a38074ce1a56c90.txt").read_text(encoding="utf-8")
+    assert len(start) > SNIPPET_CHARS and "Pistorius" not in start
+    late = seed_paragraph("003_111580efd2975eb1.txt", "played down the Trump")
+    make_article("Berlin weighs its options", [start, late], outlet=desk)
+    make_article(
+        "Pistorius in Kyiv",
+        [late, start],
+        outlet=desk,
+        published_at=datetime(2023, 3, 1, tzinfo=UTC),
+    )
+
+    results = api(client, q="Pistorius", outlet="test-desk", sort="newest")["results"]
+
+    assert [r["title"] for r in results] == ["Pistorius in Kyiv", "Berlin weighs its options"]
+    for result in results:
+        assert "<mark>Pistorius</mark>" in result["snippet"]
+        assert "played down" in result["snippet"]
+
+
 def test_highlight_never_lets_markup_through():
     assert search.highlight("\ue000<img src=x>\ue001 \ue000x") == "<mark>&lt;img src=x&gt;</mark> x"
 
@@ -517,7 +541,10 @@ QUERIES = {
 }
 
 
-def test_the_query_count_does_not_grow_with_the_results(client, settings):
+def test_the_query_count_does_not_grow_with_the_results(client, settings, monkeypatch):
+    # Snippets read whole bodies here: one found past a body's start costs one more
+    # query a page (test_a_snippet_finds_a_match_deep_in_a_long_body).
+    monkeypatch.setattr("articles.search.page.SNIPPET_CHARS", HEADLINE_CHARS)
     expected = QUERIES[settings.SEARCH_BACKEND]
     many = _queries(client, "/api/search/", {"q": "Ukraine"})
     few = _queries(client, "/api/search/", {"q": "Kharkiv"})

@@ -11,7 +11,7 @@ from collections import defaultdict
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import ExpressionWrapper, F, QuerySet, Value
+from django.db.models import BooleanField, ExpressionWrapper, F, Func, QuerySet, Value
 from django.db.models.functions import Coalesce, Left, NullIf
 from django.utils.safestring import SafeString, mark_safe
 
@@ -26,6 +26,9 @@ from articles.search_vectors import SEARCH_CONFIG
 RANK_WEIGHTS = [0.1, 0.1, 0.4, 1.0]
 SECTIONS_PER_RESULT = 3
 HEADLINE_CHARS = 100_000  # ts_headline reads at most this much of a body
+# ts_headline parses all the text it is given: a snippet is looked for in the body's
+# first SNIPPET_CHARS, and in all of it only where those hold no match.
+SNIPPET_CHARS = 2_000
 
 # ts_headline marks matches with these; its whole output is then escaped and only
 # they become <mark>, so article text never reaches the page as HTML.
@@ -63,11 +66,8 @@ def page_hits(ids: list[int], text_query: TextQuery | None) -> list[Hit]:
     rows = for_list(Article.objects.filter(pk__in=ids)).annotate(**_snippet_columns(marked))
     found = {article.pk: article for article in rows}
     articles = [found[pk] for pk in ids if pk in found]
-    lead = marked is None
-    snippets = {
-        a.pk: _highlighted(a.title_headline, a.snippet_headline, lead=lead) for a in articles
-    }
-    return _hits(articles, snippets, text_query)
+    headlines = {a.pk: (a.title_headline, a.snippet_headline, a.body_matches) for a in articles}
+    return _hits(articles, _snippets(headlines, marked), text_query)
 
 
 def hits_for(articles: list[Article], text_query: TextQuery | None) -> list[Hit]:
@@ -80,9 +80,8 @@ def hits_for(articles: list[Article], text_query: TextQuery | None) -> list[Hit]
     rows = Article.objects.filter(pk__in=[a.pk for a in articles]).values_list(
         "pk", *_snippet_columns(marked).values()
     )
-    lead = marked is None
-    snippets = {pk: _highlighted(title, snippet, lead=lead) for pk, title, snippet in rows}
-    return _hits(articles, snippets, text_query)
+    headlines = {pk: (title, snippet, body) for pk, title, snippet, body in rows}
+    return _hits(articles, _snippets(headlines, marked), text_query)
 
 
 def _hits(articles: list[Article], snippets: dict, text_query: TextQuery | None) -> list[Hit]:
@@ -121,22 +120,70 @@ def highlight(text: str) -> SafeString:
 
 
 def _snippet_columns(marked) -> dict:
-    """The title and snippet to highlight: with a query (what to mark), ts_headline of
-    each; without, the title and the start of the dek (or body)."""
+    """The title and snippet to highlight, and whether the body holds what to mark
+    (`_snippets`): with a query (what to mark), ts_headline of each, the snippet's over
+    the body's first SNIPPET_CHARS; without, the title and the start of the dek (or
+    body)."""
     if marked is None:
         lead = Coalesce(NullIf(F("dek"), Value("")), Left("body", HEADLINE_CHARS))
-        return {"title_headline": F("title"), "snippet_headline": Left(lead, 320)}
+        return {
+            "title_headline": F("title"),
+            "snippet_headline": Left(lead, 320),
+            "body_matches": Value(False),
+        }
     return {
         "title_headline": SearchHeadline("title", marked, highlight_all=True, **_HEADLINE),
-        "snippet_headline": SearchHeadline(
-            Left("body", HEADLINE_CHARS),
-            marked,
-            max_words=35,
-            min_words=15,
-            max_fragments=2,
-            fragment_delimiter=" … ",
-            **_HEADLINE,
-        ),
+        "snippet_headline": _body_headline(marked, SNIPPET_CHARS),
+        "body_matches": _BodyMatches(F("search_vector"), marked),
+    }
+
+
+def _body_headline(marked, chars: int) -> SearchHeadline:
+    return SearchHeadline(
+        Left("body", chars),
+        marked,
+        max_words=35,
+        min_words=15,
+        max_fragments=2,
+        fragment_delimiter=" … ",
+        **_HEADLINE,
+    )
+
+
+class _BodyMatches(Func):
+    """Whether a query matches the body's part (weight C) of an article's vector."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (vector, vector_params), (query, query_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        return f"(ts_filter({vector}, '{{c}}') @@ {query})", (*vector_params, *query_params)
+
+
+def _snippets(headlines: dict[int, tuple], marked) -> dict[int, tuple[SafeString, SafeString]]:
+    """{pk: (title, snippet, whether the body holds what to mark)} -> {pk: highlighted
+    title and snippet}; a snippet that marks nothing of a body that holds a match past
+    its first SNIPPET_CHARS is looked for in the whole body (one query for all such)."""
+    if marked is None:
+        return {
+            pk: _highlighted(title, lead, lead=True) for pk, (title, lead, _) in headlines.items()
+        }
+    deeper = [
+        pk
+        for pk, (_, snippet, body_matches) in headlines.items()
+        if body_matches and _START not in (snippet or "")
+    ]
+    whole = {}
+    if deeper:
+        rows = Article.objects.filter(pk__in=deeper).values_list(
+            "pk", _body_headline(marked, HEADLINE_CHARS)
+        )
+        whole = dict(rows)
+    return {
+        pk: _highlighted(title, whole.get(pk, snippet), lead=False)
+        for pk, (title, snippet, _) in headlines.items()
     }
 
 
