@@ -80,7 +80,7 @@ def hits_for(articles: list[Article], text_query: TextQuery | None) -> list[Hit]
     rows = Article.objects.filter(pk__in=[a.pk for a in articles]).values_list(
         "pk", *_snippet_columns(marked).values()
     )
-    headlines = {pk: (title, snippet, body) for pk, title, snippet, body in rows}
+    headlines = {pk: (title, snippet, matches) for pk, title, snippet, matches in rows}
     return _hits(articles, _snippets(headlines, marked), text_query)
 
 
