@@ -67,17 +67,22 @@ def tantivy_order(params: dict) -> list[int]:
 def served(params: dict) -> tuple[list[int], int]:
     """The backend's top 10, and how many matches it put in the archive's order."""
     rescored = []
-    archive_scores = tantivy_backend.archive_scores
+    archive_scorer = tantivy_backend.archive_scorer
 
-    def counted(ids, text):
-        rescored.append(len(ids))
-        return archive_scores(ids, text)
+    def counting(text):
+        archive_scores = archive_scorer(text)
 
-    tantivy_backend.archive_scores = counted
+        def counted(ids):
+            rescored.append(len(ids))
+            return archive_scores(ids)
+
+        return counted
+
+    tantivy_backend.archive_scorer = counting
     try:
         return get_backend().search(exact.search_request(params, limit=10)).ids, sum(rescored)
     finally:
-        tantivy_backend.archive_scores = archive_scores
+        tantivy_backend.archive_scorer = archive_scorer
 
 
 def exact_top(params: dict) -> tuple[list[int], int]:

@@ -57,7 +57,7 @@ from articles.search.facets import (
     monthly_row,
     outlet_values,
 )
-from articles.search.ordering import ids_param
+from articles.search.ordering import ids_array, ids_param
 from articles.search.parsing import as_parsed
 from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery, fold
 from articles.search.results import Facets, FacetValue, Selection
@@ -585,7 +585,8 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
     scores = [score for score, _ in result.hits[:MOST_RESCORED]]
     own = dict(zip(ids[:MOST_RESCORED], scores, strict=True))
     done = _first_window(searcher, result.hits[:MOST_RESCORED], plain)
-    archive = archive_scores(ids[:done], text)
+    archive_scores = archive_scorer(text)
+    archive = archive_scores(ids[:done])
     ceiling = _ceiling(searcher, text)
     while True:
         least = _least_climbing(archive, own, stop, ceiling)
@@ -594,7 +595,7 @@ def _by_relevance(searcher, scored, text: TextQuery, offset: int, stop: int):
             reach += 1
         if reach == done:
             break
-        archive.update(archive_scores(ids[done:reach], text))
+        archive.update(archive_scores(ids[done:reach]))
         done = reach
     first = sorted(archive, key=archive.get, reverse=True)
     return first + ids[done:], stories
@@ -639,16 +640,30 @@ def _least_climbing(archive: dict, own: dict, stop: int, ceiling: float) -> floa
     return (ranked[min(stop, len(ranked)) - 1] - CLIMB_MARGIN * ceiling) / gain
 
 
-def archive_scores(ids: list[int], text: TextQuery) -> dict[int, tuple]:
-    """The archive's BM25 of each of `ids` (matches), computed by PostgreSQL, as a key
-    that sorts in the archive's order (greatest first): (score, publication, id)."""
-    rows = (
-        Article.objects.filter(pk__in=ids_param(ids))
+def archive_scorer(text: TextQuery) -> Callable[[list[int]], dict[int, tuple]]:
+    """A function giving the archive's BM25 for `text` of each of some ids (matches),
+    computed by PostgreSQL, as a key that sorts in the archive's order (greatest
+    first): (score, publication, id). Its SQL is compiled once, for every round of a
+    search's rescoring: compiling the BM25 expression costs more than scoring a few."""
+    queryset = (
+        Article.objects.filter(pk__in=ids_param([]))
         .order_by()  # in no order: the caller sorts
         .values_list("pk", archive_relevance(text), publication_microseconds())
     )
-    # The publication as an integer: parsing a thousand timestamps costs more.
-    return {pk: (score, -math.inf if at is None else at, pk) for pk, score, at in rows}
+    sql, params = queryset.query.sql_with_params()
+    *scoring_params, ids = params  # the ids are the only parameter past the columns
+    if ids != ids_array([]):
+        raise AssertionError(f"the ids are not the last parameter of {sql!r}")
+    using = queryset.db
+
+    def archive_scores(pks: list[int]) -> dict[int, tuple]:
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, (*scoring_params, ids_array(pks)))
+            rows = cursor.fetchall()
+        # The publication as an integer: parsing a thousand timestamps costs more.
+        return {pk: (score, -math.inf if at is None else at, pk) for pk, score, at in rows}
+
+    return archive_scores
 
 
 # --- Filters -----------------------------------------------------------------
