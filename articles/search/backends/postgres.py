@@ -14,6 +14,7 @@ what they cost."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -95,7 +96,8 @@ class PostgresBackend(SearchBackend):
         base = request.outlet_facet_base if selection.outlets else None
         base_rows = _sample(base if base is not None else request.articles, matched_by, size + 1)
         base_capped = len(base_rows) > size
-        outlets = _outlets_of(base_rows)
+        outlet_counts = Counter(row[2] for row in base_rows)
+        outlets = _outlets_named(outlet_counts)
         if base is None:
             rows = base_rows
         elif not base_capped:  # the matches are the base's rows in the selected outlets
@@ -118,7 +120,7 @@ class PostgresBackend(SearchBackend):
             count=count,
             reachable=reachable,
             facets=Facets(
-                outlet=_outlet_facet(base_rows, outlets, selection),
+                outlet=_outlet_facet(outlet_counts, outlets, selection),
                 topic=topic_facet(Article.objects.filter(pk__in=facet_ids), selection.topics),
                 entity=entity_facet(Article.objects.filter(pk__in=facet_ids), selection.entities),
                 month=_month_facet(rows, selection),
@@ -359,7 +361,7 @@ def archive_relevance(text_query: TextQuery) -> BM25Rank:
 
 # --- The bounded sample ----------------------------------------------------
 
-# The outlet by id: its slug and name are looked up once per outlet (`_outlets_of`),
+# The outlet by id: its slug and name are looked up once per outlet (`_outlets_named`),
 # not joined to every row of the sample (docs/benchmarks.md).
 _SAMPLE_FIELDS = ("pk", "month", "outlet_id", "kind", "story_id")
 # The two halves of a text match (`_sample`) also give the date, which orders their
@@ -488,16 +490,15 @@ def _in_order(rows: list[tuple], *, oldest: bool) -> list[tuple]:
 # --- Facets from the sample ------------------------------------------------
 
 
-def _outlets_of(rows: list[tuple]) -> dict[int, tuple[str, str]]:
-    """{id: (slug, name)} of the outlets of sample rows."""
-    named = Outlet.objects.filter(pk__in={row[2] for row in rows} - {None})
+def _outlets_named(ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
+    """{id: (slug, name)} of the outlets with these ids (None: no outlet)."""
+    named = Outlet.objects.filter(pk__in=[pk for pk in ids if pk is not None])
     return {pk: (slug, name) for pk, slug, name in named.values_list("pk", "slug", "name")}
 
 
-def _outlet_facet(rows: list[tuple], outlets: dict, selection: Selection) -> list:
-    """The outlet facet from sample rows of the matches in any outlet; `outlets`: their
-    slugs and names (`_outlets_of`)."""
-    counts = Counter(row[2] for row in rows)
+def _outlet_facet(counts: Counter, outlets: dict, selection: Selection) -> list:
+    """The outlet facet from the sample's matches in any outlet counted by outlet id;
+    `outlets`: their slugs and names (`_outlets_named`)."""
     counted = (outlets[pk] + (n,) for pk, n in counts.items() if pk in outlets)
     return outlet_values(counted, selection)
 
