@@ -107,11 +107,11 @@ _BM25 = (
 # subject (measured: the same quality on the judged collections).
 # Most articles are one section without a heading, whose vector is the body part (C)
 # of the article's own (the loaders write the one body to both): it can score no
-# higher than the article, and it matches where that part does. So only other
-# articles' sections are read.
+# higher than the article, and it matches where that part does (`archive_body_query`,
+# migration 0025, tests that part in place). So only other articles' sections are read.
 # `_m`: the matching sections' best score (`best`) or what gives it, and their number.
 _RANK = (
-    "(SELECT CASE WHEN _one.plain THEN _a.score + CASE WHEN ts_filter(_a.v, '{{c}}') @@ {query} "
+    "(SELECT CASE WHEN _one.plain THEN _a.score + CASE WHEN _a.v @@ archive_body_query({query}) "
     "THEN {bonus} * 1 / (1 + 3.0) ELSE 0 END "
     "ELSE (SELECT greatest(_a.score, coalesce({best}, 0)) + {bonus} * _m.n / (_m.n + 3.0) "
     "FROM (SELECT {best_of_sections}, count(*) AS n FROM articles_section AS _s "

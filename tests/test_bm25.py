@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F, Func
 
 from articles.models import Article, Outlet
 from articles.ranking import refresh_term_statistics
@@ -231,3 +231,55 @@ def test_a_live_blog_scores_its_best_entry_alike_for_one_word_and_for_several(de
     (as_one_section,) = relevance("heron", [plain])
     bonuses = SECTION_BONUS * 2 / (2 + 3) - SECTION_BONUS * 1 / (1 + 3)
     assert alone - bonuses > as_one_section
+
+
+class _BodyPartMatches(Func):
+    """The body part (weight C) copied out of the vector, then matched: what
+    `archive_body_query` (migration 0025) tells without copying it."""
+
+    template = "(ts_filter(%(expressions)s)"
+    arg_joiner = ", '{c}') @@ "
+    output_field = BooleanField()
+
+
+class _BodyQueryMatches(Func):
+    template = "(%(expressions)s))"
+    arg_joiner = " @@ archive_body_query("
+    output_field = BooleanField()
+
+
+def matching(text: str, test: type[Func] | None = None) -> set[int]:
+    """Ids of the articles matching `text` anywhere, or as `test` says."""
+    query = build_text_query(text).search_query
+    if test is None:
+        articles = Article.objects.filter(search_vector=query)
+    else:
+        articles = Article.objects.alias(hit=test(F("search_vector"), query)).filter(hit=True)
+    return set(articles.values_list("pk", flat=True))
+
+
+def test_a_query_restricted_to_the_body_matches_where_the_body_part_does(desk):
+    # Ranking gives an article a bonus when the query matches its body. The seed
+    # archive, and two articles matching outside their bodies: a phrase running
+    # from the title into the body, a word in the kicker only.
+    spanning = make_article("Talks with the prime", ["Minister of energy met them."], outlet=desk)
+    kicker = make_article("Birds", ["Seen at dawn."], outlet=desk, kicker="Heron watch")
+    queries = [
+        "Kyiv",
+        "Zelensky",
+        '"prime minister"',
+        "negotiat*",
+        "drone -Russia",
+        "grain or wheat",
+        "missile strike",
+        "Kyiv -negotiat*",
+        "heron or dawn",
+    ]
+    for text in queries:
+        in_body = matching(text, _BodyQueryMatches)
+        assert in_body == matching(text, _BodyPartMatches), text
+        assert in_body <= matching(text), text
+    phrase = '"prime minister"'
+    assert spanning.pk in matching(phrase) - matching(phrase, _BodyQueryMatches)
+    assert kicker.pk in matching("heron") - matching("heron", _BodyQueryMatches)
+    assert kicker.pk in matching("heron or dawn", _BodyQueryMatches)

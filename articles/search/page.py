@@ -159,7 +159,7 @@ class _BodyMatches(Func):
         (vector, vector_params), (query, query_params) = (
             compiler.compile(expression) for expression in self.get_source_expressions()
         )
-        return f"(ts_filter({vector}, '{{c}}') @@ {query})", (*vector_params, *query_params)
+        return f"({vector} @@ archive_body_query({query}))", (*vector_params, *query_params)
 
 
 def _snippets(headlines: dict[int, tuple], marked) -> dict[int, tuple[SafeString, SafeString]]:
