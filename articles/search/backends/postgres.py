@@ -113,7 +113,7 @@ class PostgresBackend(SearchBackend):
         page = []
         if request.offset < reachable:
             page = _page_rows(request, matched_by, rows, count_capped)
-        facet_ids = ids_param([row[0] for row in rows[:FACET_SAMPLE]])
+        facet_ids = [row[0] for row in rows[:FACET_SAMPLE]]
         tags_sampled = count_capped or count > FACET_SAMPLE
         return Answer(
             ids=[pk for pk, _ in page],
@@ -121,8 +121,8 @@ class PostgresBackend(SearchBackend):
             reachable=reachable,
             facets=Facets(
                 outlet=_outlet_facet(outlet_counts, outlets, selection),
-                topic=topic_facet(Article.objects.filter(pk__in=facet_ids), selection.topics),
-                entity=entity_facet(Article.objects.filter(pk__in=facet_ids), selection.entities),
+                topic=topic_facet(facet_ids, selection.topics),
+                entity=entity_facet(facet_ids, selection.entities),
                 month=_month_facet(rows, selection),
                 kind=kind_values(Counter(row[3] for row in rows), selection),
             ),
