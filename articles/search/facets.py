@@ -155,8 +155,9 @@ def entity_facet(articles: QuerySet | list[int], selected=frozenset()) -> list[F
 
 
 def _ids_sql(articles: QuerySet | list[int]) -> tuple[str, tuple]:
-    """(SQL, params) giving the ids of `articles`. Ids already known are given as one
-    array: looked up among the articles again, they cost the facet a tenth more."""
+    """(SQL, params) giving the ids of `articles`. Ids already known go as one array:
+    looked up among the articles again, each would cost a probe of the article table
+    (docs/benchmarks.md)."""
     if isinstance(articles, QuerySet):
         return articles.order_by().values("pk").query.sql_with_params()
     return "SELECT unnest(%s::bigint[])", (ids_array(articles),)
