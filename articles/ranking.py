@@ -109,8 +109,6 @@ _BM25 = (
 # of the article's own (the loaders write the one body to both): it can score no
 # higher than the article, and it matches where that part does (`archive_body_query`,
 # migration 0025, tests that part in place). So only other articles' sections are read.
-# Whether an article is such (`_one.plain`) its first two sections tell: a live blog's
-# others are not read for it.
 # `_m`: the matching sections' best score (`best`) or what gives it, and their number.
 _RANK = (
     "(SELECT CASE WHEN _one.plain THEN _a.score + CASE WHEN _a.v @@ archive_body_query({query}) "
@@ -119,8 +117,7 @@ _RANK = (
     "FROM (SELECT {best_of_sections}, count(*) AS n FROM articles_section AS _s "
     "WHERE _s.article_id = {pk} AND _s.search_vector @@ {query}) AS _m) END "
     "FROM ({article}) AS _a CROSS JOIN LATERAL (SELECT count(*) = 1 AND bool_and(heading = '') "
-    "AS plain FROM (SELECT heading FROM articles_section WHERE article_id = {pk} LIMIT 2) "
-    "AS _two) AS _one)"
+    "AS plain FROM articles_section WHERE article_id = {pk}) AS _one)"
 )
 
 
