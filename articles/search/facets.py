@@ -16,7 +16,7 @@ from django.db.models import Count, QuerySet
 
 from articles.models import Article, ArticleTopic, Entity, Mention
 from articles.search.dates import month_bounds
-from articles.search.ordering import ids_array, ids_param
+from articles.search.ordering import ids_param
 from articles.search.results import FacetValue, Selection
 
 FACET_SIZE = 10
@@ -160,4 +160,5 @@ def _ids_sql(articles: QuerySet | list[int]) -> tuple[str, tuple]:
     (docs/benchmarks.md)."""
     if isinstance(articles, QuerySet):
         return articles.order_by().values("pk").query.sql_with_params()
-    return "SELECT unnest(%s::bigint[])", (ids_array(articles),)
+    ids = ids_param(articles)
+    return ids.sql, ids.params
