@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -56,15 +55,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="pages each client asks for")
     options = parser.parse_args()
     classes = benchmark.query_classes(measure.pick_terms(peer.read_jsonl(options.corpus)))
-    paths = [
-        "/search/?" + urllib.parse.urlencode(params, doseq=True)
-        for params in classes.values()
-        if params.get("q")
-    ]
-    with benchmark._gunicorn(options.backend) as base:
-        benchmark._http_latency(base, paths, CLIENTS, 2)  # warm both sides
+    paths = benchmark.search_page_paths(classes)
+    with benchmark.gunicorn_serving(options.backend) as base:
+        benchmark.http_latency(base, paths, CLIENTS, 2)  # warm both sides
         workers, database = cpu_seconds("gunicorn"), cpu_seconds("postgres: ")
-        result = benchmark._http_latency(base, paths, CLIENTS, options.runs)
+        result = benchmark.http_latency(base, paths, CLIENTS, options.runs)
         workers = cpu_seconds("gunicorn") - workers
         database = cpu_seconds("postgres: ") - database
     pages = result["requests"]

@@ -310,16 +310,11 @@ class Command(BaseCommand):
     def http_throughput(self, classes: dict[str, dict], clients: int, runs: int, backend) -> dict:
         """The search page (each class with a query) with `clients` at once, then the
         home page alone and with `clients` at once, against gunicorn."""
-        searches = [
-            "/search/?" + urllib.parse.urlencode(params, doseq=True)
-            for params in classes.values()
-            if params.get("q")
-        ]
-        with _gunicorn(backend) as base:
+        with gunicorn_serving(backend) as base:
             return {
-                **_http_latency(base, searches, clients, runs),
-                "home": _http_latency(base, ["/"], 1, runs),
-                "home_concurrent": _http_latency(base, ["/"], clients, runs),
+                **http_latency(base, search_page_paths(classes), clients, runs),
+                "home": http_latency(base, ["/"], 1, runs),
+                "home_concurrent": http_latency(base, ["/"], clients, runs),
             }
 
     # -- ranking quality --------------------------------------------------------------
@@ -497,8 +492,17 @@ def machine() -> dict:
     }
 
 
+def search_page_paths(classes: dict[str, dict]) -> list[str]:
+    """The search page of each query class with a text (`query_classes`)."""
+    return [
+        "/search/?" + urllib.parse.urlencode(params, doseq=True)
+        for params in classes.values()
+        if params.get("q")
+    ]
+
+
 @contextmanager
-def _gunicorn(backend: str):
+def gunicorn_serving(backend: str):
     """gunicorn serving the archive on a free local port, as production starts it
     (collected static files, no result cache); yields its base URL."""
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -527,7 +531,7 @@ def _gunicorn(backend: str):
         server.wait(timeout=30)
 
 
-def _http_latency(base: str, paths: list[str], clients: int, runs: int) -> dict:
+def http_latency(base: str, paths: list[str], clients: int, runs: int) -> dict:
     """Each of `clients` threads asks for `runs` of `paths` in turn, after one warm-up
     of each path; milliseconds per request and requests per second."""
     for path in paths:
