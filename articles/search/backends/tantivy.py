@@ -79,6 +79,11 @@ MAX_BUCKETS = 65_000
 BUCKET_LIMIT_ERROR = "bucket limit was exceeded"
 # A search indexes at most this many queued changes before it answers.
 CATCH_UP_PER_SEARCH = 2000
+# Facets are counted as kept totals less the unmatched articles' values only for a
+# text that matches more than this share of the filtered articles: every value of an
+# unmatched article costs about twice what the leading values of a matched one do
+# (docs/benchmarks.md, thirtieth session), so below it counting the matches is cheaper.
+MOST_SHARE = 0.7
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
 # (docs/benchmarks.md: how often the archive's top 10 lies within them), counted in
@@ -221,12 +226,13 @@ def text_query(
             [(Occur.Should, group) for group in own_groups],
             minimum_number_should_match=minimum_should_match,
         )
-    own = _any_of(own_groups)
-    in_an_entry = _matching_in_an_entry(text, searcher, anywhere, own, filters)
-    if not in_an_entry:
-        return own
-    by_id = tantivy.Query.term_set_query(SCHEMA, "id", in_an_entry)
-    return tantivy.Query.boolean_query([(Occur.Should, own), (Occur.Should, by_id)])
+    found = [_any_of(own_groups)]
+    if (sure := _surely_in_an_entry(text, anywhere)) is not None:
+        found.append(sure)
+    in_an_entry = _matching_in_an_entry(text, searcher, anywhere, _any_of(found), filters)
+    if in_an_entry:
+        found.append(tantivy.Query.term_set_query(SCHEMA, "id", in_an_entry))
+    return found[0] if len(found) == 1 else _any_of(found)
 
 
 def _each_group_one_word(text: TextQuery) -> bool:
@@ -240,6 +246,34 @@ def _each_group_one_word(text: TextQuery) -> bool:
         and not group[0].negated
         and (group[0].kind == PREFIX or _held_as_one_word(text, group[0]))
         for group in text.parsed.groups
+    )
+
+
+def _surely_in_an_entry(text: TextQuery, anywhere: tantivy.Query) -> tantivy.Query | None:
+    """Where each group is one word, some with excluded words, each held as one word:
+    the articles that match through an entry heading with no excluded word in any
+    heading, which PostgreSQL need not confirm. A group's word in a heading matches
+    through that entry, whose text (part of the article's own) `anywhere` has found
+    free of the group's excluded words; only a heading can still hold one. None when
+    the text is not of that form."""
+    excluded = [term for group in text.parsed.groups for term in group if term.negated]
+    one_word = all(
+        len(wanted := [term for term in group if not term.negated]) == 1
+        and (wanted[0].kind == PREFIX or _held_as_one_word(text, wanted[0]))
+        for group in text.parsed.groups
+    )
+    if not one_word or not all(
+        term.kind == WORD and _held_as_one_word(text, term) for term in excluded
+    ):
+        return None
+    in_a_heading = [_term(text, term, (HEADINGS,)) for term in text.wanted_terms]
+    in_headings = [_term(text, term, (HEADINGS,)) for term in excluded]
+    return tantivy.Query.boolean_query(
+        [
+            (Occur.Must, _any_of([q for q in in_a_heading if q is not None])),
+            (Occur.Must, anywhere),
+            *((Occur.MustNot, q) for q in in_headings if q is not None),
+        ]
     )
 
 
@@ -289,19 +323,20 @@ def _any_of(groups: list[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(Occur.Should, group) for group in groups])
 
 
-def _matching_in_an_entry(text, searcher, anywhere, own, filters) -> list[int]:
+def _matching_in_an_entry(text, searcher, anywhere, found, filters) -> list[int]:
     """The articles whose match needs an entry heading's words, confirmed against
-    their headed entries in PostgreSQL. The index keeps one document per article,
-    its headings in one field, so it cannot tell whether the terms stand in one
-    entry; such articles are few (a heading counts only for a term nowhere in the
-    article's own text), and an excluded term has already left its articles out."""
+    their headed entries in PostgreSQL (of those `found` does not already match).
+    The index keeps one document per article, its headings in one field, so it
+    cannot tell whether the terms stand in one entry; such articles are few (a
+    heading counts only for a term nowhere in the article's own text), and an
+    excluded term has already left its articles out."""
     # Such an article has one of the words in a heading: looking there first spares
     # tantivy going through every article with a common word.
     in_a_heading = _any_of(
         [q for term in text.wanted_terms if (q := _term(text, term, (HEADINGS,))) is not None]
     )
     candidates = tantivy.Query.boolean_query(
-        [(Occur.Must, q) for q in (in_a_heading, anywhere, *filters)] + [(Occur.MustNot, own)]
+        [(Occur.Must, q) for q in (in_a_heading, anywhere, *filters)] + [(Occur.MustNot, found)]
     )
     count = searcher.search(candidates, 1, count=True).count
     if not count:
@@ -816,9 +851,9 @@ def _every_count(searcher, text, bounds, filters: Filters, selection: Selection,
 def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, generation):
     """Every facet's counts (as `facet_aggregations` and STORY_AGGREGATIONS give them)
     for the articles `filters` and `text` find. When the text matches most of the
-    filtered articles, those are the filtered articles' counts, kept per commit, less
-    the counts of the few that do not match: a word in most of an archive ("said",
-    "Ukraine") costs what a rare one does. `bounds`: `_match_bounds` of the text."""
+    filtered articles (MOST_SHARE), those are the filtered articles' counts, kept per
+    commit, less the counts of the few that do not match: a word in most of an archive
+    ("said", "Ukraine") costs what a rare one does. `bounds`: `_match_bounds` of the text."""
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
     key = (generation, astuple(selection))
@@ -851,15 +886,16 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
 
 def _finds_most(searcher, query, bounds: tuple[int, int], filtered: int) -> bool:
     """Whether `query`, a text whose matches are within `bounds` and filters that keep
-    `filtered` articles, finds more than half of those; counted only when the bounds
-    cannot tell. The filters leave out at most the archive's other articles, so at
-    least `least` less those are among the filtered."""
+    `filtered` articles, finds more than MOST_SHARE of those; counted only when the
+    bounds cannot tell. The filters leave out at most the archive's other articles, so
+    at least `least` less those are among the filtered."""
     least, most = bounds
-    if 2 * min(most, filtered) <= filtered:
+    enough = MOST_SHARE * filtered
+    if min(most, filtered) <= enough:
         return False
-    if 2 * (least - (searcher.num_docs - filtered)) > filtered:
+    if least - (searcher.num_docs - filtered) > enough:
         return True
-    return 2 * _count(searcher, query) > filtered
+    return _count(searcher, query) > enough
 
 
 def _every_value(searcher, query, sizes: dict[str, int] | None = None) -> dict:
