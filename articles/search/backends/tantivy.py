@@ -266,15 +266,18 @@ def _surely_in_an_entry(text: TextQuery, anywhere: tantivy.Query) -> tantivy.Que
         term.kind == WORD and _held_as_one_word(text, term) for term in excluded
     ):
         return None
-    in_a_heading = [_term(text, term, (HEADINGS,)) for term in text.wanted_terms]
-    in_headings = [_term(text, term, (HEADINGS,)) for term in excluded]
     return tantivy.Query.boolean_query(
         [
-            (Occur.Must, _any_of([q for q in in_a_heading if q is not None])),
+            (Occur.Must, _any_of(_in_headings(text, text.wanted_terms))),
             (Occur.Must, anywhere),
-            *((Occur.MustNot, q) for q in in_headings if q is not None),
+            *((Occur.MustNot, q) for q in _in_headings(text, excluded)),
         ]
     )
+
+
+def _in_headings(text: TextQuery, terms: list[Term]) -> list[tantivy.Query]:
+    """Each of `terms` (that the index can look for) in the entry headings."""
+    return [q for term in terms if (q := _term(text, term, (HEADINGS,))) is not None]
 
 
 def _held_as_one_word(text: TextQuery, term: Term) -> bool:
@@ -332,9 +335,7 @@ def _matching_in_an_entry(text, searcher, anywhere, found, filters) -> list[int]
     excluded term has already left its articles out."""
     # Such an article has one of the words in a heading: looking there first spares
     # tantivy going through every article with a common word.
-    in_a_heading = _any_of(
-        [q for term in text.wanted_terms if (q := _term(text, term, (HEADINGS,))) is not None]
-    )
+    in_a_heading = _any_of(_in_headings(text, text.wanted_terms))
     candidates = tantivy.Query.boolean_query(
         [(Occur.Must, q) for q in (in_a_heading, anywhere, *filters)] + [(Occur.MustNot, found)]
     )
