@@ -242,9 +242,7 @@ def _each_group_one_word(text: TextQuery) -> bool:
     phrase, or a word the index holds as several (`Kyiv-based`), could run from one
     heading into the next in the index's `headings`, which no entry holds."""
     return all(
-        len(group) == 1
-        and not group[0].negated
-        and (group[0].kind == PREFIX or _held_as_one_word(text, group[0]))
+        len(group) == 1 and not group[0].negated and _matches_as_one_word(text, group[0])
         for group in text.parsed.groups
     )
 
@@ -255,11 +253,13 @@ def _surely_in_an_entry(text: TextQuery, anywhere: tantivy.Query) -> tantivy.Que
     heading, which PostgreSQL need not confirm. A group's word in a heading matches
     through that entry, whose text (part of the article's own) `anywhere` has found
     free of the group's excluded words; only a heading can still hold one. None when
-    the text is not of that form."""
+    the text is not of that form. An excluded prefix is left to PostgreSQL: should the
+    index's reading of it (`_prefix`) miss one in a heading, an article the database
+    leaves out would get through."""
     excluded = [term for group in text.parsed.groups for term in group if term.negated]
     one_word = all(
         len(wanted := [term for term in group if not term.negated]) == 1
-        and (wanted[0].kind == PREFIX or _held_as_one_word(text, wanted[0]))
+        and _matches_as_one_word(text, wanted[0])
         for group in text.parsed.groups
     )
     if not one_word or not all(
@@ -278,6 +278,12 @@ def _surely_in_an_entry(text: TextQuery, anywhere: tantivy.Query) -> tantivy.Que
 def _in_headings(text: TextQuery, terms: list[Term]) -> list[tantivy.Query]:
     """Each of `terms` (that the index can look for) in the entry headings."""
     return [q for term in terms if (q := _term(text, term, (HEADINGS,))) is not None]
+
+
+def _matches_as_one_word(text: TextQuery, term: Term) -> bool:
+    """Whether a match of `term` is one word: a prefix's, or a word's the index holds
+    as one (`_held_as_one_word`)."""
+    return term.kind == PREFIX or _held_as_one_word(text, term)
 
 
 def _held_as_one_word(text: TextQuery, term: Term) -> bool:
