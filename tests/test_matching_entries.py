@@ -46,3 +46,39 @@ def test_the_article_without_a_search_or_with_a_bad_one_lists_nothing(client):
         response = client.get(blog.get_absolute_url() + query)
         assert response.status_code == 200
         assert 'id="matching-entries"' not in response.content.decode()
+
+
+def _plain(article: Article) -> bool:
+    """One section without a heading: an article with no entries of its own."""
+    sections = list(article.sections.values_list("heading", flat=True))
+    return sections == [""]
+
+
+def test_a_plain_article_lists_no_entry_and_a_live_blog_its_matching_ones(client):
+    """The API, the feeds and the page list matching entries for a live blog, and
+    none for an article of one unheaded section, whose snippet is its own text."""
+    results = client.get("/api/search/", {"q": "Biden"}).json()["results"]
+    by_id = {
+        article.pk: article for article in Article.objects.filter(pk__in=[r["id"] for r in results])
+    }
+    plain = [r for r in results if _plain(by_id[r["id"]])]
+    live = [r for r in results if r["kind"] == "live"]
+    assert plain and live
+    assert all(r["sections"] == [] and "<mark>" in r["snippet"] for r in plain)
+    assert all(r["sections"] for r in live)
+
+    feed = client.get("/search/feed.json", {"q": "Biden"}).json()["items"]
+    why = {item["url"]: item["content_html"] for item in feed}
+    for result in plain:
+        assert "matching entr" not in why[result["url"]]
+    for result in live:
+        assert "matching entr" in why[result["url"]]
+
+    page = client.get("/search/", {"q": "Biden"}).content.decode()
+    hits = page.split('<li class="hit">')[1:]
+    for result in plain:
+        hit = next(h for h in hits if by_id[result["id"]].get_absolute_url() in h)
+        assert 'class="section-hits"' not in hit
+    for result in live:
+        hit = next(h for h in hits if by_id[result["id"]].get_absolute_url() in h)
+        assert 'class="section-hits"' in hit

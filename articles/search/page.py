@@ -11,7 +11,17 @@ from collections import defaultdict
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import BooleanField, ExpressionWrapper, F, Func, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce, Left, NullIf
 from django.utils.safestring import SafeString, mark_safe
 
@@ -240,10 +250,13 @@ def _section_hits(
 
 def _matching_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
     """(pk, article, position, rank, what to mark) of each matching section of
-    `articles`."""
+    `articles` but a plain one's: an article of one section without a heading
+    has no entries to list (its snippet is the article's own)."""
     search_query = text_query.search_query
+    another = Section.objects.filter(article_id=OuterRef("article_id")).exclude(pk=OuterRef("pk"))
     return (
         Section.objects.filter(article_id__in=[a.pk for a in articles], search_vector=search_query)
+        .filter(~Q(heading="") | Exists(another))
         .order_by()
         .annotate(
             rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS),
