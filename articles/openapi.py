@@ -131,7 +131,12 @@ def _schemas() -> dict:
                 "published_at": _nullable(DATETIME),
                 "kind": ARTICLE_KIND,
                 "snippet": {**STR, "description": "HTML: escaped text, matches in <mark>."},
-                "sections": _array(_ref("SectionHit")),
+                "sections": {
+                    **_array(_ref("SectionHit")),
+                    "description": "The best matching entries (at most three) of a live blog "
+                    "or an article of several sections; none for an article of one section "
+                    "without a heading, whose snippet is its text's.",
+                },
                 "topics": _array(SLUG),
                 "entities": _array(SLUG),
                 "story": _nullable(
