@@ -1022,11 +1022,13 @@ class _Totals:
         articles but those `missing` (an EVERY_VALUE aggregation over them) counts."""
         counts = {}
         for name, totals in self.small.items():
-            left = _buckets(missing, name)
-            counts[name] = _as_buckets(
-                {key: n - left.get(key, 0) for key, n in totals.items()},
-                least=2 if name == "stories" else 1,
-            )
+            # The missing articles are few (MOST_SHARE): the totals are copied and only
+            # their values changed, not every value looked up (a story each).
+            counted = dict(totals)
+            for key, n in _buckets(missing, name).items():
+                if key in counted:
+                    counted[key] -= n
+            counts[name] = _as_buckets(counted, least=2 if name == "stories" else 1)
         for name, ranked in self.entities.items():
             counts[name] = _as_buckets(_leaders(ranked, _buckets(missing, name)))
         counts["story_copies"] = {"value": self.story_copies - missing["story_copies"]["value"]}
