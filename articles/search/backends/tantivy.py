@@ -57,7 +57,7 @@ from articles.search.facets import (
     monthly_row,
     outlet_values,
 )
-from articles.search.ordering import ids_array, ids_param
+from articles.search.ordering import AmongIds, ids_array, ids_param
 from articles.search.parsing import as_parsed
 from articles.search.query import PHRASE, PREFIX, WORD, Term, TextQuery, fold
 from articles.search.results import Facets, FacetValue, Selection
@@ -351,7 +351,7 @@ def _matching_in_an_entry(text, searcher, anywhere, found, filters) -> list[int]
     hits = searcher.search(candidates, count, count=False).hits
     ids = searcher.fast_field_values("id", [address for _, address in hits])
     return list(
-        Section.objects.filter(article_id__in=ids, search_vector=text.search_query)
+        Section.objects.filter(AmongIds("article_id", ids), search_vector=text.search_query)
         .exclude(heading="")
         .order_by()
         .values_list("article_id", flat=True)
