@@ -46,7 +46,7 @@ from django.urls import reverse
 from articles import search
 from articles.api import invalid, read_only
 from articles.filters import SearchFilter, error_messages
-from articles.models import Article, ArticleTopic, Mention, Section
+from articles.models import Article, ArticleTopic, Mention
 
 BATCH_SIZE = 1000
 # What a search's pages list: (the matching articles, the query they match, what
@@ -150,7 +150,7 @@ def _fill(ids: list[int], text_query: search.TextQuery | None, base_url: str) ->
         )
     if text_query is not None:
         sections = (
-            Section.objects.filter(article_id__in=ids, search_vector=text_query.search_query)
+            search.matching_entries(ids, text_query)
             .order_by("article_id", "position")
             .values_list("article_id", "anchor")
         )

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from articles.models import Article
+from tests.test_exports import csv_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +56,9 @@ def _plain(article: Article) -> bool:
 
 
 def test_a_plain_article_lists_no_entry_and_a_live_blog_its_matching_ones(client):
-    """The API, the feeds and the page list matching entries for a live blog, and
-    none for an article of one unheaded section, whose snippet is its own text."""
+    """The API, the feeds, the exports and the page list matching entries for a live
+    blog, and none for an article of one unheaded section, whose snippet is its own
+    text."""
     results = client.get("/api/search/", {"q": "Biden"}).json()["results"]
     by_id = {
         article.pk: article for article in Article.objects.filter(pk__in=[r["id"] for r in results])
@@ -82,3 +84,9 @@ def test_a_plain_article_lists_no_entry_and_a_live_blog_its_matching_ones(client
     for result in live:
         hit = next(h for h in hits if by_id[result["id"]].get_absolute_url() in h)
         assert 'class="section-hits"' in hit
+
+    exported = {row["id"]: row for row in csv_rows(client, q="Biden")}
+    for result in plain:
+        assert exported[str(result["id"])]["matching_sections"] == ""
+    for result in live:
+        assert exported[str(result["id"])]["matching_sections"]

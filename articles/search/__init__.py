@@ -35,6 +35,7 @@ from articles.search.page import (
     for_list,
     highlight,
     hits_for,
+    matching_entries,
 )
 from articles.search.query import (
     MAX_TERMS,
@@ -106,6 +107,7 @@ __all__ = [
     "ids_param",
     "matching",
     "matching_at_least",
+    "matching_entries",
     "month_bounds",
     "monthly_row",
     "newest_first",

@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce, Left, NullIf
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.models import Article, Mention, Section
+from articles.search.ordering import AmongIds
 from articles.search.query import TextQuery
 from articles.search.results import Hit, SectionHit
 from articles.search.stories import story_info
@@ -248,15 +249,22 @@ def _section_hits(
     return {article_id: (hits, totals[article_id]) for article_id, hits in found.items()}
 
 
-def _matching_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
-    """(pk, article, position, rank, what to mark) of each matching section of
-    `articles` but a plain one's: an article of one section without a heading
-    has no entries to list (its snippet is the article's own)."""
-    search_query = text_query.search_query
+def matching_entries(article_ids: list[int], text_query: TextQuery) -> QuerySet:
+    """The sections of these articles that `text_query` matches, but a plain article's:
+    an article of one section without a heading has no entries to list (its snippet
+    is the article's own)."""
     another = Section.objects.filter(article_id=OuterRef("article_id")).exclude(pk=OuterRef("pk"))
+    return Section.objects.filter(
+        AmongIds("article_id", article_ids), search_vector=text_query.search_query
+    ).filter(~Q(heading="") | Exists(another))
+
+
+def _matching_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
+    """(pk, article, position, rank, what to mark) of each of `articles`' matching
+    entries."""
+    search_query = text_query.search_query
     return (
-        Section.objects.filter(article_id__in=[a.pk for a in articles], search_vector=search_query)
-        .filter(~Q(heading="") | Exists(another))
+        matching_entries([a.pk for a in articles], text_query)
         .order_by()
         .annotate(
             rank=SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS),
