@@ -47,6 +47,7 @@ from articles import search
 from articles.api import invalid, read_only
 from articles.filters import SearchFilter, error_messages
 from articles.models import Article, ArticleTopic, Mention
+from articles.search.ordering import AmongIds
 
 BATCH_SIZE = 1000
 # What a search's pages list: (the matching articles, the query they match, what
@@ -125,21 +126,21 @@ def rows(filterset: SearchFilter, base_url: str, found: Found | None = None) -> 
 def _fill(ids: list[int], text_query: search.TextQuery | None, base_url: str) -> list[Row]:
     articles = {
         a.pk: a
-        for a in Article.objects.filter(pk__in=ids)
+        for a in Article.objects.filter(AmongIds("pk", ids))
         .select_related("outlet")
         .only(*_ARTICLE_FIELDS)
         .order_by()
     }
     found = {pk: Row(a, base_url + a.get_absolute_url()) for pk, a in articles.items()}
     topics = (
-        ArticleTopic.objects.filter(article_id__in=ids, excluded=False)
+        ArticleTopic.objects.filter(AmongIds("article_id", ids), excluded=False)
         .order_by("topic__name")
         .values_list("article_id", "topic__slug", "topic__name")
     )
     for article_id, slug, name in topics:
         found[article_id].topics.append({"slug": slug, "name": name})
     entities = (
-        Mention.objects.filter(article_id__in=ids)
+        Mention.objects.filter(AmongIds("article_id", ids))
         .values_list("article_id", "entity__slug", "entity__name", "entity__kind")
         .annotate(mentions=Sum("count"))
         .order_by("article_id", "-mentions", "entity__name")
