@@ -9,6 +9,7 @@ import re
 import pytest
 
 from articles.models import Article
+from tests.test_api import make_article
 from tests.test_exports import csv_rows
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +91,23 @@ def test_a_plain_article_lists_no_entry_and_a_live_blog_its_matching_ones(client
         assert exported[str(result["id"])]["matching_sections"] == ""
     for result in live:
         assert exported[str(result["id"])]["matching_sections"]
+
+
+def test_an_unheaded_entry_is_named_by_its_place_in_the_live_blog(client):
+    blog = make_article(
+        "Riverside live",
+        "Morning briefing. Qwlark herons sighted over the river.",
+        kind="live",
+        sections=[
+            ("Morning briefing", "Calm so far."),
+            ("", "Qwlark herons sighted over the river."),
+        ],
+    )
+    page = client.get("/search/", {"q": "qwlark"}).content.decode()
+    hit = page[page.index(blog.get_absolute_url()) :]
+    assert re.search(r'href="[^"]*#part-2">Entry 2</a>', hit)
+    assert ">Entry 1</a>" not in hit
+    feed = client.get("/search/feed.json", {"q": "qwlark"}).json()["items"]
+    assert ">Entry 2</a>" in feed[0]["content_html"]
+    article_page = client.get(f"{blog.get_absolute_url()}?q=qwlark").content.decode()
+    assert 'href="#part-2">Entry 2</a>' in article_page

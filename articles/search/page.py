@@ -234,11 +234,12 @@ def _section_hits(
         rows = cursor.fetchall()
     found: dict[int, list[SectionHit]] = defaultdict(list)
     totals = {}
-    for article_id, total, anchor, heading, posted_at, heading_hl, snippet in rows:
+    for article_id, total, anchor, position, heading, posted_at, heading_hl, snippet in rows:
         totals[article_id] = total
         found[article_id].append(
             SectionHit(
                 anchor=anchor,
+                position=position,
                 heading=heading,
                 heading_html=highlight(heading_hl),
                 posted_at=posted_at,
@@ -280,7 +281,7 @@ def _matching_sections(articles: list[Article], text_query: TextQuery) -> QueryS
 # ORM, which emulates a filter on a window function, the matching query was compiled
 # twice.
 _SECTION_HITS_SQL = """
-SELECT best.article_id, best.total, s.anchor, s.heading, s.posted_at,
+SELECT best.article_id, best.total, s.anchor, s.position, s.heading, s.posted_at,
        ts_headline(%s::regconfig, s.heading, best.marked, %s),
        ts_headline(%s::regconfig, left(s.body, %s), best.marked, %s)
 FROM (

@@ -38,6 +38,7 @@ class Selection:
 @dataclass
 class SectionHit:
     anchor: str
+    position: int  # in its article, from 1: "Entry 3" on both pages
     heading: str
     heading_html: SafeString
     posted_at: datetime | None
