@@ -57,9 +57,9 @@ def main() -> None:
     classes = benchmark.query_classes(measure.pick_terms(peer.read_jsonl(options.corpus)))
     paths = benchmark.search_page_paths(classes)
     with benchmark.gunicorn_serving(options.backend) as base:
-        benchmark.http_latency(base, paths, CLIENTS, 2)  # warm both sides
+        benchmark.warm_up(base, paths, CLIENTS)  # both sides
         workers, database = cpu_seconds("gunicorn"), cpu_seconds("postgres: ")
-        result = benchmark.http_latency(base, paths, CLIENTS, options.runs)
+        result = benchmark.http_latency(base, paths, CLIENTS, options.runs, warm=True)
         workers = cpu_seconds("gunicorn") - workers
         database = cpu_seconds("postgres: ") - database
     pages = result["requests"]
