@@ -75,11 +75,14 @@ for a third day, with Russian troops withdrawing from several villages.</p>
 
 @pytest.fixture
 def hostile(tmp_path) -> Article:
-    """The hostile inputs, loaded the way an operator loads anything."""
-    records = tmp_path / "records.jsonl"
+    """The hostile inputs, loaded the way an operator loads anything (from a folder of
+    their own: on the tantivy backend the index lives in `tmp_path` too)."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    records = inputs / "records.jsonl"
     records.write_text("\n".join(json.dumps(r) for r in (HOSTILE_RECORD, CAPTION_RECORD)) + "\n")
-    (tmp_path / "page.html").write_text(HOSTILE_PAGE)
-    report = Loader(LoadOptions()).load([tmp_path])
+    (inputs / "page.html").write_text(HOSTILE_PAGE)
+    report = Loader(LoadOptions()).load([inputs])
     assert report.failures == []
     assert report.created == 3
     article = Article.objects.get(title__startswith="Kyiv shelling")

@@ -4,6 +4,7 @@ is escaped here; only markup built in this module is marked safe."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
@@ -12,7 +13,7 @@ from django import template
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dates import MONTHS, MONTHS_3
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from articles.links import page_url
@@ -122,18 +123,25 @@ def entity_url(slug: str) -> str:
 _FACET_ITEM = (
     '<li><a href="{}" class="facet-link{}"{}><span>{}</span> <span class="count">{}</span></a></li>'
 )
-_SELECTED = (" is-selected", mark_safe(' aria-current="true"'))
+_SELECTED = (" is-selected", ' aria-current="true"')
 
 
 @register.simple_tag
 def facet_items(links) -> SafeString:
     """The list items of a facet's (value, link) pairs: made here, not in a template
-    loop, as a search page lists a few hundred values (every month of a decade)."""
-    return format_html_join(
-        "\n",
-        _FACET_ITEM,
-        ((link, *(_SELECTED if v.selected else ("", "")), v.label, v.count) for v, link in links),
+    loop, as a search page lists a few hundred values (every month of a decade). Each
+    link and label is escaped by html.escape, as Django's escape does it: Django's
+    checks for lazy text around it cost more than the escaping, value by value."""
+    items = (
+        _FACET_ITEM.format(
+            html.escape(link),
+            *(_SELECTED if v.selected else ("", "")),
+            html.escape(str(v.label)),
+            int(v.count),
+        )
+        for v, link in links
     )
+    return mark_safe("\n".join(items))  # noqa: S308 - every link and label escaped above
 
 
 @register.simple_tag
