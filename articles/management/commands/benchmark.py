@@ -531,8 +531,8 @@ def gunicorn_serving(backend: str):
         server.wait(timeout=30)
 
 
-# With 8 clients and 5 workers, two rounds leave a worker without a given path about
-# one time in 35 ((4/5)^16); one round, one time in 6.
+# With 8 clients and gunicorn_serving's 3 workers, two rounds leave a worker without
+# a given path about one time in 650 ((2/3)^16); one round, one time in 26.
 WARM_UP_ROUNDS = 2
 
 
