@@ -1,7 +1,8 @@
 """How the search index follows PostgreSQL, the system of record.
 
 Triggers put the id of every changed article in the outbox (SearchOutbox) in the
-same transaction as the change (migration 0009). `catch_up` indexes what the
+same transaction as the change (migration 0012; 0026: the articles of an entity
+filed under another kind). `catch_up` indexes what the
 outbox names and then removes those rows: a load calls it before it reports
 success, the tantivy backend before it answers a search, so a curator's edit is
 searchable at the next search once committed. A catch-up that dies half-way
