@@ -633,6 +633,9 @@ def test_facets_of_a_word_in_most_articles_stay_exact_past_the_bucket_limit(
     assert max(sizes) * 2 < limit
     smaller = _SmallerBucketLimit(searcher, limit)
     monkeypatch.setattr(tantivy_backend_module, "MAX_BUCKETS", limit)
+    # The entity leaders of a search counted as it goes (300 of 65,000 buckets) would
+    # not fit so small a limit: a few.
+    monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", 5)
     monkeypatch.setattr(tantivy_index, "searcher", lambda: smaller)
     postgres = run(tantivy_backend, "postgres", q="Ukraine")
     for _ in range(3):  # the first search keeps the totals, the next ones use them
@@ -679,6 +682,35 @@ def test_a_curators_edits_reach_search(tantivy_backend):
 
 def entity_facet(results) -> list[tuple[str, str, int]]:
     return [(v.kind, v.value, v.count) for v in results.facets.entity]
+
+
+@pytest.mark.parametrize("leaders", [1, 4, 12, 40, 300])
+def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
+    tantivy_backend, monkeypatch, leaders
+):
+    # On an index of one segment the entities of every kind are counted together, the
+    # first `leaders` of them, and a kind whose first places they leave open is counted
+    # on its own: few leaders leave most kinds to that, many settle them all.
+    assert tantivy_index.searcher().num_segments == 1
+    monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
+    settled = []
+    places_settled = tantivy_backend_module._places_settled
+
+    def recorded(found, beyond):
+        settled.append(places_settled(found, beyond))
+        return settled[-1]
+
+    monkeypatch.setattr(tantivy_backend_module, "_places_settled", recorded)
+    for params in ({}, {"q": "tanks"}, {"q": "Kyiv -Blinken"}, {"q": "Pistorius or Blinken"}):
+        found = run(tantivy_backend, "tantivy", **params)
+        postgres = run(tantivy_backend, "postgres", **params)
+        assert entity_facet(found) == entity_facet(postgres), params
+    if leaders == 1:  # never five of a kind
+        assert not any(settled)
+    elif leaders == 40:  # some kinds settled by the leaders, some counted alone
+        assert any(settled) and not all(settled)
+    elif leaders == 300:  # every entity of these searches is among them
+        assert all(settled)
 
 
 @pytest.mark.parametrize("q", ["Ukraine", "tanks"])

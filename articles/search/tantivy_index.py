@@ -75,6 +75,24 @@ def entity_field(kind: str) -> str:
     return f"entities_{kind}"
 
 
+# Every entity an article names once more, its kind in the value (`entity_key`): a
+# search counts the leading entities of every kind over this one column.
+ENTITY_KEYS = "entity_keys"
+# Room for this many kinds in a key. A kind added (or their order changed) changes
+# the keys: raise DOCUMENTS_VERSION with it.
+_KIND_SLOTS = 8
+
+
+def entity_key(entity_id: int, kind: str) -> int:
+    return entity_id * _KIND_SLOTS + ENTITY_KINDS.index(kind)
+
+
+def entity_of_key(key: int) -> tuple[int, str]:
+    """(entity id, kind) of an `entity_key`."""
+    entity_id, kind = divmod(key, _KIND_SLOTS)
+    return entity_id, ENTITY_KINDS[kind]
+
+
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
@@ -94,6 +112,7 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("sections", indexed=True, fast=True)
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
+    builder.add_unsigned_field(ENTITY_KEYS, fast=True)
     # Only on articles whose story had other public copies when they were indexed:
     # an article without it is a story of its own, so the stories of a search are
     # counted from its copies alone (backends/tantivy.py, `story_count`). A story
@@ -125,8 +144,9 @@ ANALYZE = analyzer()
 # `rebuild_search_index` (outbox.disagreement), whatever its count.
 # 2: words in tags left out, as the database does; 3: hyphenated words also whole;
 # 4: the parser's compound tokens (paths, abbreviations, hosts, numbers) whole;
-# 5: the article's own text in one field, matched and scored there.
-DOCUMENTS_VERSION = 5
+# 5: the article's own text in one field, matched and scored there; 6: every entity
+# once more with its kind (ENTITY_KEYS).
+DOCUMENTS_VERSION = 6
 VERSION_FILE = "archive-documents-version"
 GENERATION_FILE = "archive-commit-generation"
 
@@ -451,6 +471,7 @@ def _document(
         document.add_unsigned("entities", entity_id)
         if entity_kind in ENTITY_KINDS:
             document.add_unsigned(entity_field(entity_kind), entity_id)
+            document.add_unsigned(ENTITY_KEYS, entity_key(entity_id, entity_kind))
     if row.shared_story:
         document.add_unsigned("story", row.story_id)
     return document

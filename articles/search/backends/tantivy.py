@@ -85,6 +85,11 @@ CATCH_UP_PER_SEARCH = 2000
 # (docs/benchmarks.md, thirtieth session), so below it counting the matches is cheaper.
 MOST_SHARE = 0.7
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
+# On an index of one segment, the entities of every kind are first counted together
+# (tantivy_index.ENTITY_KEYS: one column read a match instead of six, about half the
+# time; docs/benchmarks.md), this many leaders in all; a kind whose first places they
+# do not settle is counted on its own (`_split_leaders`).
+ENTITY_LEADERS = 300
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
 # (docs/benchmarks.md: how often the archive's top 10 lies within them), counted in
 # articles of one section: with them, the live blogs among them (`_first_window`),
@@ -805,24 +810,34 @@ def _terms(field: str, size: int, *, one_segment: bool = False) -> dict:
 
 
 OUTLETS = {"outlet": _terms("outlet", SEGMENT_TERMS)}
+LEADERS = "entity_leaders"  # the aggregation of every kind's leading entities
 
 
 def facet_aggregations(*, one_segment: bool = False) -> dict:
     """Every facet as one Elasticsearch-style aggregation request (`one_segment`: for
-    an index of one segment, as a rebuild or a merge leaves it)."""
+    an index of one segment, as a rebuild or a merge leaves it, where the entities
+    are asked for as the leaders of every kind, LEADERS, which `_split_leaders`
+    turns into each kind's counts)."""
+    entities = (
+        {LEADERS: _terms(tantivy_index.ENTITY_KEYS, ENTITY_LEADERS, one_segment=True)}
+        if one_segment
+        else _entity_aggregations(ENTITY_CANDIDATES)
+    )
     return {
         **OUTLETS,
         "month": _terms("month", SEGMENT_TERMS),
         "kind": _terms("kind", 10),
         "topic": _terms("topics", SEGMENT_TERMS),
-        **_entity_aggregations(ENTITY_CANDIDATES, one_segment=one_segment),
+        **entities,
     }
 
 
-def _entity_aggregations(size: int = SEGMENT_TERMS, *, one_segment: bool = False) -> dict:
+def _entity_aggregations(
+    size: int = SEGMENT_TERMS, *, one_segment: bool = False, kinds=tantivy_index.ENTITY_KINDS
+) -> dict:
     return {
         f"entity_{kind}": _terms(entity_field(kind), size, one_segment=one_segment)
-        for kind in tantivy_index.ENTITY_KINDS
+        for kind in kinds
     }
 
 
@@ -940,10 +955,44 @@ def _count(searcher, query) -> int:
 
 
 def _counted(searcher, query) -> dict:
-    facets = facet_aggregations(one_segment=searcher.num_segments == 1)
+    one_segment = searcher.num_segments == 1
+    facets = facet_aggregations(one_segment=one_segment)
     counts = searcher.aggregate(query, {**facets, **STORY_AGGREGATIONS})
+    if one_segment:
+        _split_leaders(searcher, query, counts)
     _widen_tied_entities(searcher, query, counts)
     return counts
+
+
+def _split_leaders(searcher, query, counts: dict) -> None:
+    """The entity leaders in `counts` (LEADERS) as each kind's counts, as
+    `_entity_aggregations` gives them: a kind's leaders where they settle its first
+    ENTITIES_PER_KIND places, else that kind counted on its own."""
+    leaders = counts.pop(LEADERS)["buckets"]
+    # Past the leaders, an entity is named in at most as many matches as the last.
+    beyond = leaders[-1]["doc_count"] if len(leaders) == ENTITY_LEADERS else 0
+    by_kind = {kind: [] for kind in tantivy_index.ENTITY_KINDS}
+    for bucket in leaders:  # most named first
+        entity_id, kind = tantivy_index.entity_of_key(bucket["key"])
+        by_kind[kind].append({"key": entity_id, "doc_count": bucket["doc_count"]})
+    unsettled = []
+    for kind, found in by_kind.items():
+        if _places_settled(found, beyond):
+            counts[f"entity_{kind}"] = {"buckets": found}
+        else:
+            unsettled.append(kind)
+    if unsettled:
+        alone = _entity_aggregations(ENTITY_CANDIDATES, one_segment=True, kinds=unsettled)
+        counts.update(searcher.aggregate(query, alone))
+
+
+def _places_settled(found: list[dict], beyond: int) -> bool:
+    """Whether a kind's leaders (most named first) hold every entity of the kind that
+    can take or share one of its first ENTITIES_PER_KIND places: the last of those
+    places is named more often than any entity past the leaders (`beyond`)."""
+    if len(found) < ENTITIES_PER_KIND:
+        return beyond == 0
+    return found[ENTITIES_PER_KIND - 1]["doc_count"] > beyond
 
 
 class _KeptTotals:
