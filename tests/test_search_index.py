@@ -680,19 +680,26 @@ def test_a_curators_edits_reach_search(tantivy_backend):
     assert index_ids() == public_ids()
 
 
+def test_the_kinds_counted_alone_are_kinds():
+    assert set(tantivy_backend_module.ENTITY_KINDS_ALONE) < set(tantivy_index.ENTITY_KINDS)
+
+
 def entity_facet(results) -> list[tuple[str, str, int]]:
     return [(v.kind, v.value, v.count) for v in results.facets.entity]
 
 
+@pytest.mark.parametrize("alone", [tantivy_backend_module.ENTITY_KINDS_ALONE, ()])
 @pytest.mark.parametrize("leaders", [1, 4, 12, 40, 300])
 def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
-    tantivy_backend, monkeypatch, leaders
+    tantivy_backend, monkeypatch, leaders, alone
 ):
     # On an index of one segment the entities of every kind are counted together, the
     # first `leaders` of them, and a kind whose first places they leave open is counted
-    # on its own: few leaders leave most kinds to that, many settle them all.
+    # on its own (as `alone` always are): few leaders leave most kinds to that, many
+    # settle them all.
     assert tantivy_index.searcher().num_segments == 1
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
+    monkeypatch.setattr(tantivy_backend_module, "ENTITY_KINDS_ALONE", alone)
     settled = []
     places_settled = tantivy_backend_module._places_settled
 

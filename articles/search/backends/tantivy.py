@@ -86,10 +86,15 @@ CATCH_UP_PER_SEARCH = 2000
 MOST_SHARE = 0.7
 ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the database
 # On an index of one segment, the entities of every kind are first counted together
-# (tantivy_index.ENTITY_KEYS: one column read a match instead of six, about half the
-# time; docs/benchmarks.md), this many leaders in all; a kind whose first places they
-# do not settle is counted on its own (`_split_leaders`).
+# (tantivy_index.ENTITY_KEYS: one column read a match instead of several, about half
+# the time; docs/benchmarks.md), this many leaders in all; a kind whose first places
+# they do not settle is counted on its own (`_split_leaders`).
 ENTITY_LEADERS = 300
+# ... but for these kinds, counted on their own in the same request: few entities,
+# few mentions (at 1M: 8 groups, 58 weapons, 814 events, 8% of the mentions), cheap to
+# count so, and seldom among the leaders, where asking again would read the matches
+# twice. Only what the counting costs depends on it, never the counts.
+ENTITY_KINDS_ALONE = ("group", "weapon", "event")
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
 # (docs/benchmarks.md: how often the archive's top 10 lies within them), counted in
 # articles of one section: with them, the live blogs among them (`_first_window`),
@@ -818,11 +823,13 @@ def facet_aggregations(*, one_segment: bool = False) -> dict:
     an index of one segment, as a rebuild or a merge leaves it, where the entities
     are asked for as the leaders of every kind, LEADERS, which `_split_leaders`
     turns into each kind's counts)."""
-    entities = (
-        {LEADERS: _terms(tantivy_index.ENTITY_KEYS, ENTITY_LEADERS, one_segment=True)}
-        if one_segment
-        else _entity_aggregations(ENTITY_CANDIDATES)
-    )
+    if one_segment:
+        entities = {
+            LEADERS: _terms(tantivy_index.ENTITY_KEYS, ENTITY_LEADERS, one_segment=True),
+            **_entity_aggregations(ENTITY_CANDIDATES, one_segment=True, kinds=ENTITY_KINDS_ALONE),
+        }
+    else:
+        entities = _entity_aggregations(ENTITY_CANDIDATES)
     return {
         **OUTLETS,
         "month": _terms("month", SEGMENT_TERMS),
@@ -966,15 +973,18 @@ def _counted(searcher, query) -> dict:
 
 def _split_leaders(searcher, query, counts: dict) -> None:
     """The entity leaders in `counts` (LEADERS) as each kind's counts, as
-    `_entity_aggregations` gives them: a kind's leaders where they settle its first
-    ENTITIES_PER_KIND places, else that kind counted on its own."""
+    `_entity_aggregations` gives them (but ENTITY_KINDS_ALONE, counted already): a
+    kind's leaders where they settle its first ENTITIES_PER_KIND places, else that kind
+    counted on its own."""
     leaders = counts.pop(LEADERS)["buckets"]
     # Past the leaders, an entity is named in at most as many matches as the last.
     beyond = leaders[-1]["doc_count"] if len(leaders) == ENTITY_LEADERS else 0
-    by_kind = {kind: [] for kind in tantivy_index.ENTITY_KINDS}
+    kinds = [kind for kind in tantivy_index.ENTITY_KINDS if kind not in ENTITY_KINDS_ALONE]
+    by_kind = {kind: [] for kind in kinds}
     for bucket in leaders:  # most named first
         entity_id, kind = tantivy_index.entity_of_key(bucket["key"])
-        by_kind[kind].append({"key": entity_id, "doc_count": bucket["doc_count"]})
+        if kind in by_kind:
+            by_kind[kind].append({"key": entity_id, "doc_count": bucket["doc_count"]})
     unsettled = []
     for kind, found in by_kind.items():
         if _places_settled(found, beyond):
