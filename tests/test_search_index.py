@@ -680,8 +680,12 @@ def test_a_curators_edits_reach_search(tantivy_backend):
     assert index_ids() == public_ids()
 
 
-def test_the_kinds_counted_alone_are_kinds():
-    assert set(tantivy_backend_module.ENTITY_KINDS_ALONE) < set(tantivy_index.ENTITY_KINDS)
+def test_an_entity_key_holds_the_entity_and_its_kind():
+    kinds = tantivy_index.ENTITY_KINDS
+    keys = {tantivy_index.entity_key(4321, kind) for kind in kinds}
+    assert len(keys) == len(kinds)  # no two kinds share a key
+    assert {tantivy_index.entity_of_key(key) for key in keys} == {(4321, k) for k in kinds}
+    assert set(tantivy_backend_module.ENTITY_KINDS_ALONE) < set(kinds)
 
 
 def entity_facet(results) -> list[tuple[str, str, int]]:
