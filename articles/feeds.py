@@ -109,7 +109,7 @@ class FeedSource:
                 (
                     (
                         request.build_absolute_uri(section.url),
-                        section.heading_html or f"Entry {section.position}",
+                        section.title_html,
                         section.snippet_html,
                     )
                     for section in hit.sections

@@ -45,6 +45,11 @@ class SectionHit:
     snippet_html: SafeString
     url: str
 
+    @property
+    def title_html(self) -> str:
+        """Its highlighted heading, or without one its place: "Entry 17" (digits only)."""
+        return self.heading_html or f"Entry {self.position}"
+
 
 @dataclass
 class Hit:
