@@ -1089,7 +1089,7 @@ class _Totals:
                     counted[key] -= n
             counts[name] = _as_buckets(counted, least=2 if name == "stories" else 1)
         for name, ranked in self.entities.items():
-            counts[name] = _as_buckets(_leaders(ranked, _buckets(missing, name)))
+            counts[name] = _as_buckets(_contending_less(ranked, _buckets(missing, name)))
         counts["story_copies"] = {"value": self.story_copies - missing["story_copies"]["value"]}
         # Totals that hold every story give every story's count: `story_count` needs
         # no second request however many copies there are.
@@ -1097,7 +1097,7 @@ class _Totals:
         return counts
 
 
-def _leaders(ranked: list[tuple], missing: dict) -> dict:
+def _contending_less(ranked: list[tuple], missing: dict) -> dict:
     """Of entities ranked by a total count, the counts less `missing` of those that
     can take one of the first ENTITIES_PER_KIND places (ties included): an entity
     whose total is below the last place's count cannot reach it."""
