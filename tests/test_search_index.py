@@ -692,6 +692,23 @@ def entity_facet(results) -> list[tuple[str, str, int]]:
     return [(v.kind, v.value, v.count) for v in results.facets.entity]
 
 
+ENTITY_SEARCHES = ({}, {"q": "tanks"}, {"q": "Kyiv -Blinken"}, {"q": "Pistorius or Blinken"})
+
+
+def recorded_settlements(monkeypatch) -> list[bool]:
+    """Whether each kind's places were settled by the leaders, as searches go."""
+    settled = []
+    settled_places = tantivy_backend_module._settled_places
+
+    def recorded(keys, columns):
+        places = settled_places(keys, columns)
+        settled.append(places is not None)
+        return places
+
+    monkeypatch.setattr(tantivy_backend_module, "_settled_places", recorded)
+    return settled
+
+
 @pytest.mark.parametrize("alone", [tantivy_backend_module.ENTITY_KINDS_ALONE, ()])
 @pytest.mark.parametrize("leaders", [1, 4, 12, 40, 300])
 def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
@@ -704,15 +721,8 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
     assert tantivy_index.searcher().num_segments == 1
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_KINDS_ALONE", alone)
-    settled = []
-    places_settled = tantivy_backend_module._places_settled
-
-    def recorded(found, beyond):
-        settled.append(places_settled(found, beyond))
-        return settled[-1]
-
-    monkeypatch.setattr(tantivy_backend_module, "_places_settled", recorded)
-    for params in ({}, {"q": "tanks"}, {"q": "Kyiv -Blinken"}, {"q": "Pistorius or Blinken"}):
+    settled = recorded_settlements(monkeypatch)
+    for params in ENTITY_SEARCHES:
         found = run(tantivy_backend, "tantivy", **params)
         postgres = run(tantivy_backend, "postgres", **params)
         assert entity_facet(found) == entity_facet(postgres), params
@@ -722,6 +732,80 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
         assert any(settled) and not all(settled)
     elif leaders == 300:  # every entity of these searches is among them
         assert all(settled)
+
+
+def index_with_articles_added_since_the_rebuild() -> list[int]:
+    """Edit a third of the public articles after the rebuild: indexed again, they
+    leave its segment for others (as a load's articles go to new ones). Their ids."""
+    edited = public_ids()[::3]
+    Article.objects.filter(pk__in=edited).update(kicker="Edited since")
+    outbox.catch_up()
+    return edited
+
+
+@pytest.mark.parametrize("leaders", [1, 4, 40, 300])
+def test_entity_facets_after_edits_since_the_rebuild_are_postgres_ones(
+    tantivy_backend, monkeypatch, leaders
+):
+    # After a rebuild the index is one segment; what is indexed since goes to others.
+    # The rebuild's documents still lie together, so their leaders are counted in
+    # one pass, and every entity of the others beside them.
+    index_with_articles_added_since_the_rebuild()
+    searcher = tantivy_index.searcher()
+    assert searcher.num_segments > 1
+    assert tantivy_backend_module._layout(searcher) == tantivy_backend_module.REBUILT_TOGETHER
+    monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
+    settled = recorded_settlements(monkeypatch)
+    for params in ENTITY_SEARCHES:
+        found = run(tantivy_backend, "tantivy", **params)
+        postgres = run(tantivy_backend, "postgres", **params)
+        assert entity_facet(found) == entity_facet(postgres), params
+    if leaders == 300:
+        assert all(settled)
+
+
+def test_entities_added_since_the_rebuild_past_the_bucket_limit_are_counted_kind_by_kind(
+    tantivy_backend, monkeypatch
+):
+    # Every entity of the documents indexed since the rebuild is asked for: past
+    # tantivy's bucket limit (after many loads without a rebuild), each kind on its own.
+    index_with_articles_added_since_the_rebuild()
+    searcher = tantivy_index.searcher()
+    query = tantivy.Query.all_query()
+    stories = tantivy_backend_module.STORY_AGGREGATIONS
+    layout = tantivy_backend_module.REBUILT_TOGETHER
+    together = searcher.aggregate(
+        query, {**tantivy_backend_module.facet_aggregations(layout), **stories}
+    )
+    by_kind = searcher.aggregate(query, {**tantivy_backend_module.facet_aggregations(), **stories})
+    limit = sum(len(result.get("buckets", [None])) for result in by_kind.values())
+    assert sum(len(result.get("buckets", [None])) for result in together.values()) > limit
+    smaller = _SmallerBucketLimit(searcher, limit)
+    monkeypatch.setattr(tantivy_index, "searcher", lambda: smaller)
+    for params in ({}, {"q": "tanks"}):
+        found = run(tantivy_backend, "tantivy", **params)
+        assert facet_counts(found) == facet_counts(run(tantivy_backend, "postgres", **params))
+    assert smaller.refused > 0
+
+
+def test_entities_are_counted_kind_by_kind_when_the_rebuild_is_not_known_to_lie_together(
+    tantivy_backend, monkeypatch
+):
+    # The record of the rebuild that wrote one segment names one build; a searcher
+    # on an index without its documents (built again meanwhile, or older) must not
+    # take that index's rebuilt documents to lie together.
+    index_with_articles_added_since_the_rebuild()
+    searcher = tantivy_index.searcher()
+    tantivy_index.record_one_segment_build(tantivy_index.new_build())
+    assert tantivy_backend_module._layout(searcher) is None
+    tantivy_index.record_one_segment_build(None)
+    assert tantivy_backend_module._layout(searcher) is None
+    settled = recorded_settlements(monkeypatch)
+    for params in ENTITY_SEARCHES:
+        assert entity_facet(run(tantivy_backend, "tantivy", **params)) == entity_facet(
+            run(tantivy_backend, "postgres", **params)
+        )
+    assert settled == []
 
 
 @pytest.mark.parametrize("q", ["Ukraine", "tanks"])

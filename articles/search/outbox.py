@@ -83,18 +83,24 @@ def rebuild(progress: Callable[[int], None] = lambda n: None) -> int:
     covered = list(SearchOutbox.objects.using(DEFAULT_DB_ALIAS).values_list("pk", flat=True))
     tantivy_index.open_index(replace_outdated=True)  # an earlier version's is rebuilt anew
     indexed = 0
+    build = tantivy_index.new_build()
+    tantivy_index.record_one_segment_build(None)
     with tantivy_index.writer(heap=tantivy_index.REBUILD_HEAP) as w:
         w.delete_all_documents()
         # One pass over every public article; committed once, at the end, so searches
         # see the old index until the new one is whole.
         everything = Article.objects.using(DEFAULT_DB_ALIAS)
-        for document in tantivy_index.documents(everything, read_ahead=True):
+        for document in tantivy_index.documents(everything, read_ahead=True, build=build):
             w.add_document(document)
             indexed += 1
             if indexed % tantivy_index.BATCH == 0:
                 progress(tantivy_index.BATCH)
         progress(indexed % tantivy_index.BATCH)
     tantivy_index.mark_built()
+    # One segment now holds every document of this build (a catch-up committed since
+    # would add one: then this is not known, and searches count as for several).
+    if tantivy_index.searcher().num_segments == 1:
+        tantivy_index.record_one_segment_build(build)
     for start in range(0, len(covered), BATCH):
         _drain(covered[start : start + BATCH])
     cache.changed()  # the whole index is new

@@ -76,8 +76,14 @@ def entity_field(kind: str) -> str:
 
 
 # Every entity an article names once more, its kind in the value (`entity_key`): a
-# search counts the leading entities of every kind over this one column.
+# search counts the leading entities of every kind over this one column. A rebuild's
+# documents hold them in ENTITY_KEYS, documents indexed since (a load's, an edit's)
+# in ENTITY_KEYS_ADDED: a rebuild writes one segment, later commits others, and a
+# column of one segment's documents can be asked for its leaders alone.
 ENTITY_KEYS = "entity_keys"
+ENTITY_KEYS_ADDED = "entity_keys_added"
+# The rebuild that wrote a document (a random number; none on documents indexed since).
+BUILD = "build"
 # Room for this many kinds in a key. A kind added (or their order changed) changes
 # the keys: raise DOCUMENTS_VERSION with it.
 _KIND_SLOTS = 8
@@ -113,6 +119,8 @@ def _schema() -> tantivy.Schema:
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
     builder.add_unsigned_field(ENTITY_KEYS, fast=True)
+    builder.add_unsigned_field(ENTITY_KEYS_ADDED, fast=True)
+    builder.add_unsigned_field(BUILD, indexed=True)
     # Only on articles whose story had other public copies when they were indexed:
     # an article without it is a story of its own, so the stories of a search are
     # counted from its copies alone (backends/tantivy.py, `story_count`). A story
@@ -145,10 +153,11 @@ ANALYZE = analyzer()
 # 2: words in tags left out, as the database does; 3: hyphenated words also whole;
 # 4: the parser's compound tokens (paths, abbreviations, hosts, numbers) whole;
 # 5: the article's own text in one field, matched and scored there; 6: every entity
-# once more with its kind (ENTITY_KEYS).
-DOCUMENTS_VERSION = 6
+# once more with its kind (ENTITY_KEYS); 7: a rebuild's apart from those indexed since.
+DOCUMENTS_VERSION = 7
 VERSION_FILE = "archive-documents-version"
 GENERATION_FILE = "archive-commit-generation"
+ONE_SEGMENT_BUILD_FILE = "archive-one-segment-build"
 
 
 def index_dir() -> Path:
@@ -166,6 +175,30 @@ def built_version() -> int | None:
 def mark_built() -> None:
     """Record that every document in the index is as this code writes it."""
     (index_dir() / VERSION_FILE).write_text(f"{DOCUMENTS_VERSION}\n")
+
+
+def new_build() -> int:
+    """A number for a rebuild's documents (BUILD), never 0."""
+    return secrets.randbits(62) + 1
+
+
+def one_segment_build() -> int | None:
+    """The rebuild whose documents were written as one segment, as it recorded once
+    committed (its documents stay together: segments are only ever merged), or None."""
+    try:
+        return int((index_dir() / ONE_SEGMENT_BUILD_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def record_one_segment_build(build: int | None) -> None:
+    """Record that the documents of rebuild `build` lie in one segment; None: forget
+    any such record (a rebuild does before it commits, so that none outlives its index)."""
+    path = index_dir() / ONE_SEGMENT_BUILD_FILE
+    if build is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(f"{build}\n")
 
 
 def commit_generation() -> int | None:
@@ -297,12 +330,14 @@ def with_copies(ids: set[int]) -> set[int]:
     return ids | set(copies)
 
 
-def documents(articles: QuerySet, *, read_ahead: bool = False) -> Iterator[tantivy.Document]:
+def documents(
+    articles: QuerySet, *, read_ahead: bool = False, build: int | None = None
+) -> Iterator[tantivy.Document]:
     """The index documents of the public articles among `articles`, read in one pass
     (a server-side cursor inside a transaction: rows stream as they are indexed),
     the parser's compound tokens of each BATCH of them in one query. With
     `read_ahead` (a rebuild), the rows are read by a thread of their own, a batch
-    ahead (`_read_ahead`)."""
+    ahead (`_read_ahead`). `build`: the rebuild writing them (`new_build`), if one is."""
     articles = articles.public()
     batches = partial(_batches, articles)
     for kinds, chunk in _read_ahead(batches, articles.db) if read_ahead else batches():
@@ -315,7 +350,7 @@ def documents(articles: QuerySet, *, read_ahead: bool = False) -> Iterator[tanti
         )
         for row, fields in zip(chunk, texts, strict=True):
             entities = [(pk, kinds.get(pk)) for pk in row.entity_ids]
-            yield _document(row, entities, {name: next(parsed) for name in fields})
+            yield _document(row, entities, {name: next(parsed) for name in fields}, build)
 
 
 def _batches(articles: QuerySet) -> Iterator[tuple[dict[int, str], list]]:
@@ -438,12 +473,16 @@ def _entity_kinds(articles: QuerySet) -> dict[int, str]:
 
 
 def _document(
-    row, entities: list[tuple[int, str | None]], parsed: dict[str, str]
+    row, entities: list[tuple[int, str | None]], parsed: dict[str, str], build: int | None
 ) -> tantivy.Document:
     """The document of the article in `row` (`_rows`) naming `entities` (id, kind);
-    `parsed`: its text fields (`_texts`) as `as_parsed_all` reads them."""
+    `parsed`: its text fields (`_texts`) as `as_parsed_all` reads them; `build`: the
+    rebuild writing it, if one is."""
     document = tantivy.Document()
     document.add_unsigned("id", row.pk)
+    if build is not None:
+        document.add_unsigned(BUILD, build)
+    keys = ENTITY_KEYS if build is not None else ENTITY_KEYS_ADDED
     document.add_unsigned("sections", len(row.headings))
     # Title, kicker, dek and body in a row, as the database's vector holds them (a
     # phrase may run from one into the next there), then the further repeats.
@@ -471,7 +510,7 @@ def _document(
         document.add_unsigned("entities", entity_id)
         if entity_kind in ENTITY_KINDS:
             document.add_unsigned(entity_field(entity_kind), entity_id)
-            document.add_unsigned(ENTITY_KEYS, entity_key(entity_id, entity_kind))
+            document.add_unsigned(keys, entity_key(entity_id, entity_kind))
     if row.shared_story:
         document.add_unsigned("story", row.story_id)
     return document

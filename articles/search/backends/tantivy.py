@@ -19,6 +19,7 @@ an OpenSearch backend would send as it is."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -28,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
 from datetime import date
 from functools import cache
+from typing import NamedTuple
 
 import tantivy
 from django.db import connections, router
@@ -815,21 +817,29 @@ def _terms(field: str, size: int, *, one_segment: bool = False) -> dict:
 
 
 OUTLETS = {"outlet": _terms("outlet", SEGMENT_TERMS)}
-LEADERS = "entity_leaders"  # the aggregation of every kind's leading entities
+# The leading entities of every kind, among a rebuild's documents and among those
+# indexed since (tantivy_index.ENTITY_KEYS, ENTITY_KEYS_ADDED).
+LEADERS, ADDED = "entity_leaders", "entity_added"
+# Where the documents of the index's last rebuild lie (`_layout`), which decides how
+# the entities are counted: in an index of one segment (after a rebuild, until a
+# load or an edit commits another, or once merged), each column's leaders; with the
+# rebuild's documents in one segment and others in more, its leaders and every
+# entity of the others; else (None) each kind on its own.
+ONE_SEGMENT, REBUILT_TOGETHER = "one segment", "rebuilt together"
 
 
-def facet_aggregations(*, one_segment: bool = False) -> dict:
-    """Every facet as one Elasticsearch-style aggregation request (`one_segment`: for
-    an index of one segment, as a rebuild or a merge leaves it, where the entities
-    are asked for as the leaders of every kind, LEADERS, which `_split_leaders`
-    turns into each kind's counts)."""
-    if one_segment:
+def facet_aggregations(layout: str | None = None) -> dict:
+    """Every facet as one Elasticsearch-style aggregation request; the entities as
+    `layout` (`_layout`) allows, which `_split_leaders` turns into each kind's counts."""
+    if layout is None:
+        entities = _entity_aggregations(ENTITY_CANDIDATES)
+    else:
+        one = layout == ONE_SEGMENT
         entities = {
             LEADERS: _terms(tantivy_index.ENTITY_KEYS, ENTITY_LEADERS, one_segment=True),
-            **_entity_aggregations(ENTITY_CANDIDATES, one_segment=True, kinds=ENTITY_KINDS_ALONE),
+            ADDED: _terms(tantivy_index.ENTITY_KEYS_ADDED, _added_size(layout), one_segment=one),
+            **_entity_aggregations(ENTITY_CANDIDATES, one_segment=one, kinds=ENTITY_KINDS_ALONE),
         }
-    else:
-        entities = _entity_aggregations(ENTITY_CANDIDATES)
     return {
         **OUTLETS,
         "month": _terms("month", SEGMENT_TERMS),
@@ -837,6 +847,12 @@ def facet_aggregations(*, one_segment: bool = False) -> dict:
         "topic": _terms("topics", SEGMENT_TERMS),
         **entities,
     }
+
+
+def _added_size(layout: str) -> int:
+    """How many entities of the documents indexed since the last rebuild are asked
+    for: their leaders when they share its segment, else every one."""
+    return ENTITY_LEADERS if layout == ONE_SEGMENT else SEGMENT_TERMS
 
 
 def _entity_aggregations(
@@ -962,47 +978,99 @@ def _count(searcher, query) -> int:
 
 
 def _counted(searcher, query) -> dict:
-    one_segment = searcher.num_segments == 1
-    facets = facet_aggregations(one_segment=one_segment)
-    counts = searcher.aggregate(query, {**facets, **STORY_AGGREGATIONS})
-    if one_segment:
-        _split_leaders(searcher, query, counts)
+    layout = _layout(searcher)
+    try:
+        counts = searcher.aggregate(query, {**facet_aggregations(layout), **STORY_AGGREGATIONS})
+    except ValueError as exc:
+        # Past tantivy's bucket limit only when every entity of the documents indexed
+        # since the rebuild is asked for, and they are many: each kind on its own.
+        if layout != REBUILT_TOGETHER or not _over_bucket_limit(exc):
+            raise
+        layout = None
+        counts = searcher.aggregate(query, {**facet_aggregations(), **STORY_AGGREGATIONS})
+    if layout is not None:
+        _split_leaders(searcher, query, counts, layout)
     _widen_tied_entities(searcher, query, counts)
     return counts
 
 
-def _split_leaders(searcher, query, counts: dict) -> None:
-    """The entity leaders in `counts` (LEADERS) as each kind's counts, as
+def _layout(searcher) -> str | None:
+    """Where the documents of the index's last rebuild lie, as `facet_aggregations`
+    takes it: ONE_SEGMENT, REBUILT_TOGETHER when the rebuild recorded that it wrote one
+    segment and this searcher's index holds that rebuild's documents (the record may
+    be of a newer or an older index than the searcher's), else None."""
+    if searcher.num_segments == 1:
+        return ONE_SEGMENT
+    build = tantivy_index.one_segment_build()
+    if build is not None and searcher.doc_freq(tantivy_index.BUILD, build) > 0:
+        return REBUILT_TOGETHER
+    return None
+
+
+class _Leaders(NamedTuple):
+    """The leading entities of a column (entity key -> articles), and the most
+    articles an entity not among them can be named in."""
+
+    counts: dict[int, int]
+    beyond: int
+
+
+def _leaders(result: dict, size: int) -> _Leaders:
+    buckets = result["buckets"]
+    beyond = buckets[-1]["doc_count"] if len(buckets) == size else 0
+    return _Leaders({bucket["key"]: bucket["doc_count"] for bucket in buckets}, beyond)
+
+
+def _split_leaders(searcher, query, counts: dict, layout: str) -> None:
+    """The entity leaders in `counts` (LEADERS, ADDED) as each kind's counts, as
     `_entity_aggregations` gives them (but ENTITY_KINDS_ALONE, counted already): a
-    kind's leaders where they settle its first ENTITIES_PER_KIND places, else that kind
-    counted on its own."""
-    leaders = counts.pop(LEADERS)["buckets"]
-    # Past the leaders, an entity is named in at most as many matches as the last.
-    beyond = leaders[-1]["doc_count"] if len(leaders) == ENTITY_LEADERS else 0
+    kind's entities known exactly where they settle its first ENTITIES_PER_KIND
+    places (`_settled_places`), else that kind counted on its own."""
+    columns = (
+        _leaders(counts.pop(LEADERS), ENTITY_LEADERS),
+        _leaders(counts.pop(ADDED), _added_size(layout)),
+    )
     kinds = [kind for kind in tantivy_index.ENTITY_KINDS if kind not in ENTITY_KINDS_ALONE]
-    by_kind = {kind: [] for kind in kinds}
-    for bucket in leaders:  # most named first
-        entity_id, kind = tantivy_index.entity_of_key(bucket["key"])
-        if kind in by_kind:
-            by_kind[kind].append({"key": entity_id, "doc_count": bucket["doc_count"]})
+    keys_of = {kind: set() for kind in kinds}
+    for key in itertools.chain.from_iterable(column.counts for column in columns):
+        _, kind = tantivy_index.entity_of_key(key)
+        if kind in keys_of:
+            keys_of[kind].add(key)
     unsettled = []
-    for kind, found in by_kind.items():
-        if _places_settled(found, beyond):
-            counts[f"entity_{kind}"] = {"buckets": found}
-        else:
+    for kind, keys in keys_of.items():
+        places = _settled_places(keys, columns)
+        if places is None:
             unsettled.append(kind)
+        else:
+            counts[f"entity_{kind}"] = {"buckets": places}
     if unsettled:
-        alone = _entity_aggregations(ENTITY_CANDIDATES, one_segment=True, kinds=unsettled)
+        one = layout == ONE_SEGMENT
+        alone = _entity_aggregations(ENTITY_CANDIDATES, one_segment=one, kinds=unsettled)
         counts.update(searcher.aggregate(query, alone))
 
 
-def _places_settled(found: list[dict], beyond: int) -> bool:
-    """Whether a kind's leaders (most named first) hold every entity of the kind that
-    can take or share one of its first ENTITIES_PER_KIND places: the last of those
-    places is named more often than any entity past the leaders (`beyond`)."""
-    if len(found) < ENTITIES_PER_KIND:
-        return beyond == 0
-    return found[ENTITIES_PER_KIND - 1]["doc_count"] > beyond
+def _settled_places(keys: set[int], columns: tuple[_Leaders, ...]) -> list[dict] | None:
+    """The entities (keys of one kind) whose counts the columns' leaders give exactly
+    (named in each column's leaders, or in none past them), most named first, when
+    they hold every entity of the kind that can take or share one of its first
+    ENTITIES_PER_KIND places: the last of those places is named more often than any
+    other entity can be. Else None."""
+    exact, most_other = [], sum(column.beyond for column in columns)
+    for key in keys:
+        least = sum(column.counts.get(key, 0) for column in columns)
+        most = sum(column.counts.get(key, column.beyond) for column in columns)
+        if least == most:
+            exact.append((least, key))
+        else:
+            most_other = max(most_other, most)
+    exact.sort(reverse=True)
+    if len(exact) < ENTITIES_PER_KIND:
+        settled = most_other == 0
+    else:
+        settled = exact[ENTITIES_PER_KIND - 1][0] > most_other
+    if not settled:
+        return None
+    return [{"key": tantivy_index.entity_of_key(key)[0], "doc_count": n} for n, key in exact]
 
 
 class _KeptTotals:
