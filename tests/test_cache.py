@@ -26,11 +26,11 @@ def result_ids(client, **params) -> list[int]:
     return [hit["id"] for hit in client.get(SEARCH, params).json()["results"]]
 
 
-# Checking the query reads how common its words are and their spellings (3 small
-# index lookups for a word that names an entity, as Kyiv does: the entities, then
-# which are trusted; a query of stop words only is refused before any cache), then
-# the content version and the cached results (2).
-CACHED_SEARCH_QUERIES = 5
+# Checking the query reads how common its words are and their spellings (2 small
+# index lookups, the trusted entities a word such as Kyiv names in one; a query of
+# stop words only is refused before any cache), then the content version and the
+# cached results (2).
+CACHED_SEARCH_QUERIES = 4
 
 
 def test_a_repeated_search_reads_only_its_words_the_version_and_the_cache(

@@ -536,8 +536,8 @@ def _queries(client, url, params) -> int:
 # than three match; each kind of filter adds one lookup of the slugs given
 # (tantivy: two, the ids too).
 QUERIES = {
-    "postgres": {"search": 13, "filtered": 15, "browse": 7},
-    "tantivy": {"search": 10, "filtered": 15, "browse": 5},
+    "postgres": {"search": 12, "filtered": 14, "browse": 7},
+    "tantivy": {"search": 9, "filtered": 14, "browse": 5},
 }
 
 
