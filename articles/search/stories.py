@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Min
+from django.db import connections, router
 
 from articles.models import Article
+from articles.search.ordering import ids_array
 
 # A page of stories asks the backend for this many times as many articles, then
 # more (doubling) while copies leave the page short.
@@ -43,16 +44,16 @@ def story_info(story_ids: set[int]) -> dict[int, StoryInfo]:
     """Copies, outlets and first publication of each story, over its public copies."""
     if not story_ids:
         return {}
-    rows = (
-        Article.objects.public()
-        .filter(story_id__in=story_ids)
-        .order_by()
-        .values("story_id")
-        .annotate(
-            copies=Count("pk"), outlets=Count("outlet", distinct=True), first=Min("published_at")
-        )
-    )
-    return {
-        row["story_id"]: StoryInfo(row["story_id"], row["copies"], row["outlets"], row["first"])
-        for row in rows
-    }
+    with connections[router.db_for_read(Article)].cursor() as cursor:
+        cursor.execute(_STORY_INFO_SQL, [ids_array(story_ids)])
+        return {row[0]: StoryInfo(*row) for row in cursor.fetchall()}
+
+
+# Written as SQL: a page asks it every time, and the ORM took longer to compile the
+# aggregate than PostgreSQL to answer it.
+_STORY_INFO_SQL = """
+SELECT story_id, count(*), count(DISTINCT outlet_id), min(published_at)
+FROM articles_article
+WHERE story_id = ANY(%s::bigint[]) AND is_public
+GROUP BY story_id
+"""
