@@ -8,7 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, HashIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, Func, OuterRef, Value
 from django.db.models.functions import Coalesce, Now, Upper
 from django.urls import reverse
 from django.utils.text import slugify
@@ -381,6 +381,13 @@ class Entity(models.Model):
             # Names equal but for case: each search's spelling lookup and its check
             # that a name stands for one kind only (articles/search/variants.py).
             models.Index(Upper("name"), name="articles_entity_upper_name"),
+            # A person's surname, the last word of the name: a one-word search term
+            # is looked up among them (articles/search/variants.py).
+            models.Index(
+                Upper(Func(F("name"), Value(" ([^ ]+)$"), function="substring")),
+                condition=models.Q(kind="person"),
+                name="articles_entity_surname",
+            ),
         ]
 
     def __str__(self):
