@@ -382,6 +382,32 @@ def test_a_heading_matches_together_with_its_own_entry_only(tantivy_backend):
         assert facet_counts(tantivy_results) == facet_counts(postgres), q
 
 
+@pytest.mark.parametrize("taken_at_once", [1, 1000])
+def test_entries_that_may_hold_the_match_are_all_checked(
+    tantivy_backend, monkeypatch, taken_at_once
+):
+    # The articles whose match needs a heading are confirmed in PostgreSQL: all of
+    # them, whether the first search for them took them all or not.
+    monkeypatch.setattr(tantivy_backend_module, "ENTRY_CANDIDATES", taken_at_once)
+    desk = Outlet.objects.create(name="Entries Desk", slug="entries-desk")
+    berlin = seed_paragraph("000_0e4d571b1702f214.txt", "BERLIN — Western defense officials")
+    inventory = seed_paragraph("000_0e4d571b1702f214.txt", "in case of a future deal")
+    blogs = [
+        make_article(
+            f"Allies weigh the tank question, day {day}",
+            [berlin, inventory],
+            headings=["Kestrels nest at Ramstein", "Later"],
+            kind="live",
+            outlet=desk,
+        )
+        for day in (1, 2, 3)
+    ]
+    postgres = run(tantivy_backend, "postgres", q="kestrels Western", outlet=["entries-desk"])
+    found = run(tantivy_backend, "tantivy", q="kestrels Western", outlet=["entries-desk"])
+    assert postgres.relaxation is None and found.relaxation is None
+    assert sorted(ids(found)) == sorted(ids(postgres)) == sorted(b.pk for b in blogs)
+
+
 def test_a_word_in_a_heading_finds_its_entry_and_no_phrase_joins_two_headings(tantivy_backend):
     live, _, _ = two_entry_live_blog("heading-desk", "Lunchtime summary")
     # A word only in a heading matches through its entry; the index keeps the

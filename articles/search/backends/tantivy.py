@@ -79,6 +79,10 @@ SEGMENT_TERMS = 65_536
 # let a caller raise. At 1M articles the organisations alone are about 65,000.
 MAX_BUCKETS = 65_000
 BUCKET_LIMIT_ERROR = "bucket limit was exceeded"
+# The articles a search confirms against their headed entries (`_matching_in_an_entry`)
+# are taken in one search up to this many (at 1M: 246 for "prime minister"), and
+# counted first only past it.
+ENTRY_CANDIDATES = 1000
 # A search indexes at most this many queued changes before it answers.
 CATCH_UP_PER_SEARCH = 2000
 # Facets are counted as kept totals less the unmatched articles' values only for a
@@ -357,10 +361,12 @@ def _matching_in_an_entry(text, searcher, anywhere, found, filters) -> list[int]
     candidates = tantivy.Query.boolean_query(
         [(Occur.Must, q) for q in (in_a_heading, anywhere, *filters)] + [(Occur.MustNot, found)]
     )
-    count = searcher.search(candidates, 1, count=True).count
-    if not count:
+    found_first = searcher.search(candidates, ENTRY_CANDIDATES, count=True)
+    if not found_first.count:
         return []
-    hits = searcher.search(candidates, count, count=False).hits
+    hits = found_first.hits
+    if found_first.count > len(hits):  # more than the first search took: all of them
+        hits = searcher.search(candidates, found_first.count, count=False).hits
     ids = searcher.fast_field_values("id", [address for _, address in hits])
     return list(
         Section.objects.filter(AmongIds("article_id", ids), search_vector=text.search_query)
