@@ -29,7 +29,8 @@ run: install
 # The tests of everything that searches, run a second time on the tantivy backend.
 SEARCH_TESTS := tests/test_search.py tests/test_search_api.py tests/test_api.py \
 	tests/test_typed_queries.py tests/test_search_stories.py \
-	tests/test_exports.py tests/test_feeds.py tests/test_pages.py tests/test_xss.py tests/browser
+	tests/test_exports.py tests/test_feeds.py tests/test_pages.py tests/test_xss.py \
+	tests/test_load_articles.py tests/browser
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -113,11 +113,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _search_index(request, settings, tmp_path):
-    """With the tantivy backend, an index of this test's own."""
+def _search_index(request, settings, tmp_path_factory):
+    """With the tantivy backend, an index of this test's own, outside its `tmp_path`
+    (which tests load as a folder of inputs)."""
     if not _tantivy():
         return
-    settings.SEARCH_INDEX_DIR = tmp_path / "search-index"
+    settings.SEARCH_INDEX_DIR = tmp_path_factory.mktemp("search-index") / "index"
     marker = request.node.get_closest_marker("django_db")
     committed = marker is not None and marker.kwargs.get("transaction")
     if committed or {"transactional_db", "live_server"} & set(request.fixturenames):

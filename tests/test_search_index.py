@@ -119,6 +119,32 @@ def test_both_backends_find_the_same_articles_in_the_same_date_order(tantivy_bac
     assert not (relevance.count_capped or relevance.bounded or relevance.facets_sampled)
 
 
+def jsonl_of(tmp_path, name: str, texts) -> object:
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps({"title": t.title, "body": t.body}) + "\n" for t in texts))
+    return path
+
+
+def test_a_first_load_writes_the_index_whole_and_a_later_one_adds_to_it(settings, tmp_path):
+    # A load that names at least as many articles as the index holds (here the first,
+    # into an empty index) rebuilds it: one segment, recorded, whatever was public
+    # before included. A smaller load catches up, into a segment of its own.
+    settings.SEARCH_BACKEND = "tantivy"
+    settings.SEARCH_INDEX_DIR = tmp_path / "loaded-index"
+    texts = [Corpora(CORPORA).text(f"bbc:politics/{n:03d}.txt") for n in range(90, 96)]
+    Loader(LoadOptions()).load([jsonl_of(tmp_path, "first", texts[:3])])
+    searcher = tantivy_index.searcher()
+    assert searcher.num_segments == 1 and tantivy_index.one_segment_build() is not None
+    assert index_ids() == public_ids()
+
+    Loader(LoadOptions()).load([jsonl_of(tmp_path, "second", texts[3:])])
+    searcher = tantivy_index.searcher()
+    assert searcher.num_segments == 2
+    assert tantivy_backend_module._layout(searcher) == tantivy_backend_module.REBUILT_TOGETHER
+    assert index_ids() == public_ids()
+    assert outbox.pending_count() == 0
+
+
 def test_the_story_count_stays_exact_past_the_aggregations_size(
     tantivy_backend, monkeypatch, tmp_path
 ):
