@@ -747,6 +747,13 @@ def entity_facet(results) -> list[tuple[str, str, int]]:
 ENTITY_SEARCHES = ({}, {"q": "tanks"}, {"q": "Kyiv -Blinken"}, {"q": "Pistorius or Blinken"})
 
 
+def assert_entity_facets_are_postgres_ones(settings) -> None:
+    for params in ENTITY_SEARCHES:
+        found = run(settings, "tantivy", **params)
+        postgres = run(settings, "postgres", **params)
+        assert entity_facet(found) == entity_facet(postgres), params
+
+
 def recorded_settlements(monkeypatch) -> list[bool]:
     """Whether each kind's places were settled by the leaders, as searches go."""
     settled = []
@@ -774,10 +781,7 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_KINDS_ALONE", alone)
     settled = recorded_settlements(monkeypatch)
-    for params in ENTITY_SEARCHES:
-        found = run(tantivy_backend, "tantivy", **params)
-        postgres = run(tantivy_backend, "postgres", **params)
-        assert entity_facet(found) == entity_facet(postgres), params
+    assert_entity_facets_are_postgres_ones(tantivy_backend)
     if leaders == 1:  # never five of a kind
         assert not any(settled)
     elif leaders == 40:  # some kinds settled by the leaders, some counted alone
@@ -786,13 +790,11 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
         assert all(settled)
 
 
-def index_with_articles_added_since_the_rebuild() -> list[int]:
+def index_with_articles_added_since_the_rebuild() -> None:
     """Edit a third of the public articles after the rebuild: indexed again, they
-    leave its segment for others (as a load's articles go to new ones). Their ids."""
-    edited = public_ids()[::3]
-    Article.objects.filter(pk__in=edited).update(kicker="Edited since")
+    leave its segment for others (as a load's articles go to new ones)."""
+    Article.objects.filter(pk__in=public_ids()[::3]).update(kicker="Edited since")
     outbox.catch_up()
-    return edited
 
 
 @pytest.mark.parametrize("leaders", [1, 4, 40, 300])
@@ -808,10 +810,7 @@ def test_entity_facets_after_edits_since_the_rebuild_are_postgres_ones(
     assert tantivy_backend_module._layout(searcher) == tantivy_backend_module.REBUILT_TOGETHER
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
     settled = recorded_settlements(monkeypatch)
-    for params in ENTITY_SEARCHES:
-        found = run(tantivy_backend, "tantivy", **params)
-        postgres = run(tantivy_backend, "postgres", **params)
-        assert entity_facet(found) == entity_facet(postgres), params
+    assert_entity_facets_are_postgres_ones(tantivy_backend)
     if leaders == 300:
         assert all(settled)
 
@@ -853,10 +852,7 @@ def test_entities_are_counted_kind_by_kind_when_the_rebuild_is_not_known_to_lie_
     tantivy_index.record_one_segment_build(None)
     assert tantivy_backend_module._layout(searcher) is None
     settled = recorded_settlements(monkeypatch)
-    for params in ENTITY_SEARCHES:
-        assert entity_facet(run(tantivy_backend, "tantivy", **params)) == entity_facet(
-            run(tantivy_backend, "postgres", **params)
-        )
+    assert_entity_facets_are_postgres_ones(tantivy_backend)
     assert settled == []
 
 
