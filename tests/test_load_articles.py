@@ -338,7 +338,7 @@ def test_a_csv_export_loads_with_named_columns(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_command_exits_1_naming_each_failed_file(tmp_path):
+def test_the_command_exits_1_naming_each_failed_file(tmp_path, settings):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\x00\x01\x02" * 100)
     good = tmp_path / "good.txt"
@@ -348,6 +348,8 @@ def test_the_command_exits_1_naming_each_failed_file(tmp_path):
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}/{db['NAME']}",
         "SECRET_KEY": "test-only-" + "k" * 40,
+        # The test's own index (tests/conftest.py), not the project's.
+        "SEARCH_INDEX_DIR": str(settings.SEARCH_INDEX_DIR),
     }
     result = subprocess.run(
         [

@@ -737,7 +737,7 @@ def test_an_entity_key_holds_the_entity_and_its_kind():
     keys = {tantivy_index.entity_key(4321, kind) for kind in kinds}
     assert len(keys) == len(kinds)  # no two kinds share a key
     assert {tantivy_index.entity_of_key(key) for key in keys} == {(4321, k) for k in kinds}
-    assert set(tantivy_backend_module.ENTITY_KINDS_ALONE) < set(kinds)
+    assert set(tantivy_index.KINDS_COUNTED_ALONE) < set(kinds)
 
 
 def entity_facet(results) -> list[tuple[str, str, int]]:
@@ -759,8 +759,8 @@ def recorded_settlements(monkeypatch) -> list[bool]:
     settled = []
     settled_places = tantivy_backend_module._settled_places
 
-    def recorded(keys, columns):
-        places = settled_places(keys, columns)
+    def recorded(*args):
+        places = settled_places(*args)
         settled.append(places is not None)
         return places
 
@@ -768,7 +768,7 @@ def recorded_settlements(monkeypatch) -> list[bool]:
     return settled
 
 
-@pytest.mark.parametrize("alone", [tantivy_backend_module.ENTITY_KINDS_ALONE, ()])
+@pytest.mark.parametrize("alone", [tantivy_index.KINDS_COUNTED_ALONE, ()])
 @pytest.mark.parametrize("leaders", [1, 4, 12, 40, 300])
 def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
     tantivy_backend, monkeypatch, leaders, alone
@@ -777,9 +777,10 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
     # first `leaders` of them, and a kind whose first places they leave open is counted
     # on its own (as `alone` always are): few leaders leave most kinds to that, many
     # settle them all.
+    monkeypatch.setattr(tantivy_index, "KINDS_COUNTED_ALONE", alone)
+    outbox.rebuild()
     assert tantivy_index.searcher().num_segments == 1
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
-    monkeypatch.setattr(tantivy_backend_module, "ENTITY_KINDS_ALONE", alone)
     settled = recorded_settlements(monkeypatch)
     assert_entity_facets_are_postgres_ones(tantivy_backend)
     if leaders == 1:  # never five of a kind
@@ -788,6 +789,33 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
         assert any(settled) and not all(settled)
     elif leaders == 300:  # every entity of these searches is among them
         assert all(settled)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+@pytest.mark.parametrize("leading_alone_past", [0, 10**9])
+@pytest.mark.parametrize("leading", [1, 3, 8])
+def test_entity_facets_counting_the_leading_entities_first_are_postgres_ones(
+    tantivy_backend, monkeypatch, leading, leading_alone_past, edited
+):
+    # The rebuild keeps the entities it finds in `leading` of its articles or more in
+    # a column of their own too. A search counts that column alone (0), where any
+    # other entity has at most the most one of them is named in, or every entity
+    # (10**9): a kind whose places the first leaves open is counted the second way,
+    # one still open on its own. Either way, after edits too, the facets are the
+    # database's.
+    monkeypatch.setattr(tantivy_index, "LEADING_MENTIONS", leading)
+    outbox.rebuild()
+    rare_most = tantivy_backend_module._rare_most(tantivy_index.searcher())
+    assert 0 < rare_most < leading or (leading == 1 and rare_most == 0)
+    if edited:
+        index_with_articles_added_since_the_rebuild()
+    monkeypatch.setattr(tantivy_backend_module, "LEADING_ALONE_PAST", leading_alone_past)
+    settled = recorded_settlements(monkeypatch)
+    assert_entity_facets_are_postgres_ones(tantivy_backend)
+    if leading_alone_past or leading == 1:  # every entity of these searches is counted
+        assert all(settled)
+    elif leading == 3 and not edited:  # the others leave some kinds open
+        assert any(settled) and not all(settled)
 
 
 def index_with_articles_added_since_the_rebuild() -> None:

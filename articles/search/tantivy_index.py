@@ -21,18 +21,20 @@ import queue
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import tantivy
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Left
 from django.utils import timezone
 
@@ -75,13 +77,22 @@ def entity_field(kind: str) -> str:
     return f"entities_{kind}"
 
 
-# Every entity an article names once more, its kind in the value (`entity_key`): a
-# search counts the leading entities of every kind over this one column. A rebuild's
-# documents hold them in ENTITY_KEYS, documents indexed since (a load's, an edit's)
-# in ENTITY_KEYS_ADDED: a rebuild writes one segment, later commits others, and a
-# column of one segment's documents can be asked for its leaders alone.
+# Every entity an article names (but KINDS_COUNTED_ALONE) once more, its kind in the
+# value (`entity_key`): a search counts the leading entities of those kinds over one
+# column. A rebuild's documents hold them in ENTITY_KEYS, documents indexed since (a
+# load's, an edit's) in ENTITY_KEYS_ADDED: a rebuild writes one segment, later commits
+# others, and a column of one segment's documents can be asked for its leaders alone.
+# A rebuild's documents also hold the entities mentioned LEADING_MENTIONS times or more
+# in ENTITY_KEYS_LEADING (a mention: a section naming the entity): a search that
+# matches many articles counts those alone when no other can reach its places
+# (`Build.rare_most`).
 ENTITY_KEYS = "entity_keys"
+ENTITY_KEYS_LEADING = "entity_keys_leading"
 ENTITY_KEYS_ADDED = "entity_keys_added"
+LEADING_MENTIONS = 1000
+# Kinds of few entities, cheap to count on their own (at 1M: 8 groups, 58 weapons, 814
+# events, 8% of the mentions), which a search counts so: their keys would only be read.
+KINDS_COUNTED_ALONE = ("group", "weapon", "event")
 # The rebuild that wrote a document (a random number; none on documents indexed since).
 BUILD = "build"
 # Room for this many kinds in a key. A kind added (or their order changed) changes
@@ -118,8 +129,8 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("sections", indexed=True, fast=True)
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
-    builder.add_unsigned_field(ENTITY_KEYS, fast=True)
-    builder.add_unsigned_field(ENTITY_KEYS_ADDED, fast=True)
+    for keys in (ENTITY_KEYS, ENTITY_KEYS_LEADING, ENTITY_KEYS_ADDED):
+        builder.add_unsigned_field(keys, fast=True)
     builder.add_unsigned_field(BUILD, indexed=True)
     # Only on articles whose story had other public copies when they were indexed:
     # an article without it is a story of its own, so the stories of a search are
@@ -153,8 +164,10 @@ ANALYZE = analyzer()
 # 2: words in tags left out, as the database does; 3: hyphenated words also whole;
 # 4: the parser's compound tokens (paths, abbreviations, hosts, numbers) whole;
 # 5: the article's own text in one field, matched and scored there; 6: every entity
-# once more with its kind (ENTITY_KEYS); 7: a rebuild's apart from those indexed since.
-DOCUMENTS_VERSION = 7
+# once more with its kind (ENTITY_KEYS); 7: a rebuild's apart from those indexed since;
+# 8: a rebuild's leading entities once more (ENTITY_KEYS_LEADING), no keys for the
+# KINDS_COUNTED_ALONE.
+DOCUMENTS_VERSION = 8
 VERSION_FILE = "archive-documents-version"
 GENERATION_FILE = "archive-commit-generation"
 ONE_SEGMENT_BUILD_FILE = "archive-one-segment-build"
@@ -177,28 +190,50 @@ def mark_built() -> None:
     (index_dir() / VERSION_FILE).write_text(f"{DOCUMENTS_VERSION}\n")
 
 
-def new_build() -> int:
-    """A number for a rebuild's documents (BUILD), never 0."""
-    return secrets.randbits(62) + 1
+@dataclass
+class Build:
+    """A rebuild writing documents: its number (BUILD, never 0), and how many of its
+    documents name each entity not in ENTITY_KEYS_LEADING (by key), counted as they
+    are written."""
+
+    number: int
+    rare: Counter = field(default_factory=Counter)
+
+    @property
+    def rare_most(self) -> int:
+        """The most documents of this build naming an entity not in ENTITY_KEYS_LEADING."""
+        return max(self.rare.values(), default=0)
 
 
-def one_segment_build() -> int | None:
+def new_build() -> Build:
+    return Build(secrets.randbits(62) + 1)
+
+
+class OneSegmentBuild(NamedTuple):
+    number: int
+    rare_most: int  # `Build.rare_most`
+
+
+def one_segment_build() -> OneSegmentBuild | None:
     """The rebuild whose documents were written as one segment, as it recorded once
     committed (its documents stay together: segments are only ever merged), or None."""
     try:
-        return int((index_dir() / ONE_SEGMENT_BUILD_FILE).read_text())
+        number, rare_most = (
+            int(n) for n in (index_dir() / ONE_SEGMENT_BUILD_FILE).read_text().split()
+        )
     except (OSError, ValueError):
         return None
+    return OneSegmentBuild(number, rare_most)
 
 
-def record_one_segment_build(build: int | None) -> None:
+def record_one_segment_build(build: Build | None) -> None:
     """Record that the documents of rebuild `build` lie in one segment; None: forget
     any such record (a rebuild does before it commits, so that none outlives its index)."""
     path = index_dir() / ONE_SEGMENT_BUILD_FILE
     if build is None:
         path.unlink(missing_ok=True)
     else:
-        path.write_text(f"{build}\n")
+        path.write_text(f"{build.number} {build.rare_most}\n")
 
 
 def commit_generation() -> int | None:
@@ -331,7 +366,7 @@ def with_copies(ids: set[int]) -> set[int]:
 
 
 def documents(
-    articles: QuerySet, *, read_ahead: bool = False, build: int | None = None
+    articles: QuerySet, *, read_ahead: bool = False, build: Build | None = None
 ) -> Iterator[tantivy.Document]:
     """The index documents of the public articles among `articles`, read in one pass
     (a server-side cursor inside a transaction: rows stream as they are indexed),
@@ -340,7 +375,7 @@ def documents(
     ahead (`_read_ahead`). `build`: the rebuild writing them (`new_build`), if one is."""
     articles = articles.public()
     batches = partial(_batches, articles)
-    for kinds, chunk in _read_ahead(batches, articles.db) if read_ahead else batches():
+    for named, chunk in _read_ahead(batches, articles.db) if read_ahead else batches():
         texts = [_texts(row) for row in chunk]
         parsed = iter(
             as_parsed_all(
@@ -349,7 +384,7 @@ def documents(
             )
         )
         for row, fields in zip(chunk, texts, strict=True):
-            entities = [(pk, kinds.get(pk)) for pk in row.entity_ids]
+            entities = [(pk, *named.get(pk, (None, 0))) for pk in row.entity_ids]
             yield _document(row, entities, {name: next(parsed) for name in fields}, build)
 
 
@@ -357,10 +392,10 @@ def _batches(articles: QuerySet) -> Iterator[tuple[dict[int, str], list]]:
     """The rows of `articles` (`_rows`), BATCH at a time, each with the kinds of the
     entities named (the same for every batch), all read in one transaction."""
     with transaction.atomic(using=articles.db):
-        kinds = _entity_kinds(articles)
+        named = _named_entities(articles)
         rows = _rows(articles).iterator(chunk_size=BATCH)
         while chunk := list(itertools.islice(rows, BATCH)):
-            yield kinds, chunk
+            yield named, chunk
 
 
 def _read_ahead(produce: Callable[[], Iterator[T]], using: str) -> Iterator[T]:
@@ -438,7 +473,7 @@ def _rows(articles: QuerySet) -> QuerySet:
                     "topic_id"
                 )
             ),
-            # From the (article, entity) index alone; their kinds from _entity_kinds.
+            # From the (article, entity) index alone; their kinds from _named_entities.
             entity_ids=ArraySubquery(
                 Mention.objects.filter(article=OuterRef("pk"))
                 .order_by()
@@ -465,24 +500,31 @@ def _rows(articles: QuerySet) -> QuerySet:
     )
 
 
-def _entity_kinds(articles: QuerySet) -> dict[int, str]:
-    """The kind of every entity these articles name, read once: looking each up per
-    article cost PostgreSQL more than everything else the documents need."""
-    named = Mention.objects.filter(article__in=articles.values("pk")).values("entity_id")
-    return dict(Entity.objects.filter(pk__in=named).order_by().values_list("pk", "kind"))
+def _named_entities(articles: QuerySet) -> dict[int, tuple[str, int]]:
+    """The kind of every entity these articles name and how many mentions of it they
+    hold, read once: looking each up per article cost PostgreSQL more than everything
+    else the documents need. Grouped, not a semi-join: for a rebuild's millions of
+    mentions PostgreSQL hashed those to disk (docs/benchmarks.md, thirty-fourth session)."""
+    rows = (
+        Mention.objects.filter(article__in=articles.values("pk"))
+        .order_by()
+        .values_list("entity_id", "entity__kind")
+        .annotate(mentions=Count("*"))
+    )
+    return {pk: (kind, mentions) for pk, kind, mentions in rows}
 
 
 def _document(
-    row, entities: list[tuple[int, str | None]], parsed: dict[str, str], build: int | None
+    row, entities: list[tuple[int, str | None, int]], parsed: dict[str, str], build: Build | None
 ) -> tantivy.Document:
-    """The document of the article in `row` (`_rows`) naming `entities` (id, kind);
+    """The document of the article in `row` (`_rows`) naming `entities` (id, kind, the
+    mentions of it among the articles indexed with this one);
     `parsed`: its text fields (`_texts`) as `as_parsed_all` reads them; `build`: the
     rebuild writing it, if one is."""
     document = tantivy.Document()
     document.add_unsigned("id", row.pk)
     if build is not None:
-        document.add_unsigned(BUILD, build)
-    keys = ENTITY_KEYS if build is not None else ENTITY_KEYS_ADDED
+        document.add_unsigned(BUILD, build.number)
     document.add_unsigned("sections", len(row.headings))
     # Title, kicker, dek and body in a row, as the database's vector holds them (a
     # phrase may run from one into the next there), then the further repeats.
@@ -506,14 +548,28 @@ def _document(
         document.add_unsigned("outlet", row.outlet_id)
     for topic_id in row.topic_ids:
         document.add_unsigned("topics", topic_id)
-    for entity_id, entity_kind in entities:
+    for entity_id, entity_kind, mentions in entities:
         document.add_unsigned("entities", entity_id)
         if entity_kind in ENTITY_KINDS:
             document.add_unsigned(entity_field(entity_kind), entity_id)
-            document.add_unsigned(keys, entity_key(entity_id, entity_kind))
+            if entity_kind not in KINDS_COUNTED_ALONE:
+                key = entity_key(entity_id, entity_kind)
+                _add_key(document, key, mentions >= LEADING_MENTIONS, build)
     if row.shared_story:
         document.add_unsigned("story", row.story_id)
     return document
+
+
+def _add_key(document: tantivy.Document, key: int, leading: bool, build: Build | None) -> None:
+    """An entity's key in the columns of ENTITY_KEYS and the others that hold it."""
+    if build is None:
+        document.add_unsigned(ENTITY_KEYS_ADDED, key)
+        return
+    document.add_unsigned(ENTITY_KEYS, key)
+    if leading:
+        document.add_unsigned(ENTITY_KEYS_LEADING, key)
+    else:
+        build.rare[key] += 1
 
 
 def _texts(row) -> dict[str, str]:

@@ -96,11 +96,13 @@ ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the d
 # the time; docs/benchmarks.md), this many leaders in all; a kind whose first places
 # they do not settle is counted on its own (`_split_leaders`).
 ENTITY_LEADERS = 300
-# ... but for these kinds, counted on their own in the same request: few entities,
-# few mentions (at 1M: 8 groups, 58 weapons, 814 events, 8% of the mentions), cheap to
-# count so, and seldom among the leaders, where asking again would read the matches
-# twice. Only what the counting costs depends on it, never the counts.
-ENTITY_KINDS_ALONE = ("group", "weapon", "event")
+# Where a search may match more than this many times as many articles as any entity
+# outside the rebuild's leading ones is named in (tantivy_index.ENTITY_KEYS_LEADING),
+# the leading ones are counted first, alone: a kind's fifth place then seldom holds
+# fewer, and reading them takes about 60% of the time every entity does (at 1M;
+# docs/benchmarks.md, thirty-fourth session). Only what the counting costs depends on
+# it, never the counts.
+LEADING_ALONE_PAST = 20
 # How many of tantivy's most relevant matches are put in the archive's BM25 order
 # (docs/benchmarks.md: how often the archive's top 10 lies within them), counted in
 # articles of one section: with them, the live blogs among them (`_first_window`),
@@ -824,7 +826,7 @@ def _terms(field: str, size: int, *, one_segment: bool = False) -> dict:
 
 OUTLETS = {"outlet": _terms("outlet", SEGMENT_TERMS)}
 # The leading entities of every kind, among a rebuild's documents and among those
-# indexed since (tantivy_index.ENTITY_KEYS, ENTITY_KEYS_ADDED).
+# indexed since (tantivy_index.ENTITY_KEYS or ENTITY_KEYS_LEADING, ENTITY_KEYS_ADDED).
 LEADERS, ADDED = "entity_leaders", "entity_added"
 # Where the documents of the index's last rebuild lie (`_layout`), which decides how
 # the entities are counted: in an index of one segment (after a rebuild, until a
@@ -834,17 +836,20 @@ LEADERS, ADDED = "entity_leaders", "entity_added"
 ONE_SEGMENT, REBUILT_TOGETHER = "one segment", "rebuilt together"
 
 
-def facet_aggregations(layout: str | None = None) -> dict:
+def facet_aggregations(layout: str | None = None, *, leading_only: bool = False) -> dict:
     """Every facet as one Elasticsearch-style aggregation request; the entities as
-    `layout` (`_layout`) allows, which `_split_leaders` turns into each kind's counts."""
+    `layout` (`_layout`) allows, which `_split_leaders` turns into each kind's counts,
+    of the rebuild's documents only the leading entities if `leading_only`."""
     if layout is None:
         entities = _entity_aggregations(ENTITY_CANDIDATES)
     else:
         one = layout == ONE_SEGMENT
         entities = {
-            LEADERS: _terms(tantivy_index.ENTITY_KEYS, ENTITY_LEADERS, one_segment=True),
+            LEADERS: _rebuilt_leaders(leading_only),
             ADDED: _terms(tantivy_index.ENTITY_KEYS_ADDED, _added_size(layout), one_segment=one),
-            **_entity_aggregations(ENTITY_CANDIDATES, one_segment=one, kinds=ENTITY_KINDS_ALONE),
+            **_entity_aggregations(
+                ENTITY_CANDIDATES, one_segment=one, kinds=tantivy_index.KINDS_COUNTED_ALONE
+            ),
         }
     return {
         **OUTLETS,
@@ -853,6 +858,11 @@ def facet_aggregations(layout: str | None = None) -> dict:
         "topic": _terms("topics", SEGMENT_TERMS),
         **entities,
     }
+
+
+def _rebuilt_leaders(leading_only: bool) -> dict:
+    keys = tantivy_index.ENTITY_KEYS_LEADING if leading_only else tantivy_index.ENTITY_KEYS
+    return _terms(keys, ENTITY_LEADERS, one_segment=True)
 
 
 def _added_size(layout: str) -> int:
@@ -908,6 +918,9 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
     key = (generation, astuple(selection))
+    most = bounds[1] if bounds is not None else searcher.num_docs
+    if filters:
+        most = min(most, _kept.articles(key, lambda: _count(searcher, filtered)))
     totals = _kept.get(key)
     if (
         text is None
@@ -918,7 +931,7 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
             searcher, query, bounds, _kept.articles(key, lambda: _count(searcher, filtered))
         )
     ):
-        return _counted(searcher, query)
+        return _counted(searcher, query, most)
     unmatched = tantivy.Query.boolean_query(
         [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
     )
@@ -928,9 +941,9 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
     except ValueError as exc:
         if not _over_bucket_limit(exc):
             raise
-        return _counted(searcher, query)  # a facet with more values than one answer holds
+        return _counted(searcher, query, most)  # a facet with more values than one answer holds
     if tantivy_index.commit_generation() != generation:  # the searcher may be newer
-        return _counted(searcher, query)
+        return _counted(searcher, query, most)
     _kept.keep(key, totals)
     return totals.less(missing)
 
@@ -983,10 +996,17 @@ def _count(searcher, query) -> int:
     return searcher.search(query, 1, count=True).count
 
 
-def _counted(searcher, query) -> dict:
+def _counted(searcher, query, most: int) -> dict:
+    """Every facet's counts over the articles `query` finds, at most `most`."""
     layout = _layout(searcher)
+    rare_most = _rare_most(searcher) if layout is not None else None
+    if rare_most is not None and most <= LEADING_ALONE_PAST * rare_most:
+        rare_most = None  # every entity of the rebuild's documents counted
+    leading_only = rare_most is not None
     try:
-        counts = searcher.aggregate(query, {**facet_aggregations(layout), **STORY_AGGREGATIONS})
+        counts = searcher.aggregate(
+            query, {**facet_aggregations(layout, leading_only=leading_only), **STORY_AGGREGATIONS}
+        )
     except ValueError as exc:
         # Past tantivy's bucket limit only when every entity of the documents indexed
         # since the rebuild is asked for, and they are many: each kind on its own.
@@ -995,7 +1015,7 @@ def _counted(searcher, query) -> dict:
         layout = None
         counts = searcher.aggregate(query, {**facet_aggregations(), **STORY_AGGREGATIONS})
     if layout is not None:
-        _split_leaders(searcher, query, counts, layout)
+        _split_leaders(searcher, query, counts, layout, rare_most)
     _widen_tied_entities(searcher, query, counts)
     return counts
 
@@ -1007,10 +1027,25 @@ def _layout(searcher) -> str | None:
     be of a newer or an older index than the searcher's), else None."""
     if searcher.num_segments == 1:
         return ONE_SEGMENT
-    build = tantivy_index.one_segment_build()
-    if build is not None and searcher.doc_freq(tantivy_index.BUILD, build) > 0:
+    if _recorded_build(searcher) is not None:
         return REBUILT_TOGETHER
     return None
+
+
+def _recorded_build(searcher) -> tantivy_index.OneSegmentBuild | None:
+    """The record of the rebuild that wrote one segment, when this searcher's index
+    holds that rebuild's documents."""
+    build = tantivy_index.one_segment_build()
+    if build is not None and searcher.doc_freq(tantivy_index.BUILD, build.number) > 0:
+        return build
+    return None
+
+
+def _rare_most(searcher) -> int | None:
+    """The most of the rebuild's documents that name one entity outside its leading
+    ones (tantivy_index.ENTITY_KEYS_LEADING), or None when no record says."""
+    build = _recorded_build(searcher)
+    return None if build is None else build.rare_most
 
 
 class _Leaders(NamedTuple):
@@ -1027,24 +1062,28 @@ def _leaders(result: dict, size: int) -> _Leaders:
     return _Leaders({bucket["key"]: bucket["doc_count"] for bucket in buckets}, beyond)
 
 
-def _split_leaders(searcher, query, counts: dict, layout: str) -> None:
+def _split_leaders(searcher, query, counts: dict, layout: str, rare_most: int | None) -> None:
     """The entity leaders in `counts` (LEADERS, ADDED) as each kind's counts, as
-    `_entity_aggregations` gives them (but ENTITY_KINDS_ALONE, counted already): a
+    `_entity_aggregations` gives them (but KINDS_COUNTED_ALONE, counted already): a
     kind's entities known exactly where they settle its first ENTITIES_PER_KIND
-    places (`_settled_places`), else that kind counted on its own."""
-    columns = (
-        _leaders(counts.pop(LEADERS), ENTITY_LEADERS),
-        _leaders(counts.pop(ADDED), _added_size(layout)),
-    )
-    kinds = [kind for kind in tantivy_index.ENTITY_KINDS if kind not in ENTITY_KINDS_ALONE]
+    places (`_settled_places`), else that kind counted on its own. With `rare_most`,
+    LEADERS are of the rebuild's leading entities only, and any other has at most
+    that many of its documents."""
+    rebuilt = [_leaders(counts.pop(LEADERS), ENTITY_LEADERS)]
+    if rare_most is not None:
+        rebuilt.append(_Leaders({}, rare_most))
+    added = _leaders(counts.pop(ADDED), _added_size(layout))
+    kinds = [
+        kind for kind in tantivy_index.ENTITY_KINDS if kind not in tantivy_index.KINDS_COUNTED_ALONE
+    ]
     keys_of = {kind: set() for kind in kinds}
-    for key in itertools.chain.from_iterable(column.counts for column in columns):
+    for key in itertools.chain(*(column.counts for column in (*rebuilt, added))):
         _, kind = tantivy_index.entity_of_key(key)
         if kind in keys_of:
             keys_of[kind].add(key)
     unsettled = []
     for kind, keys in keys_of.items():
-        places = _settled_places(keys, columns)
+        places = _settled_places(keys, tuple(rebuilt), added)
         if places is None:
             unsettled.append(kind)
         else:
@@ -1055,16 +1094,23 @@ def _split_leaders(searcher, query, counts: dict, layout: str) -> None:
         counts.update(searcher.aggregate(query, alone))
 
 
-def _settled_places(keys: set[int], columns: tuple[_Leaders, ...]) -> list[dict] | None:
-    """The entities (keys of one kind) whose counts the columns' leaders give exactly
-    (named in each column's leaders, or in none past them), most named first, when
-    they hold every entity of the kind that can take or share one of its first
-    ENTITIES_PER_KIND places: the last of those places is named more often than any
-    other entity can be. Else None."""
-    exact, most_other = [], sum(column.beyond for column in columns)
+def _settled_places(
+    keys: set[int], rebuilt: tuple[_Leaders, ...], added: _Leaders
+) -> list[dict] | None:
+    """The entities (keys of one kind) whose counts the leaders give exactly, most
+    named first, when they hold every entity of the kind that can take or share one
+    of its first ENTITIES_PER_KIND places: the last of those places is named more
+    often than any other entity can be. Else None.
+    `rebuilt`: the leaders of the rebuild's documents, in columns that name disjoint
+    entities; `added`: of the documents indexed since. An entity's count is exact
+    where a column of each names it, or none can hide more of it."""
+    hidden = max(column.beyond for column in rebuilt)  # in none of `rebuilt`'s leaders
+    exact, most_other = [], hidden + added.beyond
     for key in keys:
-        least = sum(column.counts.get(key, 0) for column in columns)
-        most = sum(column.counts.get(key, column.beyond) for column in columns)
+        known = next((column.counts[key] for column in rebuilt if key in column.counts), None)
+        least, most = (known, known) if known is not None else (0, hidden)
+        least += added.counts.get(key, 0)
+        most += added.counts.get(key, added.beyond)
         if least == most:
             exact.append((least, key))
         else:
