@@ -119,6 +119,18 @@ def entity_url(slug: str) -> str:
     return page_url("entity-detail", slug)
 
 
+@register.simple_tag
+def entity_tags(entities: list[dict], most: int) -> SafeString:
+    """The list items of the first `most` of a hit's entities, each a link to its page:
+    made here, not in a template loop, as a page lists a hundred (escaped as in
+    `facet_items`)."""
+    items = (
+        f'<li><a href="{html.escape(entity_url(e["slug"]))}">{html.escape(e["name"])}</a></li>'
+        for e in entities[:most]
+    )
+    return mark_safe("".join(items))  # noqa: S308 - every link and name escaped above
+
+
 # One value of a facet: its label and count, a link that toggles it.
 _FACET_ITEM = (
     '<li><a href="{}" class="facet-link{}"{}><span>{}</span> <span class="count">{}</span></a></li>'
