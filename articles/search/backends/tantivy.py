@@ -96,8 +96,8 @@ ENTITY_CANDIDATES = 50  # per kind, re-ordered by count and then name like the d
 # the time; docs/benchmarks.md), this many leaders in all; a kind whose first places
 # they do not settle is counted on its own (`_split_leaders`).
 ENTITY_LEADERS = 300
-# Where a search may match more than this many times as many articles as any entity
-# outside the rebuild's leading ones is named in (tantivy_index.ENTITY_KEYS_LEADING),
+# Where a search is expected to match more than this many times as many articles as
+# any entity outside the rebuild's leading ones is named in (ENTITY_KEYS_LEADING),
 # the leading ones are counted first, alone: a kind's fifth place then seldom holds
 # fewer, and reading them takes about 60% of the time every entity does (at 1M;
 # docs/benchmarks.md, thirty-fourth session). Only what the counting costs depends on
@@ -918,9 +918,10 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
     key = (generation, astuple(selection))
-    most = bounds[1] if bounds is not None else searcher.num_docs
-    if filters:
-        most = min(most, _kept.articles(key, lambda: _count(searcher, filtered)))
+    expected = bounds[1] if bounds is not None else searcher.num_docs
+    if filters:  # the filters' share of it, as if they and the text were unrelated
+        kept = _kept.articles(key, lambda: _count(searcher, filtered))
+        expected = expected * kept // max(searcher.num_docs, 1)
     totals = _kept.get(key)
     if (
         text is None
@@ -931,7 +932,7 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
             searcher, query, bounds, _kept.articles(key, lambda: _count(searcher, filtered))
         )
     ):
-        return _counted(searcher, query, most)
+        return _counted(searcher, query, expected)
     unmatched = tantivy.Query.boolean_query(
         [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
     )
@@ -941,9 +942,9 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
     except ValueError as exc:
         if not _over_bucket_limit(exc):
             raise
-        return _counted(searcher, query, most)  # a facet with more values than one answer holds
+        return _counted(searcher, query, expected)  # a facet with more values than one answer holds
     if tantivy_index.commit_generation() != generation:  # the searcher may be newer
-        return _counted(searcher, query, most)
+        return _counted(searcher, query, expected)
     _kept.keep(key, totals)
     return totals.less(missing)
 
@@ -996,11 +997,12 @@ def _count(searcher, query) -> int:
     return searcher.search(query, 1, count=True).count
 
 
-def _counted(searcher, query, most: int) -> dict:
-    """Every facet's counts over the articles `query` finds, at most `most`."""
+def _counted(searcher, query, expected: int) -> dict:
+    """Every facet's counts over the articles `query` finds, about `expected` of them
+    (which only chooses how the entities are counted)."""
     layout = _layout(searcher)
     rare_most = _rare_most(searcher) if layout is not None else None
-    if rare_most is not None and most <= LEADING_ALONE_PAST * rare_most:
+    if rare_most is not None and expected <= LEADING_ALONE_PAST * rare_most:
         rare_most = None  # every entity of the rebuild's documents counted
     leading_only = rare_most is not None
     try:
