@@ -92,6 +92,7 @@ ENTITY_KEYS_ADDED = "entity_keys_added"
 LEADING_MENTIONS = 1000
 # Kinds of few entities, cheap to count on their own (at 1M: 8 groups, 58 weapons, 814
 # events, 8% of the mentions), which a search counts so: their keys would only be read.
+# Changing them changes the documents: raise DOCUMENTS_VERSION with it.
 KINDS_COUNTED_ALONE = ("group", "weapon", "event")
 # The rebuild that wrote a document (a random number; none on documents indexed since).
 BUILD = "build"
@@ -388,9 +389,9 @@ def documents(
             yield _document(row, entities, {name: next(parsed) for name in fields}, build)
 
 
-def _batches(articles: QuerySet) -> Iterator[tuple[dict[int, str], list]]:
-    """The rows of `articles` (`_rows`), BATCH at a time, each with the kinds of the
-    entities named (the same for every batch), all read in one transaction."""
+def _batches(articles: QuerySet) -> Iterator[tuple[dict[int, tuple[str, int]], list]]:
+    """The rows of `articles` (`_rows`), BATCH at a time, each with the entities they
+    name (`_named_entities`, the same for every batch), all read in one transaction."""
     with transaction.atomic(using=articles.db):
         named = _named_entities(articles)
         rows = _rows(articles).iterator(chunk_size=BATCH)
