@@ -1184,7 +1184,7 @@ class _Totals:
     """Every facet value's count over some articles, from an EVERY_VALUE aggregation;
     `less` gives the counts over all but some of them."""
 
-    SMALL = ("outlet", "month", "kind", "topic", "stories")
+    SMALL = ("outlet", "month", "kind", "topic")
 
     def __init__(self, counts: dict):
         # How many values each aggregation has here: at most that many elsewhere.
@@ -1192,6 +1192,9 @@ class _Totals:
         self.small = {name: _buckets(counts, name) for name in self.SMALL}
         self.articles = _articles_in(counts)
         self.story_copies = counts["story_copies"]["value"]
+        self.stories = _buckets(counts, "stories")
+        # The copies past each story's first: what `story_count` takes from the matches.
+        self.later_copies = sum(n - 1 for n in self.stories.values())
         # Most counted first, so that `less` reads only the entities that can lead.
         self.entities = {
             name: sorted(_buckets(counts, name).items(), key=lambda item: -item[1])
@@ -1209,14 +1212,26 @@ class _Totals:
             for key, n in _buckets(missing, name).items():
                 if key in counted:
                     counted[key] -= n
-            counts[name] = _as_buckets(counted, least=2 if name == "stories" else 1)
+            counts[name] = _as_buckets(counted)
         for name, ranked in self.entities.items():
             counts[name] = _as_buckets(_contending_less(ranked, _buckets(missing, name)))
         counts["story_copies"] = {"value": self.story_copies - missing["story_copies"]["value"]}
-        # Totals that hold every story give every story's count: `story_count` needs
-        # no second request however many copies there are.
-        counts["stories"]["complete"] = len(self.small["stories"]) < SEGMENT_TERMS
+        counts["stories"] = self._stories_less(_buckets(missing, "stories"))
         return counts
+
+    def _stories_less(self, missing: dict) -> dict:
+        """The stories' part of `less`. Totals that hold every story give the copies
+        past each story's first directly (a story's missing copies take from those,
+        down to its first), and `story_count` needs no second request however many
+        copies there are; else the stories with copies, as STORY_AGGREGATIONS asks."""
+        if len(self.stories) < SEGMENT_TERMS:
+            taken = sum(min(m, self.stories.get(key, 1) - 1) for key, m in missing.items())
+            return {"later_copies": self.later_copies - taken}
+        counted = dict(self.stories)
+        for key, n in missing.items():
+            if key in counted:
+                counted[key] -= n
+        return _as_buckets(counted, least=2)
 
 
 def _contending_less(ranked: list[tuple], missing: dict) -> dict:
@@ -1413,7 +1428,9 @@ def story_count(searcher, query, matches: int, counts: dict) -> int:
     estimate); past that, which `story_copies` bounds, it is asked for them all,
     unless the counts came from totals that hold every story (`_Totals.less`)."""
     stories = counts["stories"]
+    if "later_copies" in stories:  # from totals that hold every story
+        return matches - stories["later_copies"]
     copies = int(counts["story_copies"]["value"])
-    if copies > SEGMENT_TERMS and not stories.get("complete"):
+    if copies > SEGMENT_TERMS:
         stories = searcher.aggregate(query, {"stories": _copied_stories(copies)})["stories"]
     return matches - sum(bucket["doc_count"] - 1 for bucket in stories["buckets"])
