@@ -140,7 +140,7 @@ def test_a_first_load_writes_the_index_whole_and_a_later_one_adds_to_it(settings
     Loader(LoadOptions()).load([jsonl_of(tmp_path, "second", texts[3:])])
     searcher = tantivy_index.searcher()
     assert searcher.num_segments == 2
-    assert tantivy_backend_module._layout(searcher) == tantivy_backend_module.REBUILT_TOGETHER
+    assert layout_of(searcher) == tantivy_backend_module.REBUILT_TOGETHER
     assert index_ids() == public_ids()
     assert outbox.pending_count() == 0
 
@@ -767,6 +767,12 @@ def test_an_entity_key_holds_the_entity_and_its_kind():
     assert set(tantivy_index.KINDS_COUNTED_ALONE) < set(kinds)
 
 
+def layout_of(searcher) -> str | None:
+    return tantivy_backend_module._layout(
+        searcher, tantivy_backend_module._recorded_build(searcher)
+    )
+
+
 def entity_facet(results) -> list[tuple[str, str, int]]:
     return [(v.kind, v.value, v.count) for v in results.facets.entity]
 
@@ -832,7 +838,7 @@ def test_entity_facets_counting_the_leading_entities_first_are_postgres_ones(
     # database's.
     monkeypatch.setattr(tantivy_index, "LEADING_MENTIONS", leading)
     outbox.rebuild()
-    rare_most = tantivy_backend_module._rare_most(tantivy_index.searcher())
+    rare_most = tantivy_index.one_segment_build().rare_most
     assert 0 < rare_most < leading or (leading == 1 and rare_most == 0)
     if edited:
         index_with_articles_added_since_the_rebuild()
@@ -862,7 +868,7 @@ def test_entity_facets_after_edits_since_the_rebuild_are_postgres_ones(
     index_with_articles_added_since_the_rebuild()
     searcher = tantivy_index.searcher()
     assert searcher.num_segments > 1
-    assert tantivy_backend_module._layout(searcher) == tantivy_backend_module.REBUILT_TOGETHER
+    assert layout_of(searcher) == tantivy_backend_module.REBUILT_TOGETHER
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
     settled = recorded_settlements(monkeypatch)
     assert_entity_facets_are_postgres_ones(tantivy_backend)
@@ -903,9 +909,9 @@ def test_entities_are_counted_kind_by_kind_when_the_rebuild_is_not_known_to_lie_
     index_with_articles_added_since_the_rebuild()
     searcher = tantivy_index.searcher()
     tantivy_index.record_one_segment_build(tantivy_index.new_build())
-    assert tantivy_backend_module._layout(searcher) is None
+    assert layout_of(searcher) is None
     tantivy_index.record_one_segment_build(None)
-    assert tantivy_backend_module._layout(searcher) is None
+    assert layout_of(searcher) is None
     settled = recorded_settlements(monkeypatch)
     assert_entity_facets_are_postgres_ones(tantivy_backend)
     assert settled == []

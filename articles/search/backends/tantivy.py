@@ -918,19 +918,17 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
     key = (generation, astuple(selection))
-    expected = bounds[1] if bounds is not None else searcher.num_docs
-    if filters:  # the filters' share of it, as if they and the text were unrelated
-        kept = _kept.articles(key, lambda: _count(searcher, filtered))
-        expected = expected * kept // max(searcher.num_docs, 1)
+    kept = _kept.articles(key, lambda: _count(searcher, filtered))
+    # The text's most times the filters' share, as if the two were unrelated.
+    most = bounds[1] if bounds is not None else searcher.num_docs
+    expected = most * kept // max(searcher.num_docs, 1)
     totals = _kept.get(key)
     if (
         text is None
         or generation is None
         or generation % 2  # a commit under way: nothing to keep counts for
         or (totals is None and not _kept.quiet(generation))
-        or not _finds_most(
-            searcher, query, bounds, _kept.articles(key, lambda: _count(searcher, filtered))
-        )
+        or not _finds_most(searcher, query, bounds, kept)
     ):
         return _counted(searcher, query, expected)
     unmatched = tantivy.Query.boolean_query(
@@ -1000,8 +998,9 @@ def _count(searcher, query) -> int:
 def _counted(searcher, query, expected: int) -> dict:
     """Every facet's counts over the articles `query` finds, about `expected` of them
     (which only chooses how the entities are counted)."""
-    layout = _layout(searcher)
-    rare_most = _rare_most(searcher) if layout is not None else None
+    build = _recorded_build(searcher)
+    layout = _layout(searcher, build)
+    rare_most = build.rare_most if build is not None else None
     if rare_most is not None and expected <= LEADING_ALONE_PAST * rare_most:
         rare_most = None  # every entity of the rebuild's documents counted
     leading_only = rare_most is not None
@@ -1022,14 +1021,14 @@ def _counted(searcher, query, expected: int) -> dict:
     return counts
 
 
-def _layout(searcher) -> str | None:
+def _layout(searcher, build: tantivy_index.OneSegmentBuild | None) -> str | None:
     """Where the documents of the index's last rebuild lie, as `facet_aggregations`
     takes it: ONE_SEGMENT, REBUILT_TOGETHER when the rebuild recorded that it wrote one
-    segment and this searcher's index holds that rebuild's documents (the record may
-    be of a newer or an older index than the searcher's), else None."""
+    segment and this searcher's index holds that rebuild's documents (`build`, its
+    `_recorded_build`: the record may be of a newer or an older index), else None."""
     if searcher.num_segments == 1:
         return ONE_SEGMENT
-    if _recorded_build(searcher) is not None:
+    if build is not None:
         return REBUILT_TOGETHER
     return None
 
@@ -1041,13 +1040,6 @@ def _recorded_build(searcher) -> tantivy_index.OneSegmentBuild | None:
     if build is not None and searcher.doc_freq(tantivy_index.BUILD, build.number) > 0:
         return build
     return None
-
-
-def _rare_most(searcher) -> int | None:
-    """The most of the rebuild's documents that name one entity outside its leading
-    ones (tantivy_index.ENTITY_KEYS_LEADING), or None when no record says."""
-    build = _recorded_build(searcher)
-    return None if build is None else build.rare_most
 
 
 class _Leaders(NamedTuple):
@@ -1071,9 +1063,8 @@ def _split_leaders(searcher, query, counts: dict, layout: str, rare_most: int | 
     places (`_settled_places`), else that kind counted on its own. With `rare_most`,
     LEADERS are of the rebuild's leading entities only, and any other has at most
     that many of its documents."""
-    rebuilt = [_leaders(counts.pop(LEADERS), ENTITY_LEADERS)]
-    if rare_most is not None:
-        rebuilt.append(_Leaders({}, rare_most))
+    leaders = _leaders(counts.pop(LEADERS), ENTITY_LEADERS)
+    rebuilt = (leaders,) if rare_most is None else (leaders, _Leaders({}, rare_most))
     added = _leaders(counts.pop(ADDED), _added_size(layout))
     kinds = [
         kind for kind in tantivy_index.ENTITY_KINDS if kind not in tantivy_index.KINDS_COUNTED_ALONE
@@ -1085,7 +1076,7 @@ def _split_leaders(searcher, query, counts: dict, layout: str, rare_most: int | 
             keys_of[kind].add(key)
     unsettled = []
     for kind, keys in keys_of.items():
-        places = _settled_places(keys, tuple(rebuilt), added)
+        places = _settled_places(keys, rebuilt, added)
         if places is None:
             unsettled.append(kind)
         else:
@@ -1206,13 +1197,7 @@ class _Totals:
         articles but those `missing` (an EVERY_VALUE aggregation over them) counts."""
         counts = {}
         for name, totals in self.small.items():
-            # The missing articles are few (MOST_SHARE): the totals are copied and only
-            # their values changed, not every value looked up (a story each).
-            counted = dict(totals)
-            for key, n in _buckets(missing, name).items():
-                if key in counted:
-                    counted[key] -= n
-            counts[name] = _as_buckets(counted)
+            counts[name] = _as_buckets(_counts_less(totals, _buckets(missing, name)))
         for name, ranked in self.entities.items():
             counts[name] = _as_buckets(_contending_less(ranked, _buckets(missing, name)))
         counts["story_copies"] = {"value": self.story_copies - missing["story_copies"]["value"]}
@@ -1227,11 +1212,17 @@ class _Totals:
         if len(self.stories) < SEGMENT_TERMS:
             taken = sum(min(m, self.stories.get(key, 1) - 1) for key, m in missing.items())
             return {"later_copies": self.later_copies - taken}
-        counted = dict(self.stories)
-        for key, n in missing.items():
-            if key in counted:
-                counted[key] -= n
-        return _as_buckets(counted, least=2)
+        return _as_buckets(_counts_less(self.stories, missing), least=2)
+
+
+def _counts_less(totals: dict, missing: dict) -> dict:
+    """`totals` less `missing`. The missing articles are few (MOST_SHARE): the totals
+    are copied and only their values changed, not every value looked up."""
+    counted = dict(totals)
+    for key, n in missing.items():
+        if key in counted:
+            counted[key] -= n
+    return counted
 
 
 def _contending_less(ranked: list[tuple], missing: dict) -> dict:
