@@ -191,6 +191,40 @@ def test_the_story_count_from_kept_totals_is_exact(tantivy_backend, monkeypatch,
 
 
 @pytest.mark.parametrize(
+    "filters", [{}, {"outlet": ["cnn", "guardian"]}], ids=["everything", "two-outlets"]
+)
+def test_a_search_without_text_counts_its_facets_from_the_kept_totals(
+    tantivy_backend, monkeypatch, filters
+):
+    # Without a text a search finds every article its filters keep: its facets are
+    # those articles' totals, kept per commit (the whole archive's facets cost
+    # nothing once counted), and a curator's edit reaches them once committed.
+    taken = []
+    less = tantivy_backend_module._Totals.less
+    monkeypatch.setattr(
+        tantivy_backend_module._Totals, "less", lambda self, m: taken.append(m) or less(self, m)
+    )
+
+    def assert_as_postgres_counts_them() -> list[int]:
+        found = run(tantivy_backend, "tantivy", sort="newest", **filters)
+        postgres = run(tantivy_backend, "postgres", sort="newest", **filters)
+        assert facet_counts(found) == facet_counts(postgres)
+        assert (found.count, found.story_count) == (postgres.count, postgres.story_count)
+        assert ids(found) == ids(postgres)
+        return ids(found)
+
+    for _ in range(2):  # the totals wait for an index that has not changed since
+        assert_as_postgres_counts_them()
+    before = len(taken)
+    newest = assert_as_postgres_counts_them()
+    assert len(taken) == before + 1  # from the kept totals
+    Article.objects.filter(pk=newest[0]).update(is_public=False)
+    for _ in range(3):
+        assert newest[0] not in assert_as_postgres_counts_them()
+    assert len(taken) > before + 1  # kept anew for the edited index
+
+
+@pytest.mark.parametrize(
     "filters",
     [
         {"outlet": ["cnn", "guardian", "al-jazeera"]},
@@ -814,6 +848,8 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
     outbox.rebuild()
     assert tantivy_index.searcher().num_segments == 1
     monkeypatch.setattr(tantivy_backend_module, "ENTITY_LEADERS", leaders)
+    # Every search counted through the leaders, none from kept totals.
+    monkeypatch.setattr(tantivy_backend_module._kept, "quiet", lambda generation: False)
     settled = recorded_settlements(monkeypatch)
     assert_entity_facets_are_postgres_ones(tantivy_backend)
     if leaders == 1:  # never five of a kind

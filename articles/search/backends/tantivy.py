@@ -914,7 +914,9 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
     for the articles `filters` and `text` find. When the text matches most of the
     filtered articles (MOST_SHARE), those are the filtered articles' counts, kept per
     commit, less the counts of the few that do not match: a word in most of an archive
-    ("said", "Ukraine") costs what a rare one does. `bounds`: `_match_bounds` of the text."""
+    ("said", "Ukraine") costs what a rare one does. Without a text they are the kept
+    counts themselves: the whole archive's facets cost nothing once counted. `bounds`:
+    `_match_bounds` of the text."""
     query = _all_of([text, *filters])
     filtered = _all_of(filters)
     key = (generation, astuple(selection))
@@ -924,19 +926,20 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
     expected = most * kept // max(searcher.num_docs, 1)
     totals = _kept.get(key)
     if (
-        text is None
-        or generation is None
+        generation is None
         or generation % 2  # a commit under way: nothing to keep counts for
         or (totals is None and not _kept.quiet(generation))
-        or not _finds_most(searcher, query, bounds, kept)
+        or (text is not None and not _finds_most(searcher, query, bounds, kept))
     ):
         return _counted(searcher, query, expected)
-    unmatched = tantivy.Query.boolean_query(
-        [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
-    )
     try:
         totals = totals or _Totals(_every_value(searcher, filtered))
-        missing = _every_value(searcher, unmatched, totals.sizes)
+        missing = NOTHING_MISSING
+        if text is not None:
+            unmatched = tantivy.Query.boolean_query(
+                [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
+            )
+            missing = _every_value(searcher, unmatched, totals.sizes)
     except ValueError as exc:
         if not _over_bucket_limit(exc):
             raise
@@ -1409,6 +1412,12 @@ EVERY_VALUE = {
     **_entity_aggregations(),
     "story_copies": STORY_AGGREGATIONS["story_copies"],
     "stories": _terms("story", SEGMENT_TERMS),
+}
+# EVERY_VALUE's answer over no articles: what `_Totals.less` takes from a search
+# without a text, which finds every article its filters keep.
+NOTHING_MISSING = {
+    **{name: {"buckets": []} for name in EVERY_VALUE},
+    "story_copies": {"value": 0},
 }
 
 
