@@ -18,17 +18,19 @@ For each positive query term i (with its spellings, as search.TextQuery builds i
 - dl: the vector's number of lexemes; avgdl their mean over the archive.
 
 The statistics (migration 0008) are refreshed at the end of every load
-(`refresh_term_statistics`). Without them (articles created directly, as in
+(`refresh_term_statistics`); a search reads them with its words (search/words.py).
+Without them (articles created directly, as in
 tests) every term weighs the same and dl / avgdl is taken as 1: ranking still works.
 """
 
 from __future__ import annotations
 
+import math
+
 from django.db import connections, router, transaction
 from django.db.models import F, FloatField, Func
 
 from articles.models import Article
-from articles.search_vectors import SEARCH_CONFIG
 
 K1 = 1.2
 B = 0.75
@@ -81,15 +83,17 @@ def statistics_are_stale(using: str | None = None) -> bool:
         return cursor.fetchone()[0]
 
 
-# The inverse document frequency of one term: uncorrelated, so PostgreSQL computes
-# it once per query (an InitPlan), not once per candidate.
-_IDF = """(SELECT ln(1 + (greatest(s.n - s.df, 0) + 0.5) / (s.df + 0.5)) FROM (SELECT
-    (SELECT coalesce(max(n), 0) FROM articles_corpusstat) AS n,
-    (SELECT coalesce(min(df), 0) FROM articles_termstat
-     WHERE lexeme = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s)))) AS df) AS s)"""
-_AVGDL = "(SELECT max(avgdl) FROM articles_corpusstat)"
-_K = "{k1} * (1 - {b} + {b} * coalesce(length({v}.v) / nullif({avgdl}, 0), 1))".format(
-    k1=K1, b=B, v="{v}", avgdl=_AVGDL
+def idf(articles: int, df: int) -> float:
+    """BM25's inverse document frequency of a term held by `df` of `articles`."""
+    return math.log(1 + (max(articles - df, 0) + 0.5) / (df + 0.5))
+
+
+# The term weights (idf) and the mean length come as parameters, read with the query's
+# words (search/words.py): as subqueries of their own they cost more to plan than a
+# few hundred articles do to score (docs/benchmarks.md).
+_IDF = "%s::float8"
+_K = "{k1} * (1 - {b} + {b} * coalesce(length({v}.v) / nullif(%s::float8, 0), 1))".format(
+    k1=K1, b=B, v="{v}"
 )
 # Only compiled SQL and numbers are formatted into these; values are parameters.
 # One vector's BM25 (`score`) and its length normalisation (`k`). The vector is read
@@ -121,45 +125,56 @@ _RANK = (
 )
 
 
-def _bm25(vector: str, terms: list[tuple[str, list, str]], alias: str, k: str = _K):
+def _bm25(vector: str, terms: list[tuple[str, list, float]], alias: str, k: tuple[str, list]):
     """(SQL, params) of `_BM25` for the vector `vector` (SQL) and `terms`: (tsquery SQL,
-    its params, text as typed). `k`: the length normalisation, by default the vector's own."""
+    its params, idf); `k`: (SQL, params) of the length normalisation (`_own_length`)."""
     v, x = f"{alias}_v", f"{alias}_x"
     score_sql, score_params = [], []
     tf_sql, tf_params = [], []
-    for i, (query, query_params, typed) in enumerate(terms):
+    for i, (query, query_params, weight) in enumerate(terms):
         score_sql.append(f"{_IDF} * {x}.tf{i} * {K1 + 1} / ({x}.tf{i} + {x}.k)")
-        score_params += [SEARCH_CONFIG, typed]
+        score_params.append(weight)
         tf_sql.append(f"{TF_SCALE} * ts_rank_cd('{TF_WEIGHTS}', {v}.v, {query}) AS tf{i}")
         tf_params += query_params
     score, tfs = " + ".join(score_sql), ", ".join(tf_sql)
-    sql = _BM25.format(score=score, vector=vector, tfs=tfs, v=v, x=x, k=k.format(v=v))
-    return sql, [*score_params, *tf_params]
+    k_sql, k_params = k
+    sql = _BM25.format(score=score, vector=vector, tfs=tfs, v=v, x=x, k=k_sql)
+    return sql, [*score_params, *k_params, *tf_params]
+
+
+def _own_length(alias: str, mean_length: float | None) -> tuple[str, list]:
+    """(SQL, params) of `_K` for the vector of `_bm25`'s `alias`, against the archive's
+    `mean_length` (None without statistics: every length counts as the mean)."""
+    return _K.format(v=f"{alias}_v"), [mean_length]
 
 
 class BM25Rank(Func):
     """An article's relevance: the greater of its own BM25 and that of its best
     section matching `search_query`, plus up to `section_bonus` for the number of
-    matching sections (saturating). `terms`: (tsquery, text as typed) for each
-    query term that counts (not the excluded ones).
+    matching sections (saturating). `terms`: (tsquery, idf) for each query term that
+    counts (not the excluded ones); `mean_length`: the archive's mean vector length
+    (`Corpus`).
 
     One correlated subquery per candidate, so the page query needs no GROUP BY.
     Without term statistics every term weighs the same and dl / avgdl counts as 1."""
 
     output_field = FloatField()
 
-    def __init__(self, search_query, terms, *, section_bonus: float):
+    def __init__(self, search_query, terms, *, mean_length: float | None, section_bonus: float):
         queries = [query for query, _ in terms]
         super().__init__(F("pk"), F("search_vector"), search_query, *queries)
-        self.typed = [typed for _, typed in terms]
+        self.weights = [weight for _, weight in terms]
+        self.mean_length = mean_length
         self.section_bonus = section_bonus
 
     def as_sql(self, compiler, connection, **extra_context):
         compiled = [compiler.compile(e) for e in self.get_source_expressions()]
         (pk, _), (vector, _), (query, query_params), *queries = compiled
-        typed = self.typed
-        terms = [(sql, list(params), t) for (sql, params), t in zip(queries, typed, strict=True)]
-        article, article_params = _bm25(vector, terms, "_a")
+        terms = [
+            (sql, list(params), weight)
+            for (sql, params), weight in zip(queries, self.weights, strict=True)
+        ]
+        article, article_params = _bm25(vector, terms, "_a", _own_length("_a", self.mean_length))
         (best, best_params), (of_sections, of_sections_params) = _best_section(terms)
         sql = _RANK.format(
             article=article,
@@ -182,15 +197,15 @@ class BM25Rank(Func):
 _BEST_OF_SECTIONS = "max((SELECT _b.score FROM ({section}) AS _b)) AS best"
 
 
-def _best_section(terms: list[tuple[str, list, str]]) -> tuple[tuple, tuple]:
+def _best_section(terms: list[tuple[str, list, float]]) -> tuple[tuple, tuple]:
     """((SQL, params) of the best matching section's score from `_m`, (SQL, params) of
     what `_m` aggregates over the sections for it), with the article's length (`_a.k`)."""
     if len(terms) == 1:
         # BM25 of one term grows with its frequency: the best section is the one where
         # the term counts most, scored once rather than every section.
-        (query, query_params, typed) = terms[0]
+        (query, query_params, weight) = terms[0]
         tf = f"max({TF_SCALE} * ts_rank_cd('{TF_WEIGHTS}', _s.search_vector, {query})) AS tf"
         best = f"{_IDF} * _m.tf * {K1 + 1} / (_m.tf + _a.k)"
-        return (best, [SEARCH_CONFIG, typed]), (tf, query_params)
-    section, section_params = _bm25("_s.search_vector", terms, "_b", k="_a.k")
+        return (best, [weight]), (tf, query_params)
+    section, section_params = _bm25("_s.search_vector", terms, "_b", ("_a.k", []))
     return ("_m.best", []), (_BEST_OF_SECTIONS.format(section=section), section_params)

@@ -68,6 +68,27 @@ def test_a_rare_word_weighs_more_than_a_common_one(client, desk):
     assert found[:2] == [rare.title, common.title]  # though `common` is newer
 
 
+def test_each_term_weighs_as_the_statistics_count_its_rarest_word(desk):
+    # A search reads the statistics with its words: a word its own document
+    # frequency, a phrase its rarest known word (a word the statistics do not know
+    # leaves it to the others), a prefix its start as a word; and the archive's size.
+    for day in (1, 2, 3):
+        make_article(f"Report {day}", [f"Tanks crossed the river on day {day}."], outlet=desk)
+    make_article("Evening", ["Herons and tanks were seen near the river."], outlet=desk)
+    refresh_term_statistics()
+    text_query = build_text_query('tanks "herons tanks" "herons zyxwvq" river*')
+    words, both, unknown, prefix = text_query.wanted_terms
+    assert document_frequency("herons") < document_frequency("tanks")
+    assert text_query.document_frequency(words) == document_frequency("tanks")
+    assert text_query.document_frequency(both) == document_frequency("herons")
+    assert text_query.document_frequency(unknown) == document_frequency("herons")
+    assert text_query.document_frequency(prefix) == document_frequency("river")
+    assert text_query.corpus.articles == corpus_size() > 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT avgdl FROM articles_corpusstat")
+        assert text_query.corpus.mean_length == cursor.fetchone()[0]
+
+
 def test_a_load_refreshes_the_statistics(tmp_path):
     story = tmp_path / "quokkas.txt"
     story.write_text(

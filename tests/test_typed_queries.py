@@ -153,7 +153,8 @@ def test_a_pasted_paragraph_that_repeats_itself_searches_its_words_once(client):
 def _document_frequencies(words: list[str]) -> dict[str, int]:
     from articles.search.words import word_statistics
 
-    return {word: frequency for word, (_, frequency) in word_statistics(words).items()}
+    statistics, _ = word_statistics(words)
+    return {word: frequency for word, (_, frequency) in statistics.items()}
 
 
 def _three_of_four_words() -> str:

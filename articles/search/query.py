@@ -123,6 +123,15 @@ def fold(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Corpus:
+    """The archive as the term statistics last counted it (articles/ranking.py): its
+    number of articles and their mean vector length; none counted, 0 and None."""
+
+    articles: int = 0
+    mean_length: float | None = None
+
+
+@dataclass(frozen=True)
 class TextQuery:
     """A parsed query with the other spellings found for its terms."""
 
@@ -135,9 +144,17 @@ class TextQuery:
     # How many articles hold each typed word (and each word of a phrase), as the
     # term statistics last counted: "did you mean" looks at the rare ones.
     frequencies: dict[str, int] = field(default_factory=dict)
+    corpus: Corpus = Corpus()
     # For a prefix, the archive's stems of words starting with it that the prefix
     # does not reach: "negotiat*" must find "negotiations", stemmed "negoti".
     completions: dict[Term, tuple[str, ...]] = field(default_factory=dict)
+
+    def document_frequency(self, term: Term) -> int:
+        """How many articles hold the rarest word of `term` as typed (BM25's df; a
+        phrase's words are counted apart), as `frequencies` gives them; 0 when none of
+        its words is known."""
+        words = term.text.split() if term.kind == PHRASE else [term.text]
+        return min((f for w in words if (f := self.frequencies.get(w, 0)) > 0), default=0)
 
     def variants(self, term: Term) -> tuple[str, ...]:
         """Spellings other than the one typed."""

@@ -38,7 +38,7 @@ def build_text_query(text: str) -> TextQuery | None:
     parsed = parse_query(text)
     if not parsed:
         return None
-    parsed, stop_words, left_out, frequencies = searchable(parsed)
+    parsed, stop_words, left_out, frequencies, corpus = searchable(parsed)
     expandable = [t for t in parsed.terms if t.kind != PREFIX]
     # Spellings are looked up without accents: the vectors ignore them too.
     from_entities = _entity_spellings({unaccent(t.text) for t in expandable})
@@ -61,6 +61,7 @@ def build_text_query(text: str) -> TextQuery | None:
         stop_words=stop_words,
         left_out=left_out,
         frequencies=frequencies,
+        corpus=corpus,
         completions={t: stems[t.text] for t in prefixes if t.text in stems},
     )
 

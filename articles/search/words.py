@@ -15,7 +15,9 @@ from articles.models import Article
 from articles.search.query import (
     MAX_TERMS,
     PHRASE,
+    PREFIX,
     WORD,
+    Corpus,
     ParsedQuery,
     QueryError,
     Term,
@@ -27,19 +29,24 @@ from articles.search_vectors import SEARCH_CONFIG
 
 _WORD_SQL = """
 SELECT w, cardinality(l.lexemes) = 0,
-       (SELECT min(df) FROM articles_termstat WHERE lexeme = ANY(l.lexemes))
+       (SELECT min(df) FROM articles_termstat WHERE lexeme = ANY(l.lexemes)),
+       (SELECT max(n) FROM articles_corpusstat), (SELECT max(avgdl) FROM articles_corpusstat)
 FROM unnest(%s::text[]) AS w
 CROSS JOIN LATERAL (SELECT tsvector_to_array(to_tsvector(%s::regconfig, w)) AS lexemes) AS l
 """
 
 
-def word_statistics(words: list[str]) -> dict[str, tuple[bool, int]]:
-    """word -> (is a stop word, articles holding it; 0 when unknown). One query."""
+def word_statistics(words: list[str]) -> tuple[dict[str, tuple[bool, int]], Corpus]:
+    """(word -> (is a stop word, articles holding it; 0 when unknown), the corpus the
+    statistics counted). One query."""
     if not words:
-        return {}
+        return {}, Corpus()
     with connections[router.db_for_read(Article)].cursor() as cursor:
         cursor.execute(_WORD_SQL, [sorted(set(words)), SEARCH_CONFIG])
-        return {word: (stop, df or 0) for word, stop, df in cursor.fetchall()}
+        rows = cursor.fetchall()
+    statistics = {word: (stop, df or 0) for word, stop, df, _, _ in rows}
+    _, _, _, articles, mean_length = rows[0]
+    return statistics, Corpus(articles or 0, mean_length)
 
 
 # Endings the English (Snowball) stemmer takes off a word, as they are written
@@ -110,14 +117,18 @@ def prefix_completions(prefixes: list[str]) -> dict[str, tuple[str, ...]]:
     return completions
 
 
-def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple, dict]:
+def searchable(
+    parsed: ParsedQuery,
+) -> tuple[ParsedQuery, tuple[str, ...], tuple, dict, Corpus]:
     """`parsed` without its stop words and, past MAX_TERMS terms, without its commonest
     words: (the query, the stop words, the words left out, word -> articles holding
-    it, for the words and the words of phrases). Phrases, prefixes and exclusions are
-    kept as typed. Raises QueryError when no word is left."""
+    it, for the words, the words of phrases and the prefixes, and the corpus the
+    statistics counted). Phrases, prefixes and exclusions are kept as typed. Raises
+    QueryError when no word is left."""
     words = [t for t in parsed.terms if t.kind == WORD]
     in_phrases = [w for t in parsed.terms if t.kind == PHRASE for w in t.text.split()]
-    statistics = word_statistics([t.text for t in words] + in_phrases)
+    prefixes = [t.text for t in parsed.terms if t.kind == PREFIX]
+    statistics, corpus = word_statistics([t.text for t in words] + in_phrases + prefixes)
     stop = {t for t in words if statistics[t.text][0]}
     kept = _without(parsed, stop)
     if not kept:
@@ -139,6 +150,7 @@ def searchable(parsed: ParsedQuery) -> tuple[ParsedQuery, tuple[str, ...], tuple
         tuple(dict.fromkeys(t.text for t in parsed.terms if t in stop)),
         tuple(t.text for t in sorted(left_out, key=lambda t: words.index(t))),
         {word: frequency for word, (_, frequency) in statistics.items()},
+        corpus,
     )
 
 

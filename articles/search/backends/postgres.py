@@ -37,7 +37,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from articles.models import Article, Outlet, Section
-from articles.ranking import BM25Rank
+from articles.ranking import BM25Rank, idf
 from articles.search.backends import (
     Answer,
     ListFigures,
@@ -355,8 +355,17 @@ def by_relevance(articles: QuerySet, text_query: TextQuery) -> QuerySet:
 def archive_relevance(text_query: TextQuery) -> BM25Rank:
     """The relevance of an article matching `text_query`, as `by_relevance` orders by."""
     # An excluded word only filters; a term typed twice counts once.
-    terms = [(text_query.term_query(term), term.text) for term in text_query.wanted_terms]
-    return BM25Rank(text_query.search_query, terms, section_bonus=SECTION_BONUS)
+    corpus = text_query.corpus
+    terms = [
+        (text_query.term_query(term), idf(corpus.articles, text_query.document_frequency(term)))
+        for term in text_query.wanted_terms
+    ]
+    return BM25Rank(
+        text_query.search_query,
+        terms,
+        mean_length=corpus.mean_length,
+        section_bonus=SECTION_BONUS,
+    )
 
 
 # --- The bounded sample ----------------------------------------------------

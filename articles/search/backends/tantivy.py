@@ -36,7 +36,7 @@ from django.db import connections, router
 from django.db.models import Model
 
 from articles.models import Article, Entity, Outlet, Section, Topic
-from articles.ranking import K1, B
+from articles.ranking import K1, B, idf
 from articles.search import outbox, tantivy_index
 from articles.search.backends import (
     Answer,
@@ -619,8 +619,7 @@ def _idf(searcher, df: int) -> float:
     """BM25's inverse document frequency, as tantivy and the archive compute it
     (tantivy's own n also counts deleted documents until their segment is merged:
     a small difference that the rescoring absorbs)."""
-    n = searcher.num_docs
-    return math.log(1 + (max(n - df, 0) + 0.5) / (df + 0.5))
+    return idf(searcher.num_docs, df)
 
 
 def _rescore_window(text: TextQuery) -> int:
