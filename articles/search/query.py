@@ -141,8 +141,9 @@ class TextQuery:
     # the commonest words of a query longer than MAX_TERMS.
     stop_words: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
-    # How many articles hold each typed word (and each word of a phrase), as the
-    # term statistics last counted: "did you mean" looks at the rare ones.
+    # How many articles hold each typed word (each word of a phrase, each prefix as a
+    # word), and the corpus, as the term statistics last counted: BM25 weighs the
+    # terms by them (`document_frequency`), "did you mean" looks at the rare words.
     frequencies: dict[str, int] = field(default_factory=dict)
     corpus: Corpus = Corpus()
     # For a prefix, the archive's stems of words starting with it that the prefix
