@@ -19,8 +19,8 @@ For each positive query term i (with its spellings, as search.TextQuery builds i
 
 The statistics (migration 0008) are refreshed at the end of every load
 (`refresh_term_statistics`); a search reads them with its words (search/words.py).
-Without them (articles created directly, as in
-tests) every term weighs the same and dl / avgdl is taken as 1: ranking still works.
+Without them (articles created directly, as in tests) every term weighs the same
+and dl / avgdl is taken as 1: ranking still works.
 """
 
 from __future__ import annotations
