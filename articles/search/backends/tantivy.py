@@ -739,7 +739,9 @@ class Filters:
 
     @classmethod
     def of(cls, selection: Selection) -> Filters:
-        others = [tantivy.Query.term_query(SCHEMA, "public", True)]
+        # The index holds only public articles (tantivy_index.documents): no filter
+        # for that, which every match would pay for.
+        others = []
         for topic_id in _ids(Topic, selection.topics):
             others.append(tantivy.Query.term_query(SCHEMA, "topics", topic_id))
         for entity_id in _ids(Entity, selection.entities):
@@ -779,7 +781,14 @@ def _published_between(selection: Selection) -> tantivy.Query:
 
 
 def _all_of(queries) -> tantivy.Query:
-    return tantivy.Query.boolean_query([(Occur.Must, q) for q in queries if q is not None])
+    """The articles every one of `queries` (None: no condition) finds; every article
+    when there is none."""
+    wanted = [q for q in queries if q is not None]
+    if not wanted:
+        return tantivy.Query.all_query()
+    if len(wanted) == 1:
+        return wanted[0]
+    return tantivy.Query.boolean_query([(Occur.Must, q) for q in wanted])
 
 
 # --- Date order ----------------------------------------------------------------
@@ -935,9 +944,7 @@ def _facet_counts(searcher, text, bounds, filters: list, selection: Selection, g
         totals = totals or _Totals(_every_value(searcher, filtered))
         missing = NOTHING_MISSING
         if text is not None:
-            unmatched = tantivy.Query.boolean_query(
-                [*((Occur.Must, f) for f in filters), (Occur.MustNot, text)]
-            )
+            unmatched = tantivy.Query.boolean_query([(Occur.Must, filtered), (Occur.MustNot, text)])
             missing = _every_value(searcher, unmatched, totals.sizes)
     except ValueError as exc:
         if not _over_bucket_limit(exc):
