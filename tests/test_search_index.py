@@ -842,8 +842,8 @@ def test_entity_facets_counted_as_every_kinds_leaders_are_postgres_ones(
 ):
     # On an index of one segment the entities of every kind are counted together, the
     # first `leaders` of them, and a kind whose first places they leave open is counted
-    # on its own (`alone` kinds: every entity, in a column of their own): few leaders
-    # leave most kinds to that, many settle them all.
+    # on its own (as `alone` always are): few leaders leave most kinds to that, many
+    # settle them all.
     monkeypatch.setattr(tantivy_index, "KINDS_COUNTED_ALONE", alone)
     outbox.rebuild()
     assert tantivy_index.searcher().num_segments == 1
@@ -936,34 +936,6 @@ def test_entities_added_since_the_rebuild_past_the_bucket_limit_are_counted_kind
     assert smaller.refused > 0
 
 
-def test_entities_of_the_kinds_counted_alone_past_the_bucket_limit_are_counted_kind_by_kind(
-    tantivy_backend, monkeypatch
-):
-    # Every entity of the kinds counted alone is asked for, in their column: past
-    # tantivy's bucket limit (an archive of very many events), each kind on its own.
-    outbox.rebuild()
-    searcher = tantivy_index.searcher()
-    assert layout_of(searcher) == tantivy_backend_module.ONE_SEGMENT
-    query = tantivy.Query.all_query()
-    stories = tantivy_backend_module.STORY_AGGREGATIONS
-    aggregations = tantivy_backend_module.facet_aggregations(tantivy_backend_module.ONE_SEGMENT)
-    alone = searcher.aggregate(query, aggregations)[tantivy_backend_module.ALONE]["buckets"]
-    assert {tantivy_index.entity_of_key(b["key"])[1] for b in alone} == set(
-        tantivy_index.KINDS_COUNTED_ALONE
-    )
-    together = searcher.aggregate(query, {**aggregations, **stories})
-    by_kind = searcher.aggregate(query, {**tantivy_backend_module.facet_aggregations(), **stories})
-    limit = sum(len(result.get("buckets", [None])) for result in by_kind.values())
-    assert sum(len(result.get("buckets", [None])) for result in together.values()) > limit
-    smaller = _SmallerBucketLimit(searcher, limit)
-    monkeypatch.setattr(tantivy_index, "searcher", lambda: smaller)
-    monkeypatch.setattr(tantivy_backend_module._kept, "quiet", lambda generation: False)
-    for params in ({}, {"q": "tanks"}):
-        found = run(tantivy_backend, "tantivy", **params)
-        assert facet_counts(found) == facet_counts(run(tantivy_backend, "postgres", **params))
-    assert smaller.refused > 0
-
-
 def test_entities_are_counted_kind_by_kind_when_the_rebuild_is_not_known_to_lie_together(
     tantivy_backend, monkeypatch
 ):
@@ -1030,6 +1002,7 @@ def test_healthz_and_check_report_an_index_that_disagrees(tantivy_backend, clien
     with tantivy_index.writer() as handle:  # an article the database does not have
         stray = tantivy.Document()
         stray.add_unsigned("id", 10**9)
+        stray.add_boolean("public", True)
         handle.add_document(stray)
 
     health = client.get("/healthz").json()

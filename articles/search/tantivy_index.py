@@ -90,12 +90,10 @@ ENTITY_KEYS = "entity_keys"
 ENTITY_KEYS_LEADING = "entity_keys_leading"
 ENTITY_KEYS_ADDED = "entity_keys_added"
 LEADING_MENTIONS = 1000
-# Kinds of few entities (at 1M: 8 groups, 58 weapons, 814 events, 8% of the mentions),
-# whose every entity a search counts, in a column of their own: ENTITY_KEYS_ALONE holds
-# their keys (one column read, not three). Changing them changes the documents: raise
-# DOCUMENTS_VERSION with it.
+# Kinds of few entities, cheap to count on their own (at 1M: 8 groups, 58 weapons, 814
+# events, 8% of the mentions), which a search counts so: their keys would only be read.
+# Changing them changes the documents: raise DOCUMENTS_VERSION with it.
 KINDS_COUNTED_ALONE = ("group", "weapon", "event")
-ENTITY_KEYS_ALONE = "entity_keys_alone"
 # The rebuild that wrote a document (a random number; none on documents indexed since).
 BUILD = "build"
 # Room for this many kinds in a key. A kind added (or their order changed) changes
@@ -118,6 +116,7 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
     for name in TEXT_FIELDS:
         builder.add_text_field(name, tokenizer_name=ANALYZER, index_option="position")
+    builder.add_boolean_field("public", indexed=True, fast=True)
     builder.add_integer_field("published", indexed=True, fast=True)  # µs since 1970
     builder.add_integer_field("newest", fast=True)  # sorted descending
     builder.add_integer_field("oldest", fast=True)  # sorted ascending
@@ -131,7 +130,7 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("sections", indexed=True, fast=True)
     for kind in ENTITY_KINDS:
         builder.add_unsigned_field(entity_field(kind), fast=True)
-    for keys in (ENTITY_KEYS, ENTITY_KEYS_LEADING, ENTITY_KEYS_ADDED, ENTITY_KEYS_ALONE):
+    for keys in (ENTITY_KEYS, ENTITY_KEYS_LEADING, ENTITY_KEYS_ADDED):
         builder.add_unsigned_field(keys, fast=True)
     builder.add_unsigned_field(BUILD, indexed=True)
     # Only on articles whose story had other public copies when they were indexed:
@@ -168,9 +167,8 @@ ANALYZE = analyzer()
 # 5: the article's own text in one field, matched and scored there; 6: every entity
 # once more with its kind (ENTITY_KEYS); 7: a rebuild's apart from those indexed since;
 # 8: a rebuild's leading entities once more (ENTITY_KEYS_LEADING), no keys for the
-# KINDS_COUNTED_ALONE; 9: their keys in a column of their own (ENTITY_KEYS_ALONE), no
-# `public` field (every document is of a public article).
-DOCUMENTS_VERSION = 9
+# KINDS_COUNTED_ALONE.
+DOCUMENTS_VERSION = 8
 VERSION_FILE = "archive-documents-version"
 GENERATION_FILE = "archive-commit-generation"
 ONE_SEGMENT_BUILD_FILE = "archive-one-segment-build"
@@ -535,6 +533,7 @@ def _document(
     repeats = [part for name, times in REPEATS.items() for part in [parsed[name]] * (times - 1)]
     document.add_text(WEIGHTED, REPEAT_GAP.join([own, *repeats]))
     document.add_text(HEADINGS, parsed[HEADINGS])
+    document.add_boolean("public", True)
     document.add_text("kind", row.kind)
     if row.published_at is None:
         document.add_integer("newest", -_UNDATED + row.pk)
@@ -554,10 +553,8 @@ def _document(
         document.add_unsigned("entities", entity_id)
         if entity_kind in ENTITY_KINDS:
             document.add_unsigned(entity_field(entity_kind), entity_id)
-            key = entity_key(entity_id, entity_kind)
-            if entity_kind in KINDS_COUNTED_ALONE:
-                document.add_unsigned(ENTITY_KEYS_ALONE, key)
-            else:
+            if entity_kind not in KINDS_COUNTED_ALONE:
+                key = entity_key(entity_id, entity_kind)
                 _add_key(document, key, mentions >= LEADING_MENTIONS, build)
     if row.shared_story:
         document.add_unsigned("story", row.story_id)

@@ -834,9 +834,8 @@ def _terms(field: str, size: int, *, one_segment: bool = False) -> dict:
 
 OUTLETS = {"outlet": _terms("outlet", SEGMENT_TERMS)}
 # The leading entities of every kind, among a rebuild's documents and among those
-# indexed since (tantivy_index.ENTITY_KEYS or ENTITY_KEYS_LEADING, ENTITY_KEYS_ADDED);
-# every entity of the KINDS_COUNTED_ALONE (ENTITY_KEYS_ALONE).
-LEADERS, ADDED, ALONE = "entity_leaders", "entity_added", "entity_alone"
+# indexed since (tantivy_index.ENTITY_KEYS or ENTITY_KEYS_LEADING, ENTITY_KEYS_ADDED).
+LEADERS, ADDED = "entity_leaders", "entity_added"
 # Where the documents of the index's last rebuild lie (`_layout`), which decides how
 # the entities are counted: in an index of one segment (after a rebuild, until a
 # load or an edit commits another, or once merged), each column's leaders; with the
@@ -847,9 +846,8 @@ ONE_SEGMENT, REBUILT_TOGETHER = "one segment", "rebuilt together"
 
 def facet_aggregations(layout: str | None = None, *, leading_only: bool = False) -> dict:
     """Every facet as one Elasticsearch-style aggregation request; the entities as
-    `layout` (`_layout`) allows, which `_split_alone` and `_split_leaders` turn into
-    each kind's counts, of the rebuild's documents only the leading entities if
-    `leading_only`."""
+    `layout` (`_layout`) allows, which `_split_leaders` turns into each kind's counts,
+    of the rebuild's documents only the leading entities if `leading_only`."""
     if layout is None:
         entities = _entity_aggregations(ENTITY_CANDIDATES)
     else:
@@ -857,7 +855,9 @@ def facet_aggregations(layout: str | None = None, *, leading_only: bool = False)
         entities = {
             LEADERS: _rebuilt_leaders(leading_only),
             ADDED: _terms(tantivy_index.ENTITY_KEYS_ADDED, _added_size(layout), one_segment=one),
-            ALONE: _terms(tantivy_index.ENTITY_KEYS_ALONE, SEGMENT_TERMS),
+            **_entity_aggregations(
+                ENTITY_CANDIDATES, one_segment=one, kinds=tantivy_index.KINDS_COUNTED_ALONE
+            ),
         }
     return {
         **OUTLETS,
@@ -1018,15 +1018,13 @@ def _counted(searcher, query, expected: int) -> dict:
             query, {**facet_aggregations(layout, leading_only=leading_only), **STORY_AGGREGATIONS}
         )
     except ValueError as exc:
-        # Past tantivy's bucket limit only where every entity of the documents indexed
-        # since the rebuild, or of the KINDS_COUNTED_ALONE, is asked for, and they are
-        # many: each kind on its own.
-        if layout is None or not _over_bucket_limit(exc):
+        # Past tantivy's bucket limit only when every entity of the documents indexed
+        # since the rebuild is asked for, and they are many: each kind on its own.
+        if layout != REBUILT_TOGETHER or not _over_bucket_limit(exc):
             raise
         layout = None
         counts = searcher.aggregate(query, {**facet_aggregations(), **STORY_AGGREGATIONS})
     if layout is not None:
-        _split_alone(counts)
         _split_leaders(searcher, query, counts, layout, rare_most)
     _widen_tied_entities(searcher, query, counts)
     return counts
@@ -1065,17 +1063,6 @@ def _leaders(result: dict, size: int) -> _Leaders:
     buckets = result["buckets"]
     beyond = buckets[-1]["doc_count"] if len(buckets) == size else 0
     return _Leaders({bucket["key"]: bucket["doc_count"] for bucket in buckets}, beyond)
-
-
-def _split_alone(counts: dict) -> None:
-    """ALONE in `counts` as the counts of each of the KINDS_COUNTED_ALONE, every
-    entity of it, as `_entity_aggregations` gives them."""
-    found = {kind: [] for kind in tantivy_index.KINDS_COUNTED_ALONE}
-    for bucket in counts.pop(ALONE)["buckets"]:
-        entity_id, kind = tantivy_index.entity_of_key(bucket["key"])
-        found[kind].append({"key": entity_id, "doc_count": bucket["doc_count"]})
-    for kind, buckets in found.items():
-        counts[f"entity_{kind}"] = {"buckets": buckets}
 
 
 def _split_leaders(searcher, query, counts: dict, layout: str, rare_most: int | None) -> None:
