@@ -960,10 +960,13 @@ def _finds_most(searcher, query, bounds: tuple[int, int], filtered: int) -> bool
     """Whether `query`, a text whose matches are within `bounds` and filters that keep
     `filtered` articles, finds more than MOST_SHARE of those; counted only when the
     bounds cannot tell. The filters leave out at most the archive's other articles, so
-    at least `least` less those are among the filtered."""
+    at least `least` less those are among the filtered. A text in at most half that
+    share of the archive is taken to be in less of the filtered too, uncounted: the
+    count costs about what counting the facets does, and a wrong guess only costs
+    time (`_facet_counts` is exact either way)."""
     least, most = bounds
     enough = MOST_SHARE * filtered
-    if min(most, filtered) <= enough:
+    if min(most, filtered) <= enough or most <= MOST_SHARE / 2 * searcher.num_docs:
         return False
     if least - (searcher.num_docs - filtered) > enough:
         return True
