@@ -191,6 +191,11 @@ class Article(models.Model):
         "(articles/ingest/checks.py): loading it again finds them anew when older.",
     )
     is_public = models.BooleanField(default=True)
+    # More than one section, or a headed one: entries of its own. The ranking scores an
+    # article without them by its own text alone (articles/ranking.py) and reads this
+    # rather than counting its sections for every match it scores. The database keeps
+    # it, whatever writes the sections (a trigger on them, migration 0028).
+    has_entries = models.BooleanField(default=False, db_default=False, editable=False)
     needs_review = models.BooleanField(default=False)
     review_reasons = models.TextField(blank=True)
     curated_fields = ArrayField(

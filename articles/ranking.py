@@ -109,19 +109,19 @@ _BM25 = (
 # scored too, with its own term frequencies but its article's length: a live blog is
 # ranked as one document, and a short entry does not outrank a whole article on the
 # subject (measured: the same quality on the judged collections).
-# Most articles are one section without a heading, whose vector is the body part (C)
-# of the article's own (the loaders write the one body to both): it can score no
-# higher than the article, and it matches where that part does (`archive_body_query`,
-# migration 0025, tests that part in place). So only other articles' sections are read.
+# Most articles are one section without a heading (no entries: Article.has_entries),
+# whose vector is the body part (C) of the article's own (the loaders write the one
+# body to both): it can score no higher than the article, and it matches where that
+# part does (`archive_body_query`, migration 0025, tests that part in place). So only
+# other articles' sections are read.
 # `_m`: the matching sections' best score (`best`) or what gives it, and their number.
 _RANK = (
-    "(SELECT CASE WHEN _one.plain THEN _a.score + CASE WHEN _a.v @@ archive_body_query({query}) "
-    "THEN {bonus} * 1 / (1 + 3.0) ELSE 0 END "
+    "(SELECT CASE WHEN NOT {has_entries} THEN _a.score + CASE WHEN _a.v @@ "
+    "archive_body_query({query}) THEN {bonus} * 1 / (1 + 3.0) ELSE 0 END "
     "ELSE (SELECT greatest(_a.score, coalesce({best}, 0)) + {bonus} * _m.n / (_m.n + 3.0) "
     "FROM (SELECT {best_of_sections}, count(*) AS n FROM articles_section AS _s "
     "WHERE _s.article_id = {pk} AND _s.search_vector @@ {query}) AS _m) END "
-    "FROM ({article}) AS _a CROSS JOIN LATERAL (SELECT count(*) = 1 AND bool_and(heading = '') "
-    "AS plain FROM articles_section WHERE article_id = {pk}) AS _one)"
+    "FROM ({article}) AS _a)"
 )
 
 
@@ -162,14 +162,14 @@ class BM25Rank(Func):
 
     def __init__(self, search_query, terms, *, mean_length: float | None, section_bonus: float):
         queries = [query for query, _ in terms]
-        super().__init__(F("pk"), F("search_vector"), search_query, *queries)
+        super().__init__(F("pk"), F("has_entries"), F("search_vector"), search_query, *queries)
         self.weights = [weight for _, weight in terms]
         self.mean_length = mean_length
         self.section_bonus = section_bonus
 
     def as_sql(self, compiler, connection, **extra_context):
         compiled = [compiler.compile(e) for e in self.get_source_expressions()]
-        (pk, _), (vector, _), (query, query_params), *queries = compiled
+        (pk, _), (has_entries, _), (vector, _), (query, query_params), *queries = compiled
         terms = [
             (sql, list(params), weight)
             for (sql, params), weight in zip(queries, self.weights, strict=True)
@@ -181,6 +181,7 @@ class BM25Rank(Func):
             best=best,
             best_of_sections=of_sections,
             bonus=float(self.section_bonus),
+            has_entries=has_entries,
             pk=pk,
             query=query,
         )

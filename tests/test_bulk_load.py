@@ -29,6 +29,7 @@ from articles.models import (
 from articles.search import outbox, tantivy_index
 from articles.stories import fingerprint
 from tests.conftest import BASE_DIR
+from tests.test_models import entries_by_their_sections
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +65,8 @@ def test_it_gives_the_archive_the_normal_path_gives(corpus, tmp_path):
     assert got["mentions"] and got["topics"] and got["entities"]
     for part in expected:
         assert got[part] == expected[part], part
+    entries = set(Article.objects.filter(has_entries=True).values_list("pk", flat=True))
+    assert entries == entries_by_their_sections() != set()
 
 
 def test_a_cached_reload_gives_the_same_archive(corpus, tmp_path):

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.postgres.search import SearchQuery
 from django.db import IntegrityError, transaction
 
-from articles.models import Article, ArticleTopic, Outlet, Topic
+from articles.models import Article, ArticleTopic, Outlet, Section, Topic
 from articles.search_vectors import SEARCH_CONFIG
 
 
@@ -41,6 +41,45 @@ def test_outlet_names_are_unique():
     Outlet.objects.create(name="Example Times", slug="example-times")
     with pytest.raises(IntegrityError), transaction.atomic():
         Outlet.objects.create(name="Example Times", slug="example-times-2")
+
+
+def entries_by_their_sections() -> set[int]:
+    """The articles with more than one section or a headed one, read from the sections."""
+    counts: dict[int, int] = {}
+    headed = set()
+    for article_id, heading in Section.objects.values_list("article_id", "heading"):
+        counts[article_id] = counts.get(article_id, 0) + 1
+        if heading:
+            headed.add(article_id)
+    return {pk for pk, n in counts.items() if n > 1} | headed
+
+
+def _has_entries(article: Article) -> bool:
+    return Article.objects.values_list("has_entries", flat=True).get(pk=article.pk)
+
+
+@pytest.mark.django_db
+def test_an_article_has_entries_as_its_sections_say_whatever_writes_them():
+    # The ranking scores an article without entries by its own text alone, reading
+    # the flag the database keeps from the sections however they are written.
+    article = _article()
+    first = Section.objects.create(article=article, position=1, body="Some text.", anchor="a")
+    assert not _has_entries(article)
+    second = Section.objects.create(article=article, position=2, body="More.", anchor="b")
+    assert _has_entries(article)
+    second.delete()
+    assert not _has_entries(article)
+    Section.objects.filter(pk=first.pk).update(heading="10:42 Shelling resumes")
+    assert _has_entries(article)
+    first.heading = ""
+    first.save()
+    assert not _has_entries(article)
+    other = _article(content_hash="b" * 64)
+    Section.objects.filter(pk=first.pk).update(article=other, heading="Moved")
+    assert (_has_entries(article), _has_entries(other)) == (False, True)
+    assert set(Article.objects.filter(has_entries=True).values_list("pk", flat=True)) == (
+        entries_by_their_sections()
+    )
 
 
 @pytest.mark.django_db

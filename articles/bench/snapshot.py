@@ -20,6 +20,7 @@ ARTICLE_FIELDS = (
     "date_source",
     "kind",
     "body",
+    "has_entries",
     "is_public",
     "needs_review",
     "review_reasons",

@@ -236,6 +236,8 @@ def article_fields(record: ArticleRecord, digest: str) -> dict:
         "date_source": record.date_source if record.published_at else Article.DateSource.UNKNOWN,
         "kind": record.kind,
         "body": record.body,
+        # As the database keeps it (Article.has_entries): written so that it need not.
+        "has_entries": len(record.sections) > 1 or any(s.heading for s in record.sections),
         "content_hash": digest,
         "needs_review": bool(record.review_reasons),
         "review_reasons": "; ".join(record.review_reasons),

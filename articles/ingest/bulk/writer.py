@@ -34,6 +34,7 @@ ARTICLE_COLUMNS = (
     "date_source",
     "kind",
     "body",
+    "has_entries",
     "content_hash",
     "entity_rules",
     "is_public",
