@@ -1075,8 +1075,7 @@ def _aggregate(searcher, query, aggregations: dict, any_outlet: _AnyOutlet | Non
     """`aggregations` over the articles `query` finds; with `any_outlet` (whose query
     and chosen outlets find the same), from one pass over the matches in any outlet,
     the chosen outlets' counted through a filter aggregation, and the outlet facet
-    over them all as ANY_OUTLET: one request costs 40% less than two (at 1M,
-    docs/benchmarks.md)."""
+    over them all as ANY_OUTLET: one request where there were two (docs/benchmarks.md)."""
     if any_outlet is None:
         return searcher.aggregate(query, aggregations)
     answer = searcher.aggregate(
