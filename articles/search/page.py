@@ -13,12 +13,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
     BooleanField,
-    Exists,
     ExpressionWrapper,
     F,
     Func,
-    OuterRef,
-    Q,
     QuerySet,
     Value,
 )
@@ -254,10 +251,11 @@ def matching_entries(article_ids: list[int], text_query: TextQuery) -> QuerySet:
     """The sections of these articles that `text_query` matches, but a plain article's:
     an article of one section without a heading has no entries to list (its snippet
     is the article's own)."""
-    another = Section.objects.filter(article_id=OuterRef("article_id")).exclude(pk=OuterRef("pk"))
     return Section.objects.filter(
-        AmongIds("article_id", article_ids), search_vector=text_query.search_query
-    ).filter(~Q(heading="") | Exists(another))
+        AmongIds("article_id", article_ids),
+        article__has_entries=True,
+        search_vector=text_query.search_query,
+    )
 
 
 def _matching_sections(articles: list[Article], text_query: TextQuery) -> QuerySet:
