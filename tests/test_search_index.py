@@ -717,6 +717,21 @@ def test_facets_of_a_word_in_most_articles_follow_every_commit(tantivy_backend):
         Article.objects.filter(pk=found.hits[0].article.pk).update(is_public=False)
 
 
+def test_facets_of_a_word_in_most_articles_leave_out_the_articles_without_it(tantivy_backend):
+    # With no filter, the articles without the word are the whole archive less its
+    # matches: the kept totals less theirs. Here one of them is of an outlet no match is.
+    desk = Outlet.objects.create(name="Harbour Desk", slug="harbour-desk")
+    make_article("Harbour cranes idle", ["Dockers waited for the ships all week."], outlet=desk)
+    outbox.catch_up()
+    everything = run(tantivy_backend, "tantivy").count
+    for _ in range(3):  # counted, then from the kept totals
+        found = run(tantivy_backend, "tantivy", q="Ukraine")
+        postgres = run(tantivy_backend, "postgres", q="Ukraine")
+        assert MOST_SHARE * everything < found.count < everything
+        assert "harbour-desk" not in [v.value for v in found.facets.outlet]
+        assert facet_counts(found) == facet_counts(postgres)
+
+
 class _SmallerBucketLimit:
     """The index's searcher, refusing an aggregation whose answer holds more than
     `limit` buckets (facet values) as tantivy refuses one of more than 65,000."""
