@@ -194,7 +194,8 @@ class Article(models.Model):
     # More than one section, or a headed one: entries of its own. The ranking scores an
     # article without them by its own text alone (articles/ranking.py) and reads this
     # rather than counting its sections for every match it scores. The database keeps
-    # it, whatever writes the sections (a trigger on them, migration 0028).
+    # it, whatever writes the sections (a trigger on them, migrations 0028-0029); an
+    # article left without sections (a reload, between its old and new ones) keeps it.
     has_entries = models.BooleanField(default=False, db_default=False, editable=False)
     needs_review = models.BooleanField(default=False)
     review_reasons = models.TextField(blank=True)

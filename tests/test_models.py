@@ -82,6 +82,37 @@ def test_an_article_has_entries_as_its_sections_say_whatever_writes_them():
     )
 
 
+def _row_version(article: Article) -> str:
+    """Where the article's row lies: an update writes a new version elsewhere."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ctid::text FROM articles_article WHERE id = %s", [article.pk])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_a_reload_that_writes_the_sections_anew_leaves_the_article_row_alone():
+    # A load that updates an article's text removes its sections and writes the new
+    # ones in one statement: the flag holds through it, and the article's row is not
+    # rewritten for it.
+    article = _article(kind="live")
+
+    def write_sections(body: str) -> None:
+        Section.objects.bulk_create(
+            Section(article=article, position=n, body=body, anchor=f"entry-{n}") for n in (1, 2)
+        )
+
+    write_sections("Text.")
+    assert _has_entries(article)
+    before = _row_version(article)
+    article.sections.all().delete()
+    assert _has_entries(article)  # no section: kept as it was
+    write_sections("New text.")
+    assert _has_entries(article)
+    assert _row_version(article) == before
+
+
 @pytest.mark.django_db
 def test_the_search_vector_is_kept_by_the_database_and_ignores_accents():
     article = _article(title="Zelénsky visits Dnípro", body="Tanks arrive.")
